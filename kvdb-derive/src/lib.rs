@@ -1,0 +1,1 @@
+//! `#[derive(KvModel)]` for kvdb. Use it through `kvdb::KvModel`, not directly.

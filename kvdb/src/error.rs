@@ -1,0 +1,367 @@
+//! The one error type of kvdb.
+
+use std::fmt;
+
+use crate::format::{Codec, Compression};
+
+/// A boxed error from a serializer or another library, kept as [`std::error::Error::source`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result<T, kvdb::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The Redis key an error is about, when there is one.
+///
+/// Displays as ` at key "users:42"`, or as nothing when no key is known (pure codec calls).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KeyContext(pub Option<String>);
+
+impl KeyContext {
+    /// The key, if known.
+    pub fn key(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl fmt::Display for KeyContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(k) => write!(f, " at key {k:?}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for KeyContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// Everything that can go wrong in kvdb.
+///
+/// Every variant names what was wrong: the key, the codec, the expected and found type tag.
+/// Errors that come from Redis or from a serializer keep the original error as
+/// [`source()`](std::error::Error::source). No variant ever contains a password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A session option is invalid; raised by `get_session` before any connection is made.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        /// The option's name, e.g. `url` or `compression_level`.
+        option: &'static str,
+        /// What is wrong with it (credentials redacted).
+        reason: String,
+    },
+
+    /// A session with this name exists with different settings.
+    #[error("session {name:?} already exists with different settings: {differences}")]
+    SessionConflict {
+        /// The session name.
+        name: String,
+        /// The settings that differ, comma separated.
+        differences: String,
+    },
+
+    /// No session with this name is registered.
+    #[error("no session named {0:?}")]
+    NoSuchSession(String),
+
+    /// Redis returned an error or the connection failed.
+    #[error("redis error{key}: {source}")]
+    Redis {
+        /// The key of the failing command, if it had one.
+        key: KeyContext,
+        /// The error from the `redis` crate.
+        #[source]
+        source: redis::RedisError,
+    },
+
+    /// No pooled connection became free within the checkout timeout, or none could be opened.
+    #[error("could not get a connection to {server} from the pool: {reason}")]
+    Pool {
+        /// The server (credentials redacted).
+        server: String,
+        /// Why (timeout, or the last connection error).
+        reason: String,
+    },
+
+    /// The value cannot be encoded by the serializer.
+    #[error("cannot encode {type_name}{key} with {codec}: {source}")]
+    Encode {
+        /// The key being written, if known.
+        key: KeyContext,
+        /// The Rust type being encoded.
+        type_name: &'static str,
+        /// The codec that failed.
+        codec: Codec,
+        /// The serializer's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A structured value (struct, enum, map, sequence) was written by a session with
+    /// `Serializer::None`, which stores raw scalars only.
+    #[error(
+        "cannot store {type_name}{key}: the session has no serializer (Serializer::None stores \
+         only strings, numbers, booleans and bytes); set SessionOptions::serializer(Serializer::Json) \
+         or another serializer"
+    )]
+    SerializerRequired {
+        /// The key being written, if known.
+        key: KeyContext,
+        /// The Rust type that needs a serializer.
+        type_name: &'static str,
+    },
+
+    /// The stored bytes were decoded but do not form the requested type.
+    #[error("cannot decode {type_name}{key} from {codec} data: {source}")]
+    Decode {
+        /// The key being read, if known.
+        key: KeyContext,
+        /// The Rust type requested.
+        type_name: &'static str,
+        /// The codec of the stored value (`raw` for values that are not serialized).
+        codec: Codec,
+        /// The deserializer's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The value starts with kvdb's magic but its header is malformed or cut short.
+    #[error("corrupt kvdb value{key}: {reason}")]
+    Corrupt {
+        /// The key being read, if known.
+        key: KeyContext,
+        /// What is malformed.
+        reason: String,
+    },
+
+    /// The value was written by a newer kvdb wire format than this build understands.
+    #[error("unknown kvdb format version {version:?}{key}; this build reads version 1")]
+    UnknownVersion {
+        /// The key being read, if known.
+        key: KeyContext,
+        /// The version character found in the header.
+        version: char,
+    },
+
+    /// The header names a codec this format version does not define.
+    #[error("unknown codec {found:?} in the header{key}")]
+    UnknownCodec {
+        /// The key being read, if known.
+        key: KeyContext,
+        /// The codec character found.
+        found: char,
+    },
+
+    /// The header names a compression this format version does not define.
+    #[error("unknown compression {found:?} in the header{key}")]
+    UnknownCompression {
+        /// The key being read, if known.
+        key: KeyContext,
+        /// The compression character found.
+        found: char,
+    },
+
+    /// The value needs a codec or compression whose cargo feature is not enabled in this build.
+    #[error("the value{key} uses {what}, but kvdb was built without the `{feature}` feature")]
+    NotCompiledIn {
+        /// The key being read or written, if known.
+        key: KeyContext,
+        /// The codec or compression, e.g. `zstd compression`.
+        what: String,
+        /// The cargo feature that enables it.
+        feature: &'static str,
+    },
+
+    /// The compressed payload is invalid.
+    #[error("cannot decompress{key} with {compression}: {source}")]
+    Decompress {
+        /// The key being read, if known.
+        key: KeyContext,
+        /// The compression of the stored value.
+        compression: Compression,
+        /// The decompressor's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The value would decompress to more than the configured limit (a decompression bomb or a
+    /// value bigger than Redis itself allows).
+    #[error(
+        "value{key} decompresses ({compression}) to more than the limit of {limit} bytes; refused"
+    )]
+    DecompressedTooLarge {
+        /// The key being read, if known.
+        key: KeyContext,
+        /// The compression of the stored value.
+        compression: Compression,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
+    /// The stored value carries another type tag than the model requested.
+    #[error("type mismatch{key}: expected {expected:?}, found {found:?}")]
+    TypeMismatch {
+        /// The key being read.
+        key: KeyContext,
+        /// The tag of the requested model type.
+        expected: String,
+        /// The tag stored in the value (`<none>` for untagged values).
+        found: String,
+    },
+
+    /// The stored value carries a type tag no registered model has.
+    #[error("no registered model has the type tag {tag:?}{key}")]
+    UnknownTag {
+        /// The key being read.
+        key: KeyContext,
+        /// The tag found.
+        tag: String,
+    },
+
+    /// The stored value has another schema version than the model and no migration covers it.
+    #[error(
+        "schema version mismatch{key} for {tag:?}: stored version {found}, this build reads \
+         version {expected} and declares no migration from {found}"
+    )]
+    SchemaVersion {
+        /// The key being read.
+        key: KeyContext,
+        /// The model's type tag.
+        tag: String,
+        /// The version this build of the model has.
+        expected: u32,
+        /// The version in the stored value.
+        found: u32,
+    },
+
+    /// Two model types registered the same type tag.
+    #[error("the type tag {tag:?} is registered by two types: {first} and {second}")]
+    DuplicateTag {
+        /// The tag.
+        tag: String,
+        /// One type.
+        first: &'static str,
+        /// The other type.
+        second: &'static str,
+    },
+
+    /// A value is larger than the configured maximum and was not sent.
+    #[error("value{key} is {size} bytes, larger than the maximum of {limit} bytes; not sent")]
+    ValueTooLarge {
+        /// The key being written.
+        key: KeyContext,
+        /// The encoded size.
+        size: usize,
+        /// The maximum.
+        limit: usize,
+    },
+
+    /// Redis answered with a reply of a shape the operation did not expect.
+    #[error("unexpected reply{key} to {command}: {reply}")]
+    UnexpectedReply {
+        /// The key of the command, if it had one.
+        key: KeyContext,
+        /// The command name.
+        command: &'static str,
+        /// A short description of the reply.
+        reply: String,
+    },
+
+    /// An async method was called outside a tokio runtime.
+    #[error("kvdb's async API must be called from within a tokio runtime")]
+    NoRuntime,
+
+    /// The operation is not possible in this configuration (e.g. cross-slot atomic batch).
+    #[error("unsupported operation: {0}")]
+    Unsupported(String),
+}
+
+impl Error {
+    /// The Redis key this error is about, if it names one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Error::Redis { key, .. }
+            | Error::Encode { key, .. }
+            | Error::SerializerRequired { key, .. }
+            | Error::Decode { key, .. }
+            | Error::Corrupt { key, .. }
+            | Error::UnknownVersion { key, .. }
+            | Error::UnknownCodec { key, .. }
+            | Error::UnknownCompression { key, .. }
+            | Error::NotCompiledIn { key, .. }
+            | Error::Decompress { key, .. }
+            | Error::DecompressedTooLarge { key, .. }
+            | Error::TypeMismatch { key, .. }
+            | Error::UnknownTag { key, .. }
+            | Error::SchemaVersion { key, .. }
+            | Error::ValueTooLarge { key, .. }
+            | Error::UnexpectedReply { key, .. } => key.key(),
+            _ => None,
+        }
+    }
+
+    /// Attaches the key to an error raised by pure codec code, which does not know it.
+    pub(crate) fn at_key(mut self, k: &str) -> Self {
+        match &mut self {
+            Error::Redis { key, .. }
+            | Error::Encode { key, .. }
+            | Error::SerializerRequired { key, .. }
+            | Error::Decode { key, .. }
+            | Error::Corrupt { key, .. }
+            | Error::UnknownVersion { key, .. }
+            | Error::UnknownCodec { key, .. }
+            | Error::UnknownCompression { key, .. }
+            | Error::NotCompiledIn { key, .. }
+            | Error::Decompress { key, .. }
+            | Error::DecompressedTooLarge { key, .. }
+            | Error::TypeMismatch { key, .. }
+            | Error::UnknownTag { key, .. }
+            | Error::SchemaVersion { key, .. }
+            | Error::ValueTooLarge { key, .. }
+            | Error::UnexpectedReply { key, .. }
+                if key.0.is_none() =>
+            {
+                key.0 = Some(k.to_owned());
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// True when the error is a failure to reach or talk to the server (connection refused,
+    /// reset, timed out, pool exhausted), as opposed to a bad value or a bad command.
+    pub fn is_connection_error(&self) -> bool {
+        match self {
+            Error::Redis { source, .. } => {
+                source.is_io_error()
+                    || source.is_connection_dropped()
+                    || source.is_connection_refusal()
+                    || source.is_timeout()
+            }
+            Error::Pool { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// True when the server or pool did not answer in time.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Redis { source, .. } => source.is_timeout(),
+            Error::Pool { reason, .. } => reason.contains("timed out"),
+            _ => false,
+        }
+    }
+}
+
+impl From<redis::RedisError> for Error {
+    fn from(source: redis::RedisError) -> Self {
+        Error::Redis {
+            key: KeyContext::default(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Encoding a value into stored bytes, and reading stored bytes back.
+
+use std::cell::RefCell;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::compress::{self, CompressionOptions, DEFAULT_MAX_DECOMPRESSED};
+use super::header::{Header, looks_like_header};
+use super::plain_ser::{KVDB_PY_PREFIX, write_plain};
+use super::serde_codec::{self, deserialize_from, serialize_into};
+use super::{Codec, Compression, Serializer, SerializerOptions};
+use crate::error::{Error, KeyContext, Result};
+
+/// Scratch buffers larger than this are not kept for reuse by the thread.
+const KEEP_SCRATCH: usize = 1024 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch buffer (empty), or a fresh one if it is in use.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let r = f(&mut buf);
+            if buf.capacity() > KEEP_SCRATCH {
+                *buf = Vec::new();
+            }
+            r
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+/// How a session writes values: its serializer and compression. Pure: no I/O.
+///
+/// ```
+/// use kvdb::format::{Encoder, decode};
+/// use kvdb::Serializer;
+///
+/// let enc = Encoder::new(Serializer::Json);
+/// let bytes = enc.encode(&vec![1, 2, 3]).unwrap();
+/// assert_eq!(bytes, b"kv1j-|[1,2,3]");
+/// assert_eq!(decode::<Vec<i32>>(&bytes).unwrap(), vec![1, 2, 3]);
+/// // Scalars stay plain, so INCR and other clients keep working on them.
+/// assert_eq!(enc.encode(&42).unwrap(), b"42");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Encoder {
+    /// The serializer for structured values.
+    pub serializer: Serializer,
+    /// Serializer options (JSON layout).
+    pub serializer_options: SerializerOptions,
+    /// Compression of structured payloads.
+    pub compression: CompressionOptions,
+}
+
+impl Encoder {
+    /// An encoder with `serializer` and no compression.
+    pub const fn new(serializer: Serializer) -> Self {
+        Encoder {
+            serializer,
+            serializer_options: SerializerOptions::new(),
+            compression: CompressionOptions::none(),
+        }
+    }
+
+    /// This encoder with `compression`.
+    pub const fn with_compression(mut self, compression: CompressionOptions) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Encodes `value` into new bytes.
+    pub fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.encode_into(value, None, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends `value` to `out`; `model` is the type tag and schema version of a model, which
+    /// is always stored with a header (and so needs a serializer).
+    pub fn encode_into<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        model: Option<(&str, u32)>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        if model.is_none() && write_plain(value, out) {
+            return Ok(());
+        }
+        let codec = self.serializer.codec().ok_or(Error::SerializerRequired {
+            key: KeyContext::default(),
+            type_name: std::any::type_name::<T>(),
+        })?;
+        let mut header = Header::new(codec, Compression::None);
+        if let Some((tag, version)) = model {
+            header.tag = Some(tag);
+            header.version = version;
+        }
+        if self.compression.algorithm == Compression::None {
+            header.write(out);
+            return serialize_into(codec, self.serializer_options, value, out);
+        }
+        with_scratch(|payload| {
+            serialize_into(codec, self.serializer_options, value, payload)?;
+            header.compression = self.compression.algorithm_for(payload.len());
+            header.write(out);
+            compress::compress_into(header.compression, self.compression.level, payload, out)
+        })
+    }
+}
+
+/// What a stored value is, read from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoredKind<'a> {
+    /// A plain Redis value (not written by a kvdb serializer, or a scalar).
+    Plain,
+    /// A kvdb value with this header.
+    Kvdb(Header<'a>),
+    /// A value written by the Python library kvdb-py (`_kvdbenc_` prefix).
+    KvdbPy,
+}
+
+/// Tells what `bytes` hold without decoding the payload. Errors only on a malformed kvdb
+/// header.
+///
+/// ```
+/// use kvdb::format::{inspect, StoredKind};
+/// assert_eq!(inspect(b"hello").unwrap(), StoredKind::Plain);
+/// match inspect(b"kv1j-users.User@2|{}").unwrap() {
+///     StoredKind::Kvdb(h) => assert_eq!((h.tag, h.version), (Some("users.User"), 2)),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+pub fn inspect(bytes: &[u8]) -> Result<StoredKind<'_>> {
+    Ok(split(bytes)?.0)
+}
+
+fn split(bytes: &[u8]) -> Result<(StoredKind<'_>, &[u8])> {
+    if looks_like_header(bytes) {
+        let (h, payload) = Header::parse(bytes)?;
+        Ok((StoredKind::Kvdb(h), payload))
+    } else if bytes.starts_with(KVDB_PY_PREFIX) {
+        Ok((StoredKind::KvdbPy, &bytes[KVDB_PY_PREFIX.len()..]))
+    } else {
+        Ok((StoredKind::Plain, bytes))
+    }
+}
+
+/// Decodes stored bytes into a `T`, whatever serializer and compression wrote them, with the
+/// default decompression cap ([`DEFAULT_MAX_DECOMPRESSED`]).
+///
+/// Plain bytes (written by another client, or a scalar) read as strings, numbers, booleans and
+/// byte strings; asking for a structured type from plain bytes is an [`Error::Decode`].
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    decode_with_limit(bytes, DEFAULT_MAX_DECOMPRESSED)
+}
+
+/// [`decode`] with a cap, in bytes, on the decompressed payload.
+pub fn decode_with_limit<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T> {
+    let (kind, payload) = split(bytes)?;
+    decode_payload(kind, payload, limit)
+}
+
+/// Decodes the payload of a value already split by [`inspect`].
+pub(crate) fn decode_payload<T: DeserializeOwned>(
+    kind: StoredKind<'_>,
+    payload: &[u8],
+    limit: usize,
+) -> Result<T> {
+    match kind {
+        StoredKind::Plain => deserialize_from(Codec::Raw, payload),
+        StoredKind::KvdbPy => Err(Error::Unsupported(
+            "this value was written by kvdb-py (`_kvdbenc_` prefix); reading kvdb-py values \
+             is not supported by this version of kvdb"
+                .into(),
+        )),
+        StoredKind::Kvdb(h) => {
+            if !serde_codec::is_compiled_in(h.codec) {
+                return Err(serde_codec::not_compiled(h.codec));
+            }
+            if h.compression == Compression::None {
+                return deserialize_from(h.codec, payload);
+            }
+            with_scratch(|buf| {
+                compress::decompress_into(h.compression, payload, limit, buf)?;
+                deserialize_from(h.codec, buf)
+            })
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! trybuild compile-pass and compile-fail cases for `#[derive(KvModel)]`.
