@@ -1,1 +1,80 @@
-//! Integration tests against a real Redis server; see `tests/`.
+//! The integration-test harness: one Redis server per test binary, and a unique key prefix and
+//! session name per test, so tests run in parallel and never touch anyone else's data.
+//!
+//! The server is `KVDB_TEST_URL` if set; otherwise a `redis-server` started on a free loopback
+//! port (no persistence) and stopped when the test binary exits. If `redis-server` is not
+//! installed, every test fails with a message that says how to install it: tests never skip.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kvdb::testing::TestServer;
+use kvdb::{KVDBClient, Session, SessionOptions};
+
+/// The server the tests of this binary use.
+pub struct Server {
+    url: String,
+    /// The child process, when the harness started one (kept alive for the whole run).
+    _owned: Option<TestServer>,
+}
+
+impl Server {
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The server's port (0 for a `KVDB_TEST_URL` without a port).
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Whether the harness started this server (so tests may reconfigure it).
+    pub fn is_owned(&self) -> bool {
+        self._owned.is_some()
+    }
+}
+
+static SERVER: LazyLock<Server> = LazyLock::new(|| match std::env::var("KVDB_TEST_URL") {
+    Ok(url) if !url.is_empty() => Server { url, _owned: None },
+    _ => match TestServer::start() {
+        Ok(s) => Server {
+            url: s.url(),
+            _owned: Some(s),
+        },
+        Err(e) => panic!("the integration tests need a Redis server: {e}"),
+    },
+});
+
+/// The server for this test binary, started on first use.
+pub fn server() -> &'static Server {
+    &SERVER
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A name unique to this process and call: `"{what}-{pid}-{n}"`.
+pub fn unique(what: &str) -> String {
+    format!(
+        "{what}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Options for a fresh, uniquely named session on the test server.
+pub fn options(what: &str) -> SessionOptions {
+    SessionOptions::new(unique(what)).url(server().url())
+}
+
+/// A fresh, uniquely named session on the test server, and a unique key prefix for the test.
+pub fn session(options: SessionOptions) -> (Session, String) {
+    let prefix = unique("t");
+    let session = KVDBClient::get_session(options).expect("test session options are valid");
+    (session, prefix)
+}

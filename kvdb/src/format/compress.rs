@@ -127,7 +127,8 @@ pub(crate) fn compress_into(
         }
         #[cfg(feature = "gzip")]
         Compression::Gzip => {
-            let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::new(level as u32));
+            let mut enc =
+                flate2::write::GzEncoder::new(out, flate2::Compression::new(level as u32));
             enc.write_all(input).map_err(encode_io(alg))?;
             enc.finish().map_err(encode_io(alg))?;
             Ok(())
@@ -196,17 +197,9 @@ fn too_large(compression: Compression, limit: usize) -> Error {
 /// Reads at most `limit + 1` bytes: one byte more than allowed proves the value is too large
 /// without ever holding more than that.
 #[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip", feature = "zlib"))]
-fn read_capped(
-    alg: Compression,
-    reader: impl Read,
-    limit: usize,
-    out: &mut Vec<u8>,
-) -> Result<()> {
+fn read_capped(alg: Compression, reader: impl Read, limit: usize, out: &mut Vec<u8>) -> Result<()> {
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    reader
-        .take(cap)
-        .read_to_end(out)
-        .map_err(io_err(alg))?;
+    reader.take(cap).read_to_end(out).map_err(io_err(alg))?;
     if out.len() > limit {
         out.clear();
         out.shrink_to(64 * 1024);
@@ -247,8 +240,9 @@ mod zstd_ctx {
                     c.compress_to_buffer(input, &mut out[start..])
                 }
                 // Re-entered from inside a compression on this thread: use a fresh context.
-                Err(_) => zstd::bulk::Compressor::new(level)?
-                    .compress_to_buffer(input, &mut out[start..]),
+                Err(_) => {
+                    zstd::bulk::Compressor::new(level)?.compress_to_buffer(input, &mut out[start..])
+                }
             }
         });
         match n {
@@ -310,7 +304,8 @@ mod zstd_ctx {
     }
 
     fn stream(input: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<()> {
-        let dec = zstd::stream::read::Decoder::with_buffer(input).map_err(io_err(Compression::Zstd))?;
+        let dec =
+            zstd::stream::read::Decoder::with_buffer(input).map_err(io_err(Compression::Zstd))?;
         read_capped(Compression::Zstd, dec, limit, out)
     }
 }
@@ -329,7 +324,9 @@ mod tests {
 
     #[test]
     fn round_trips_every_algorithm() {
-        let input: Vec<u8> = (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let input: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         for alg in all() {
             let mut c = b"prefix".to_vec();
             compress_into(alg, alg.levels().0, &input, &mut c).expect("compress");
@@ -362,13 +359,17 @@ mod tests {
             let mut d = Vec::new();
             let err = decompress_into(alg, b"\x00garbage that is not a frame", usize::MAX, &mut d)
                 .expect_err("garbage");
-            assert!(matches!(err, Error::Decompress { compression, .. } if compression == alg), "{alg}: {err}");
+            assert!(
+                matches!(err, Error::Decompress { compression, .. } if compression == alg),
+                "{alg}: {err}"
+            );
         }
     }
 
     #[test]
     fn validate_checks_levels() {
-        let mut o = CompressionOptions::new(Compression::best_available().unwrap_or(Compression::None));
+        let mut o =
+            CompressionOptions::new(Compression::best_available().unwrap_or(Compression::None));
         assert!(o.validate().is_ok());
         o.level = 99;
         if o.algorithm != Compression::None {

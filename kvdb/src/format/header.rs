@@ -102,7 +102,9 @@ impl<'a> Header<'a> {
             reason,
         };
         if bytes.len() < 3 || &bytes[..2] != b"kv" || !bytes[2].is_ascii_digit() {
-            return Err(corrupt("the value does not start with the magic `kv1`".into()));
+            return Err(corrupt(
+                "the value does not start with the magic `kv1`".into(),
+            ));
         }
         if bytes[2] != MAGIC[2] {
             return Err(Error::UnknownVersion {
@@ -211,7 +213,11 @@ mod tests {
 
     #[test]
     fn parses_what_it_writes() {
-        for (tag, v) in [(None, 1), (Some("a"), 1), (Some("users.User"), 4_000_000_000)] {
+        for (tag, v) in [
+            (None, 1),
+            (Some("a"), 1),
+            (Some("users.User"), 4_000_000_000),
+        ] {
             let mut bytes = hdr(tag, v);
             bytes.extend_from_slice(b"payload");
             let (h, rest) = Header::parse(&bytes).expect("parses");
@@ -235,10 +241,7 @@ mod tests {
         for (bytes, needle) in cases {
             let err = Header::parse(bytes).expect_err("must fail").to_string();
             assert!(err.contains(needle), "{bytes:?}: {err}");
-            assert!(matches!(
-                Header::parse(bytes),
-                Err(Error::Corrupt { .. })
-            ));
+            assert!(matches!(Header::parse(bytes), Err(Error::Corrupt { .. })));
         }
     }
 

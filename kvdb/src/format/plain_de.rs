@@ -60,7 +60,10 @@ impl<'de> PlainDeserializer<'de> {
 
     fn parse<T: FromStr>(&self, what: &str) -> Result<T, PlainError> {
         self.str(what)?.parse().map_err(|_| {
-            PlainError(format!("expected {what}, found the plain value {}", self.excerpt()))
+            PlainError(format!(
+                "expected {what}, found the plain value {}",
+                self.excerpt()
+            ))
         })
     }
 
@@ -235,7 +238,10 @@ mod tests {
     #[test]
     fn reads_scalars() {
         assert_eq!(read::<i64>(b"-12").unwrap(), -12);
-        assert_eq!(read::<u128>(b"340282366920938463463374607431768211455").unwrap(), u128::MAX);
+        assert_eq!(
+            read::<u128>(b"340282366920938463463374607431768211455").unwrap(),
+            u128::MAX
+        );
         assert_eq!(read::<f64>(b"1e-7").unwrap(), 1e-7);
         assert!(read::<f64>(b"nan").unwrap().is_nan());
         assert_eq!(read::<f64>(b"-inf").unwrap(), f64::NEG_INFINITY);
@@ -254,7 +260,10 @@ mod tests {
         let e = read::<i64>(b"hello").unwrap_err().to_string();
         assert!(e.contains("expected i64") && e.contains("\"hello\""), "{e}");
         let e = read::<S>(b"hello").unwrap_err().to_string();
-        assert!(e.contains("struct S") && e.contains("read it as String"), "{e}");
+        assert!(
+            e.contains("struct S") && e.contains("read it as String"),
+            "{e}"
+        );
         let e = read::<String>(b"\xff\xfe").unwrap_err().to_string();
         assert!(e.contains("not UTF-8"), "{e}");
         assert!(read::<bool>(b"yes").is_err());

@@ -251,11 +251,24 @@ impl ser::Serializer for OnlyU8 {
         Ok(v)
     }
     refuse!(
-        serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
-        serialize_i64(i64), serialize_i128(i128), serialize_u16(u16), serialize_u32(u32),
-        serialize_u64(u64), serialize_u128(u128), serialize_f32(f32), serialize_f64(f64),
-        serialize_char(char), serialize_str(&str), serialize_bytes(&[u8]), serialize_none(),
-        serialize_unit(), serialize_unit_struct(&'static str),
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_i128(i128),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_u128(u128),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_none(),
+        serialize_unit(),
+        serialize_unit_struct(&'static str),
         serialize_unit_variant(&'static str, u32, &'static str)
     );
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<u8, NotPlain> {
@@ -333,7 +346,10 @@ mod tests {
     fn scalars_are_plain() {
         assert_eq!(plain("héllo").as_deref(), Some("héllo".as_bytes()));
         assert_eq!(plain(&-42i64).as_deref(), Some(&b"-42"[..]));
-        assert_eq!(plain(&u128::MAX).as_deref(), Some(u128::MAX.to_string().as_bytes()));
+        assert_eq!(
+            plain(&u128::MAX).as_deref(),
+            Some(u128::MAX.to_string().as_bytes())
+        );
         assert_eq!(plain(&true).as_deref(), Some(&b"1"[..]));
         assert_eq!(plain(&1.5f64).as_deref(), Some(&b"1.5"[..]));
         assert_eq!(plain(&1e-7f64).as_deref(), Some(&b"1e-7"[..]));
@@ -352,7 +368,10 @@ mod tests {
         assert!(!write_plain(&vec!["a"], &mut out));
         assert!(!write_plain(&(1u8, 2u8), &mut out));
         assert!(!write_plain(&None::<u8>, &mut out));
-        assert!(!write_plain(&std::collections::BTreeMap::<u8, u8>::new(), &mut out));
+        assert!(!write_plain(
+            &std::collections::BTreeMap::<u8, u8>::new(),
+            &mut out
+        ));
         assert_eq!(out, b"xx");
     }
 
@@ -360,7 +379,10 @@ mod tests {
     fn magic_lookalikes_are_escaped() {
         assert_eq!(plain("kv1j-|x").as_deref(), Some(&b"kv1r-|kv1j-|x"[..]));
         assert_eq!(plain("kv7").as_deref(), Some(&b"kv1r-|kv7"[..]));
-        assert_eq!(plain("_kvdbenc_{}").as_deref(), Some(&b"kv1r-|_kvdbenc_{}"[..]));
+        assert_eq!(
+            plain("_kvdbenc_{}").as_deref(),
+            Some(&b"kv1r-|_kvdbenc_{}"[..])
+        );
         assert_eq!(plain("kvx").as_deref(), Some(&b"kvx"[..]));
     }
 }

@@ -1,0 +1,397 @@
+//! [`SessionOptions`]: the builder passed to [`KVDBClient::get_session`](crate::KVDBClient).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::format::{
+    Compression, CompressionOptions, DEFAULT_MAX_DECOMPRESSED, Encoder, Serializer,
+    SerializerOptions,
+};
+use crate::settings::{self, Addr, ConnectionSettings, Protocol, Secret};
+
+/// The URL used when neither the options nor the environment name one.
+pub const DEFAULT_URL: &str = "redis://localhost:6379/0";
+
+/// The settings of a session, built with chained calls and passed to
+/// [`KVDBClient::get_session`](crate::KVDBClient::get_session).
+///
+/// # Where the connection settings come from
+///
+/// | setting | first | then | then | then | default |
+/// |---|---|---|---|---|---|
+/// | URL | [`url`](Self::url) | `KVDB_URL` | `REDIS_URL` | built from `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB`, `REDIS_USERNAME`, `REDIS_PASSWORD` | `redis://localhost:6379/0` |
+/// | host, port, db, username, password | [`host`](Self::host), [`port`](Self::port), [`db_id`](Self::db_id), [`username`](Self::username), [`password`](Self::password) | the URL's part | | | `localhost`, `6379`, `0`, none, none |
+///
+/// The `REDIS_HOST`-style variables are read only when no URL is given at all (neither by
+/// [`url`](Self::url) nor by `KVDB_URL`/`REDIS_URL`). Explicit parts always win over the URL.
+/// The environment is read by `get_session`, not by `new`.
+///
+/// ```
+/// use kvdb::{Compression, Serializer, SessionOptions};
+/// use std::time::Duration;
+///
+/// let opts = SessionOptions::new("cache")
+///     .url("redis://app:s3cret@localhost:6379/2")
+///     .serializer(Serializer::Json)
+///     .compression(Compression::Zstd)
+///     .response_timeout(Duration::from_secs(2));
+/// // The password never shows.
+/// assert!(!format!("{opts:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionOptions {
+    pub(crate) name: String,
+    url: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    db_id: Option<i64>,
+    username: Option<String>,
+    password: Option<Secret>,
+    pub(crate) serializer: Serializer,
+    pub(crate) serializer_options: SerializerOptions,
+    compression: Option<Compression>,
+    compression_level: Option<i32>,
+    compression_enabled: Option<bool>,
+    compression_min_size: usize,
+    connect_timeout: Duration,
+    response_timeout: Option<Duration>,
+    pool_size: u32,
+    pool_timeout: Duration,
+    protocol: Option<Protocol>,
+    client_name: Option<String>,
+    max_value_size: usize,
+    max_decompressed_size: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions::new("default")
+    }
+}
+
+impl fmt::Debug for SessionOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionOptions")
+            .field("name", &self.name)
+            .field("url", &self.url.as_deref().map(settings::redact))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("db_id", &self.db_id)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("serializer", &self.serializer)
+            .field("compression", &self.compression)
+            .field("compression_level", &self.compression_level)
+            .field("compression_enabled", &self.compression_enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! setter {
+    ($(#[$m:meta])* $name:ident: $ty:ty => $field:ident = $val:expr) => {
+        $(#[$m])*
+        pub fn $name(mut self, $name: $ty) -> Self {
+            self.$field = $val;
+            self
+        }
+    };
+}
+
+impl SessionOptions {
+    /// Options for the session called `name`, with every default.
+    pub fn new(name: impl Into<String>) -> Self {
+        SessionOptions {
+            name: name.into(),
+            url: None,
+            host: None,
+            port: None,
+            db_id: None,
+            username: None,
+            password: None,
+            serializer: Serializer::None,
+            serializer_options: SerializerOptions::new(),
+            compression: None,
+            compression_level: None,
+            compression_enabled: None,
+            compression_min_size: CompressionOptions::DEFAULT_MIN_SIZE,
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Some(Duration::from_secs(30)),
+            pool_size: 16,
+            pool_timeout: Duration::from_secs(5),
+            protocol: None,
+            client_name: None,
+            max_value_size: 512 * 1024 * 1024,
+            max_decompressed_size: DEFAULT_MAX_DECOMPRESSED,
+        }
+    }
+
+    /// The session's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    setter!(
+        /// The server URL, e.g. `redis://user:pass@host:6379/0`, `rediss://...`,
+        /// `redis+unix:///run/redis.sock?db=1`, `valkey://...`. See the type docs for precedence.
+        url: impl Into<String> => url = Some(url.into())
+    );
+    setter!(
+        /// Overrides the URL's host.
+        host: impl Into<String> => host = Some(host.into())
+    );
+    setter!(
+        /// Overrides the URL's port.
+        port: u16 => port = Some(port)
+    );
+    setter!(
+        /// Overrides the URL's database index.
+        db_id: i64 => db_id = Some(db_id)
+    );
+    setter!(
+        /// Overrides the URL's username (Redis 6 ACL user).
+        username: impl Into<String> => username = Some(username.into())
+    );
+    setter!(
+        /// Overrides the URL's password. It never appears in `Debug`, `Display` or errors.
+        password: impl Into<String> => password = Some(Secret(password.into()))
+    );
+    setter!(
+        /// The serializer for structured values. Default [`Serializer::None`]: scalars only.
+        serializer: Serializer => serializer = serializer
+    );
+    setter!(
+        /// Serializer options (JSON layout).
+        serializer_options: SerializerOptions => serializer_options = serializer_options
+    );
+    setter!(
+        /// The compression algorithm for serialized payloads. Default: none.
+        compression: Compression => compression = Some(compression)
+    );
+    setter!(
+        /// The compression level (zstd 1-22, default 3; gzip/zlib 0-9, default 6; lz4: 0).
+        compression_level: i32 => compression_level = Some(compression_level)
+    );
+    setter!(
+        /// `Some(true)` with no algorithm picks the best one compiled in (zstd > lz4 > zlib >
+        /// gzip); `Some(false)` disables compression even if an algorithm is set.
+        compression_enabled: bool => compression_enabled = Some(compression_enabled)
+    );
+    setter!(
+        /// Payloads shorter than this are stored uncompressed. Default 256 bytes.
+        compression_min_size: usize => compression_min_size = compression_min_size
+    );
+    setter!(
+        /// How long to wait for a TCP connection. Default 5 s.
+        connect_timeout: Duration => connect_timeout = connect_timeout
+    );
+    setter!(
+        /// How long to wait for a reply; `None` waits forever. Default 30 s.
+        response_timeout: Option<Duration> => response_timeout = response_timeout
+    );
+    setter!(
+        /// The most pooled synchronous connections. Default 16.
+        pool_size: u32 => pool_size = pool_size
+    );
+    setter!(
+        /// How long a synchronous call waits for a free pooled connection. Default 5 s.
+        pool_timeout: Duration => pool_timeout = pool_timeout
+    );
+    setter!(
+        /// RESP2 or RESP3; overrides `?protocol=` in the URL. Default RESP2.
+        protocol: Protocol => protocol = Some(protocol)
+    );
+    setter!(
+        /// `CLIENT SETNAME` for this session's connections.
+        client_name: impl Into<String> => client_name = Some(client_name.into())
+    );
+    setter!(
+        /// Values larger than this (encoded) are refused before they are sent. Default 512 MiB.
+        max_value_size: usize => max_value_size = max_value_size
+    );
+    setter!(
+        /// Values that decompress past this are refused. Default 512 MiB.
+        max_decompressed_size: usize => max_decompressed_size = max_decompressed_size
+    );
+
+    /// Resolves the options against the environment: connection settings and codec settings,
+    /// checked, with no I/O.
+    pub(crate) fn resolve(&self) -> Result<Resolved> {
+        self.resolve_with_env(&|k| std::env::var(k).ok())
+    }
+
+    pub(crate) fn resolve_with_env(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Resolved> {
+        let invalid =
+            |option: &'static str, reason: String| Error::InvalidOption { option, reason };
+        let url = self
+            .url
+            .clone()
+            .or_else(|| env("KVDB_URL"))
+            .or_else(|| env("REDIS_URL"));
+        let (mut parsed, from_env_parts) = match url {
+            Some(u) => (
+                settings::parse_url(&u).map_err(|r| invalid("url", r))?,
+                false,
+            ),
+            None => (
+                settings::parse_url(DEFAULT_URL).map_err(|r| invalid("url", r))?,
+                true,
+            ),
+        };
+        if from_env_parts {
+            let var = |k: &str| env(k).filter(|v| !v.is_empty());
+            if let (Some(h), Addr::Tcp { host, .. }) = (var("REDIS_HOST"), &mut parsed.addr) {
+                *host = h;
+            }
+            if let Some(p) = var("REDIS_PORT") {
+                let p = settings::parse_port(&p).map_err(|r| invalid("REDIS_PORT", r))?;
+                if let Addr::Tcp { port, .. } = &mut parsed.addr {
+                    *port = p;
+                }
+            }
+            if let Some(d) = var("REDIS_DB") {
+                parsed.db = Some(settings::parse_db(&d).map_err(|r| invalid("REDIS_DB", r))?);
+            }
+            if let Some(u) = var("REDIS_USERNAME") {
+                parsed.username = Some(u);
+            }
+            if let Some(p) = var("REDIS_PASSWORD") {
+                parsed.password = Some(Secret(p));
+            }
+        }
+        match (&mut parsed.addr, &self.host, self.port) {
+            (Addr::Tcp { host, .. }, h, p) => {
+                if let Some(h) = h {
+                    if h.is_empty() {
+                        return Err(invalid("host", "the host is empty".into()));
+                    }
+                    host.clone_from(h);
+                }
+                if let Some(p) = p {
+                    if p == 0 {
+                        return Err(invalid("port", "port 0 is not a valid port".into()));
+                    }
+                    if let Addr::Tcp { port, .. } = &mut parsed.addr {
+                        *port = p;
+                    }
+                }
+            }
+            (Addr::Unix(_), Some(_), _) | (Addr::Unix(_), _, Some(_)) => {
+                return Err(invalid(
+                    "host",
+                    "host and port cannot override a unix socket URL".into(),
+                ));
+            }
+            _ => {}
+        }
+        let db = match self.db_id {
+            Some(d) => settings::check_db(d).map_err(|r| invalid("db_id", r))?,
+            None => parsed.db.unwrap_or(0),
+        };
+        if self.pool_size == 0 {
+            return Err(invalid(
+                "pool_size",
+                "the pool needs at least 1 connection".into(),
+            ));
+        }
+        if let Addr::Tcp { tls: true, .. } = parsed.addr {
+            return Err(invalid(
+                "url",
+                "TLS (rediss://) is not supported by this build of kvdb".into(),
+            ));
+        }
+        let conn = ConnectionSettings {
+            addr: parsed.addr,
+            db,
+            username: self.username.clone().or(parsed.username),
+            password: self.password.clone().or(parsed.password),
+            protocol: self.protocol.or(parsed.protocol).unwrap_or_default(),
+            connect_timeout: self.connect_timeout,
+            response_timeout: self.response_timeout,
+            pool_size: self.pool_size,
+            pool_timeout: self.pool_timeout,
+            client_name: self.client_name.clone(),
+        };
+        Ok(Resolved {
+            conn,
+            encoder: self.encoder()?,
+            limits: Limits {
+                max_value_size: self.max_value_size,
+                max_decompressed_size: self.max_decompressed_size,
+            },
+        })
+    }
+
+    /// The codec settings: serializer and compression, checked against the build.
+    fn encoder(&self) -> Result<Encoder> {
+        let invalid =
+            |option: &'static str, reason: String| Error::InvalidOption { option, reason };
+        if let Some(codec) = self.serializer.codec()
+            && !crate::format::codec_compiled_in(codec)
+        {
+            return Err(invalid(
+                "serializer",
+                format!(
+                    "the {} serializer needs kvdb's `{}` cargo feature",
+                    self.serializer,
+                    crate::format::codec_feature(codec)
+                ),
+            ));
+        }
+        let algorithm = match (self.compression_enabled, self.compression) {
+            (Some(false), _) | (None, None) => Compression::None,
+            (_, Some(c)) => c,
+            (Some(true), None) => Compression::best_available().ok_or_else(|| {
+                invalid(
+                    "compression_enabled",
+                    "no compression algorithm is compiled in (features zstd, lz4, zlib, gzip)"
+                        .into(),
+                )
+            })?,
+        };
+        if self.compression_level.is_some() && algorithm == Compression::None {
+            return Err(invalid(
+                "compression_level",
+                "a level was set but compression is off; set compression(...) too".into(),
+            ));
+        }
+        let compression = CompressionOptions {
+            algorithm,
+            level: self.compression_level.unwrap_or(algorithm.levels().0),
+            min_size: self.compression_min_size,
+        };
+        compression.validate().map_err(|r| {
+            invalid(
+                if self.compression_level.is_some() && algorithm.is_compiled_in() {
+                    "compression_level"
+                } else {
+                    "compression"
+                },
+                r,
+            )
+        })?;
+        Ok(Encoder {
+            serializer: self.serializer,
+            serializer_options: self.serializer_options,
+            compression,
+        })
+    }
+}
+
+/// Options resolved and checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Resolved {
+    pub(crate) conn: ConnectionSettings,
+    pub(crate) encoder: Encoder,
+    pub(crate) limits: Limits,
+}
+
+/// Size limits of a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Limits {
+    pub(crate) max_value_size: usize,
+    pub(crate) max_decompressed_size: usize,
+}

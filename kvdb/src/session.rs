@@ -1,0 +1,153 @@
+//! [`Session`], the sync API, and [`AsyncSession`], its async twin.
+//!
+//! Both have the same methods; each is declared once (in `ops/`) and generated for both.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::core::Core;
+use crate::format::Encoder;
+use crate::options::{Resolved, SessionOptions};
+use crate::pool::Pool;
+
+struct Inner {
+    name: String,
+    options: SessionOptions,
+    resolved: Resolved,
+    core: Core,
+    pool: Arc<Pool>,
+}
+
+/// A named session: a connection pool plus this session's serializer and compression.
+///
+/// Cheap to clone (`Clone + Send + Sync`); every clone is the same session. Methods block the
+/// calling thread and need no async runtime; [`aio`](Self::aio) gives the async twin with the
+/// same method names.
+///
+/// | kvdb-py | kvdb |
+/// |---|---|
+/// | `session[key]` | [`get`](Self::get) (`Ok(None)` for a missing key, never a `KeyError`) |
+/// | `session[key] = value` | [`set`](Self::set) |
+/// | `del session[key]` | [`remove`](Self::remove) |
+/// | `key in session` | [`contains_key`](Self::contains_key) |
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+/// The async twin of a [`Session`]: the same methods, `async`, on the same pools.
+///
+/// Obtained with [`Session::aio`]. Needs a tokio runtime (feature `async`). Connections are
+/// multiplexed: one connection per server and runtime carries every concurrent call.
+#[cfg(feature = "async")]
+#[derive(Clone)]
+pub struct AsyncSession {
+    inner: Arc<Inner>,
+}
+
+impl Session {
+    pub(crate) fn new(options: SessionOptions, resolved: Resolved, pool: Arc<Pool>) -> Self {
+        Session {
+            inner: Arc::new(Inner {
+                name: options.name.clone(),
+                core: Core {
+                    encoder: resolved.encoder,
+                    limits: resolved.limits,
+                },
+                options,
+                resolved,
+                pool,
+            }),
+        }
+    }
+
+    /// The session's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The options the session was created with.
+    pub fn options(&self) -> &SessionOptions {
+        &self.inner.options
+    }
+
+    /// The server URL, with any password shown as `***`.
+    pub fn url(&self) -> String {
+        self.inner.resolved.conn.to_string()
+    }
+
+    /// How this session encodes values (serializer and compression).
+    pub fn encoder(&self) -> &Encoder {
+        &self.inner.core.encoder
+    }
+
+    /// Whether two sessions use the same connection pool.
+    pub fn shares_pool_with(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.inner.pool, &other.inner.pool)
+    }
+
+    /// The async twin of this session, on the same pools.
+    #[cfg(feature = "async")]
+    pub fn aio(&self) -> AsyncSession {
+        AsyncSession {
+            inner: self.inner.clone(),
+        }
+    }
+
+    pub(crate) fn resolved(&self) -> &Resolved {
+        &self.inner.resolved
+    }
+
+    pub(crate) fn core(&self) -> &Core {
+        &self.inner.core
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+}
+
+#[cfg(feature = "async")]
+impl AsyncSession {
+    /// The session's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The blocking twin of this session.
+    pub fn blocking(&self) -> Session {
+        Session {
+            inner: self.inner.clone(),
+        }
+    }
+
+    pub(crate) fn core(&self) -> &Core {
+        &self.inner.core
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+}
+
+fn debug(inner: &Inner, kind: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.debug_struct(kind)
+        .field("name", &inner.name)
+        .field("url", &format_args!("{}", inner.resolved.conn))
+        .field("serializer", &inner.core.encoder.serializer)
+        .field("compression", &inner.core.encoder.compression.algorithm)
+        .finish_non_exhaustive()
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug(&self.inner, "Session", f)
+    }
+}
+
+#[cfg(feature = "async")]
+impl fmt::Debug for AsyncSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug(&self.inner, "AsyncSession", f)
+    }
+}

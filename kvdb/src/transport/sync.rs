@@ -1,0 +1,158 @@
+//! The synchronous transport: a bounded pool of blocking connections (r2d2), no runtime.
+
+use redis::{ConnectionLike, Value};
+
+use super::{Conversation, Op, Request, Step, finish, with_key};
+use crate::error::{Error, Result};
+use crate::settings::ConnectionSettings;
+
+/// Opens blocking connections with the session's timeouts and client name.
+pub(crate) struct Manager {
+    client: redis::Client,
+    settings: ConnectionSettings,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = redis::Connection;
+    type Error = redis::RedisError;
+
+    fn connect(&self) -> redis::RedisResult<redis::Connection> {
+        let mut conn = self
+            .client
+            .get_connection_with_timeout(self.settings.connect_timeout)?;
+        conn.set_read_timeout(self.settings.response_timeout)?;
+        conn.set_write_timeout(self.settings.response_timeout)?;
+        if let Some(name) = &self.settings.client_name {
+            redis::cmd("CLIENT")
+                .arg("SETNAME")
+                .arg(name)
+                .exec(&mut conn)?;
+        }
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut redis::Connection) -> redis::RedisResult<()> {
+        redis::cmd("PING").exec(conn)
+    }
+
+    fn has_broken(&self, conn: &mut redis::Connection) -> bool {
+        !conn.is_open()
+    }
+}
+
+/// A pool of blocking connections to one server.
+pub(crate) struct SyncPool {
+    pool: r2d2::Pool<Manager>,
+    server: String,
+    last_error: std::sync::Arc<LastErrorShared>,
+}
+
+type LastErrorShared = std::sync::Mutex<Option<String>>;
+
+/// Records the last connection error, so a checkout timeout can say why.
+#[derive(Debug)]
+struct ErrorSink(std::sync::Arc<LastErrorShared>);
+
+impl r2d2::HandleError<redis::RedisError> for ErrorSink {
+    fn handle_error(&self, error: redis::RedisError) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(error.to_string());
+        }
+    }
+}
+
+impl SyncPool {
+    /// Builds the pool without connecting.
+    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+        let client = redis::Client::open(settings.connection_info())?;
+        let last_error = std::sync::Arc::new(LastErrorShared::default());
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(settings.pool_timeout)
+            // A PING before every checkout would double the round trips; broken connections
+            // are detected by `has_broken` and on use instead.
+            .test_on_check_out(false)
+            .error_handler(Box::new(ErrorSink(last_error.clone())))
+            .build_unchecked(Manager {
+                client,
+                settings: settings.clone(),
+            });
+        Ok(SyncPool {
+            pool,
+            server: settings.to_string(),
+            last_error,
+        })
+    }
+
+    fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        self.pool.get().map_err(|e| {
+            let last = self.last_error.lock().ok().and_then(|mut s| s.take());
+            Error::Pool {
+                server: self.server.clone(),
+                reason: match last {
+                    Some(last) => format!("{e}; last connection error: {last}"),
+                    None => format!("{e} (all {} connections busy)", self.pool.max_size()),
+                },
+            }
+        })
+    }
+
+    /// Runs one round trip.
+    pub(crate) fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
+        let mut conn = self.checkout()?;
+        let reply = send(&mut conn, &op.request());
+        drop(conn);
+        let reply = finish(reply, || op.request().key())?;
+        op.decode(reply)
+            .map_err(|e| with_key(e, op.request().key()))
+    }
+
+    /// Runs a multi-step conversation on one pooled connection.
+    pub(crate) fn converse<C: Conversation>(&self, mut conv: C) -> Result<C::Output> {
+        let mut conn = self.checkout()?;
+        let mut reply = None;
+        loop {
+            match conv.step(reply.take())? {
+                Step::Send(cmd) => {
+                    let r = conn.req_command(&cmd);
+                    reply = Some(check_connection(r, || Request::Cmd(&cmd).key())?);
+                }
+                Step::SendPipe(pipe) => {
+                    let r = pipe.query::<Value>(&mut *conn);
+                    reply = Some(check_connection(r, || None)?);
+                }
+                Step::Sleep(d) => std::thread::sleep(d),
+                Step::Done(out) => return Ok(out),
+            }
+        }
+    }
+
+    /// A dedicated connection outside the pool (pub/sub, blocking commands).
+    pub(crate) fn pool(&self) -> &r2d2::Pool<Manager> {
+        &self.pool
+    }
+}
+
+fn send(conn: &mut redis::Connection, request: &Request<'_>) -> redis::RedisResult<Value> {
+    match request {
+        Request::Cmd(cmd) => conn.req_command(cmd),
+        Request::Pipe(pipe) => pipe.query::<Value>(conn),
+    }
+}
+
+/// Connection-level failures end a conversation; server errors are handed back to it.
+pub(crate) fn check_connection(
+    r: redis::RedisResult<Value>,
+    key: impl FnOnce() -> Option<String>,
+) -> Result<redis::RedisResult<Value>> {
+    match r {
+        Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => {
+            Err(Error::Redis {
+                key: crate::error::KeyContext(key()),
+                source: e,
+            })
+        }
+        other => Ok(other),
+    }
+}
