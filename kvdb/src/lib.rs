@@ -20,6 +20,7 @@ mod pool;
 mod session;
 
 pub use client::KVDBClient;
+pub use ops::{KeyType, ScanOptions, SetOptions, Ttl};
 #[cfg(feature = "async")]
 pub use session::AsyncSession;
 pub use session::Session;

@@ -1,13 +1,116 @@
-//! String commands: values stored under one key.
+//! String commands: values stored under one key, and counters.
+
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::decode::{self, millis};
 use crate::core::{Core, unexpected};
 use crate::error::Result;
 use crate::transport::{Command, Decoder};
 
-fn get<T: DeserializeOwned>(
+/// Conditions and expiry of a [`set_with`](crate::Session::set_with) /
+/// [`set_get`](crate::Session::set_get): `SET`'s `NX`, `XX`, `EX`, `PX` and `KEEPTTL`.
+///
+/// ```
+/// use kvdb::SetOptions;
+/// use std::time::Duration;
+///
+/// // Set only if absent, expiring in 30 s.
+/// let opts = SetOptions::new().nx().ex(Duration::from_secs(30));
+/// # let _ = opts;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetOptions {
+    condition: Option<Condition>,
+    expiry: Option<Expiry>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Condition {
+    Nx,
+    Xx,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expiry {
+    Ex(Duration),
+    Px(Duration),
+    KeepTtl,
+}
+
+impl SetOptions {
+    /// No condition, no expiry: a plain `SET` (which clears any previous expiry).
+    pub const fn new() -> Self {
+        SetOptions {
+            condition: None,
+            expiry: None,
+        }
+    }
+
+    /// Only set the key if it does not exist (`NX`); replaces [`xx`](Self::xx).
+    pub const fn nx(mut self) -> Self {
+        self.condition = Some(Condition::Nx);
+        self
+    }
+
+    /// Only set the key if it already exists (`XX`); replaces [`nx`](Self::nx).
+    pub const fn xx(mut self) -> Self {
+        self.condition = Some(Condition::Xx);
+        self
+    }
+
+    /// Expire after `ttl`, in whole seconds (`EX`; the fraction of a second is dropped, and
+    /// a ttl under one second is refused by Redis). Replaces any other expiry option.
+    pub const fn ex(mut self, ttl: Duration) -> Self {
+        self.expiry = Some(Expiry::Ex(ttl));
+        self
+    }
+
+    /// Expire after `ttl`, in whole milliseconds (`PX`). Replaces any other expiry option.
+    pub const fn px(mut self, ttl: Duration) -> Self {
+        self.expiry = Some(Expiry::Px(ttl));
+        self
+    }
+
+    /// Keep the key's current time to live (`KEEPTTL`). Replaces any other expiry option.
+    pub const fn keep_ttl(mut self) -> Self {
+        self.expiry = Some(Expiry::KeepTtl);
+        self
+    }
+
+    fn write(&self, cmd: &mut redis::Cmd) {
+        match self.condition {
+            Some(Condition::Nx) => cmd.arg("NX"),
+            Some(Condition::Xx) => cmd.arg("XX"),
+            None => cmd,
+        };
+        match self.expiry {
+            Some(Expiry::Ex(d)) => cmd.arg("EX").arg(d.as_secs()),
+            Some(Expiry::Px(d)) => cmd.arg("PX").arg(millis(d)),
+            Some(Expiry::KeepTtl) => cmd.arg("KEEPTTL"),
+            None => cmd,
+        };
+    }
+}
+
+/// `SET key <value>` and the options, encoded with the session's codec.
+fn set_cmd<T: Serialize + ?Sized>(
+    core: &Core,
+    key: &str,
+    value: &T,
+    opts: &SetOptions,
+) -> Result<redis::Cmd> {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(key);
+    core.encode_arg(&mut cmd, value, None)
+        .map_err(|e| e.at_key(key))?;
+    opts.write(&mut cmd);
+    Ok(cmd)
+}
+
+pub(crate) fn get<T: DeserializeOwned>(
     core: &Core,
     key: &str,
 ) -> Result<Command<impl Decoder<Option<T>> + use<T>>> {
@@ -19,41 +122,106 @@ fn get<T: DeserializeOwned>(
     }))
 }
 
-fn set<T: Serialize + ?Sized>(
+pub(crate) fn set<T: Serialize + ?Sized>(
     core: &Core,
     key: &str,
     value: &T,
 ) -> Result<Command<impl Decoder<()> + use<T>>> {
-    let mut cmd = redis::cmd("SET");
-    cmd.arg(key);
-    core.encode_arg(&mut cmd, value, None)
-        .map_err(|e| e.at_key(key))?;
+    let cmd = set_cmd(core, key, value, &SetOptions::new())?;
+    Ok(Command::new(cmd, |reply| decode::ok(reply, "SET")))
+}
+
+pub(crate) fn set_with<T: Serialize + ?Sized>(
+    core: &Core,
+    key: &str,
+    value: &T,
+    opts: SetOptions,
+) -> Result<Command<impl Decoder<bool> + use<T>>> {
+    let cmd = set_cmd(core, key, value, &opts)?;
     Ok(Command::new(cmd, |reply| match reply {
-        redis::Value::Okay => Ok(()),
-        other => Err(unexpected("SET", &other)),
+        redis::Value::Nil => Ok(false),
+        other => decode::ok(other, "SET").map(|()| true),
     }))
 }
 
-fn delete(keys: &[&str]) -> Result<Command<impl Decoder<u64> + use<>>> {
-    let mut cmd = redis::cmd("DEL");
-    cmd.arg(keys);
-    Ok(Command::new(cmd, |reply| int(reply, "DEL")))
+fn set_get<T: Serialize + DeserializeOwned>(
+    core: &Core,
+    key: &str,
+    value: &T,
+    opts: SetOptions,
+) -> Result<Command<impl Decoder<Option<T>> + use<T>>> {
+    let core = *core;
+    let mut cmd = set_cmd(&core, key, value, &opts)?;
+    cmd.arg("GET");
+    Ok(Command::new(cmd, move |reply| {
+        core.decode_opt(reply, "SET")
+    }))
 }
 
-fn exists(key: &str) -> Result<Command<impl Decoder<bool> + use<>>> {
-    let mut cmd = redis::cmd("EXISTS");
+fn get_del<T: DeserializeOwned>(
+    core: &Core,
+    key: &str,
+) -> Result<Command<impl Decoder<Option<T>> + use<T>>> {
+    let core = *core;
+    let mut cmd = redis::cmd("GETDEL");
     cmd.arg(key);
-    Ok(Command::new(cmd, |reply| {
-        int(reply, "EXISTS").map(|n| n > 0)
+    Ok(Command::new(cmd, move |reply| {
+        core.decode_opt(reply, "GETDEL")
     }))
 }
 
-/// Decodes an integer reply.
-pub(crate) fn int(reply: redis::Value, command: &'static str) -> Result<u64> {
-    match reply {
-        redis::Value::Int(n) if n >= 0 => Ok(n as u64),
-        other => Err(unexpected(command, &other)),
+fn mget<T: DeserializeOwned>(
+    core: &Core,
+    keys: &[&str],
+) -> Result<Command<impl Decoder<Vec<Option<T>>> + use<T>>> {
+    let core = *core;
+    let mut cmd = redis::cmd("MGET");
+    cmd.arg(keys);
+    let names: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    Ok(Command::new(cmd, move |reply| {
+        let items = decode::items(reply, "MGET")?;
+        if items.len() != names.len() {
+            return Err(unexpected("MGET", &redis::Value::Array(items)));
+        }
+        items
+            .into_iter()
+            .zip(&names)
+            .map(|(v, k)| core.decode_opt(v, "MGET").map_err(|e| e.at_key(k)))
+            .collect()
+    }))
+}
+
+fn mset<T: Serialize>(
+    core: &Core,
+    pairs: &[(&str, T)],
+) -> Result<Command<impl Decoder<()> + use<T>>> {
+    let mut cmd = redis::cmd("MSET");
+    for (key, value) in pairs {
+        cmd.arg(*key);
+        core.encode_arg(&mut cmd, value, None)
+            .map_err(|e| e.at_key(key))?;
     }
+    Ok(Command::new(cmd, |reply| decode::ok(reply, "MSET")))
+}
+
+pub(crate) fn incr_by(key: &str, by: i64) -> Result<Command<impl Decoder<i64> + use<>>> {
+    let mut cmd = redis::cmd("INCRBY");
+    cmd.arg(key).arg(by);
+    Ok(Command::new(cmd, |reply| decode::int(reply, "INCRBY")))
+}
+
+fn decr_by(key: &str, by: i64) -> Result<Command<impl Decoder<i64> + use<>>> {
+    let mut cmd = redis::cmd("DECRBY");
+    cmd.arg(key).arg(by);
+    Ok(Command::new(cmd, |reply| decode::int(reply, "DECRBY")))
+}
+
+fn incr_by_float(key: &str, by: f64) -> Result<Command<impl Decoder<f64> + use<>>> {
+    let mut cmd = redis::cmd("INCRBYFLOAT");
+    cmd.arg(key).arg(by);
+    Ok(Command::new(cmd, |reply| {
+        decode::float(reply, "INCRBYFLOAT")
+    }))
 }
 
 session_methods! {
@@ -61,22 +229,72 @@ session_methods! {
     ///
     /// The value's own header says how it was written, so this reads what any session wrote,
     /// whatever its serializer and compression. Plain values (written by other clients, or
-    /// scalars) read as strings, numbers, booleans and byte strings.
+    /// scalars) read as strings, numbers, booleans and byte strings. A key holding another
+    /// type (a list, a hash) is an [`Error::Redis`](crate::Error::Redis) (`WRONGTYPE`) that
+    /// names the key.
+    ///
+    /// ```no_run
+    /// # fn main() -> kvdb::Result<()> {
+    /// # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("doc"))?;
+    /// session.set("greeting", "hello")?;
+    /// assert_eq!(session.get::<String>("greeting")?.as_deref(), Some("hello"));
+    /// # Ok(()) }
+    /// ```
     fn get[T](key: &str) -> Option<T> where [T: DeserializeOwned] = run |core| get::<T>(core, key);
 
     /// Stores `value` at `key` (`SET`), encoded with this session's serializer and
-    /// compression; scalars are stored in plain Redis form.
+    /// compression; scalars are stored in plain Redis form. Clears any expiry.
     fn set[T](key: &str, value: &T) -> () where [T: Serialize + ?Sized + Sync] = run |core| set(core, key, value);
 
-    /// Deletes `keys`; returns how many existed.
-    fn delete(keys: &[&str]) -> u64 = run |_| delete(keys);
+    /// Stores `value` at `key`, expiring after `ttl` (`SET ... PX`, whole milliseconds).
+    fn set_ex[T](key: &str, value: &T, ttl: Duration) -> () where [T: Serialize + ?Sized + Sync]
+        = run |core| set_with(core, key, value, SetOptions::new().px(ttl))
+            .map(|op| op.map(|_| ()));
 
-    /// Whether `key` exists.
-    fn exists(key: &str) -> bool = run |_| exists(key);
+    /// Stores `value` at `key` with conditions and expiry ([`SetOptions`]); returns whether
+    /// it was stored (`false` when an `NX`/`XX` condition was not met).
+    ///
+    /// ```no_run
+    /// # fn main() -> kvdb::Result<()> {
+    /// # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("doc"))?;
+    /// use kvdb::SetOptions;
+    /// use std::time::Duration;
+    /// let first = session.set_with("job:42:owner", "worker-1", SetOptions::new().nx().ex(Duration::from_secs(60)))?;
+    /// let second = session.set_with("job:42:owner", "worker-2", SetOptions::new().nx())?;
+    /// assert!(first && !second);
+    /// # Ok(()) }
+    /// ```
+    fn set_with[T](key: &str, value: &T, options: SetOptions) -> bool
+        where [T: Serialize + ?Sized + Sync] = run |core| set_with(core, key, value, options);
 
-    /// Whether `key` exists: the counterpart of kvdb-py's `key in session`.
-    fn contains_key(key: &str) -> bool = run |_| exists(key);
+    /// Stores `value` at `key` (with [`SetOptions`]) and returns the value it replaces
+    /// (`SET ... GET`); `None` if there was none. With `NX`, a returned value means the key
+    /// existed and was left unchanged.
+    fn set_get[T](key: &str, value: &T, options: SetOptions) -> Option<T>
+        where [T: Serialize + DeserializeOwned + Sync] = run |core| set_get(core, key, value, options);
 
-    /// Deletes `key`; returns whether it existed: the counterpart of `del session[key]`.
-    fn remove(key: &str) -> bool = run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
+    /// Reads and deletes the value at `key` (`GETDEL`); `None` if it did not exist.
+    fn get_del[T](key: &str) -> Option<T> where [T: DeserializeOwned] = run |core| get_del::<T>(core, key);
+
+    /// Reads several keys at once (`MGET`): one entry per key, in order, `None` for a missing
+    /// key (or one holding another type).
+    fn mget[T](keys: &[&str]) -> Vec<Option<T>> where [T: DeserializeOwned] = run |core| mget::<T>(core, keys);
+
+    /// Stores several keys at once (`MSET`), atomically.
+    fn mset[T](pairs: &[(&str, T)]) -> () where [T: Serialize + Sync] = run |core| mset(core, pairs);
+
+    /// Adds 1 to the integer at `key` (a missing key counts as 0); returns the new value.
+    fn incr(key: &str) -> i64 = run |_| incr_by(key, 1);
+
+    /// Adds `by` to the integer at `key`; returns the new value.
+    fn incr_by(key: &str, by: i64) -> i64 = run |_| incr_by(key, by);
+
+    /// Subtracts 1 from the integer at `key`; returns the new value.
+    fn decr(key: &str) -> i64 = run |_| decr_by(key, 1);
+
+    /// Subtracts `by` from the integer at `key`; returns the new value.
+    fn decr_by(key: &str, by: i64) -> i64 = run |_| decr_by(key, by);
+
+    /// Adds `by` to the number at `key` (`INCRBYFLOAT`); returns the new value.
+    fn incr_by_float(key: &str, by: f64) -> f64 = run |_| incr_by_float(key, by);
 }

@@ -13,7 +13,7 @@ use redis::Value;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 
 use super::sync::check_connection;
-use super::{Conversation, Op, Request, Step, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
 
@@ -77,27 +77,74 @@ impl AsyncPool {
         Ok(manager)
     }
 
-    /// A new connection of its own, for WATCH transactions, blocking commands and pub/sub.
+    /// A new connection of its own, for WATCH transactions and blocking commands.
     pub(crate) async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection> {
+        self.dedicated_with_timeout(self.settings.response_timeout)
+            .await
+    }
+
+    async fn dedicated_with_timeout(
+        &self,
+        response_timeout: Option<std::time::Duration>,
+    ) -> Result<redis::aio::MultiplexedConnection> {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.settings.connect_timeout))
-            .set_response_timeout(self.settings.response_timeout);
+            .set_response_timeout(response_timeout);
         Ok(self
             .client
             .get_multiplexed_async_connection_with_config(&config)
             .await?)
     }
 
-    /// The client, for pub/sub.
-    pub(crate) fn client(&self) -> &redis::Client {
-        &self.client
+    /// A pub/sub connection subscribed to `channels` (subscriptions confirmed), as a stream
+    /// of messages that ends when the connection is lost.
+    pub(crate) async fn subscribe(&self, channels: &[String]) -> Result<redis::aio::PubSubStream> {
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(channels).await?;
+        Ok(pubsub.into_on_message())
+    }
+
+    /// Runs a command that makes the server wait, on a connection of its own (so that the
+    /// shared connection is not held up) whose response timeout allows for the wait.
+    pub(crate) async fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
+        let timeout = blocking.response_timeout(self.settings.response_timeout);
+        let mut conn = self.dedicated_with_timeout(timeout).await?;
+        let mut op = blocking.op;
+        let reply = send(&mut conn, &op.request()).await;
+        let reply = finish(reply, &op.request())?;
+        op.decode(reply)
+            .map_err(|e| with_key(e, op.request().key()))
+    }
+
+    /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.
+    pub(crate) fn pages<P>(
+        &self,
+        pages: P,
+    ) -> impl futures_core::Stream<Item = Result<P::Item>> + Send + '_
+    where
+        P: Pages + Send + 'static,
+        P::Item: Send,
+        P::Page: Send,
+        <P::Page as Op>::Output: Send,
+    {
+        futures_util::stream::unfold(Cursor::new(pages), move |mut cursor| async move {
+            loop {
+                if let Some(item) = cursor.pop() {
+                    return Some((Ok(item), cursor));
+                }
+                let page = cursor.next_page()?;
+                if let Some(e) = cursor.absorb(self.run(page).await) {
+                    return Some((Err(e), cursor));
+                }
+            }
+        })
     }
 
     /// Runs one round trip on the shared connection.
     pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
         let mut conn = self.manager()?;
         let reply = send(&mut conn, &op.request()).await;
-        let reply = finish(reply, || op.request().key())?;
+        let reply = finish(reply, &op.request())?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
     }

@@ -10,6 +10,7 @@
 pub(crate) mod aio;
 pub(crate) mod sync;
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use redis::Value;
@@ -69,6 +70,11 @@ impl<F> Command<F> {
 }
 
 impl<F> Command<F> {
+    /// The command and its decoder, to be queued in a pipeline.
+    pub(crate) fn into_parts(self) -> (redis::Cmd, Option<F>) {
+        (self.cmd, self.decode)
+    }
+
     /// The same command with its output passed through `f`.
     pub(crate) fn map<O, P, G: FnOnce(O) -> P + Send>(
         self,
@@ -151,16 +157,95 @@ pub(crate) trait Conversation {
 
 /// Turns a server error carried inside a reply into `Err`, and a failed request's error into
 /// a kvdb error that names the key.
-pub(crate) fn finish(
-    reply: redis::RedisResult<Value>,
-    key: impl FnOnce() -> Option<String>,
-) -> Result<Value> {
-    reply
-        .and_then(Value::extract_error)
-        .map_err(|source| Error::Redis {
-            key: crate::error::KeyContext(key()),
-            source,
-        })
+///
+/// For a command, an error anywhere in the reply fails it. For a pipeline, only an error of
+/// the whole pipeline does: the errors of single commands stay in the array, for the
+/// pipeline's decoder to hand to each command's result.
+pub(crate) fn finish(reply: redis::RedisResult<Value>, request: &Request<'_>) -> Result<Value> {
+    let reply = match request {
+        Request::Cmd(_) => reply.and_then(Value::extract_error),
+        Request::Pipe(_) => reply.and_then(|v| match v {
+            Value::ServerError(e) => Err(e.into()),
+            other => Ok(other),
+        }),
+    };
+    reply.map_err(|source| Error::Redis {
+        key: crate::error::KeyContext(request.key()),
+        source,
+    })
+}
+
+/// An [`Op`] whose command makes the server wait (BLPOP and the like), up to `wait`
+/// (`None`: for ever). The transports run it on a connection whose response timeout allows
+/// for the wait, so that it neither times out early nor holds up a shared connection.
+pub(crate) struct Blocking<O> {
+    pub(crate) op: O,
+    pub(crate) wait: Option<Duration>,
+}
+
+impl<O> Blocking<O> {
+    /// The response timeout to use for this op, given the connection's usual one.
+    pub(crate) fn response_timeout(&self, usual: Option<Duration>) -> Option<Duration> {
+        match (usual, self.wait) {
+            (Some(usual), Some(wait)) => Some(usual.saturating_add(wait)),
+            _ => None,
+        }
+    }
+}
+
+/// A sequence read a page at a time with a cursor (SCAN and its kin): each page is one
+/// [`Op`] that returns the next cursor (0 when finished) and the page's items.
+pub(crate) trait Pages {
+    /// What the sequence yields.
+    type Item;
+    /// The request for one page.
+    type Page: Op<Output = (u64, Vec<Self::Item>)>;
+    /// The request for the page at `cursor`.
+    fn page(&self, cursor: u64) -> Self::Page;
+}
+
+/// The state of a paged read, driven the same way by the sync iterator and the async stream:
+/// pop buffered items; when none is left, send [`next_page`](Self::next_page) and
+/// [`absorb`](Self::absorb) its result.
+pub(crate) struct Cursor<P: Pages> {
+    pages: P,
+    next: Option<u64>,
+    buffer: VecDeque<P::Item>,
+}
+
+impl<P: Pages> Cursor<P> {
+    pub(crate) fn new(pages: P) -> Self {
+        Cursor {
+            pages,
+            next: Some(0),
+            buffer: VecDeque::new(),
+        }
+    }
+
+    /// The next buffered item.
+    pub(crate) fn pop(&mut self) -> Option<P::Item> {
+        self.buffer.pop_front()
+    }
+
+    /// The request for the next page, or `None` when the sequence is finished.
+    pub(crate) fn next_page(&self) -> Option<P::Page> {
+        self.next.map(|c| self.pages.page(c))
+    }
+
+    /// Takes in a page's result; an error ends the sequence and is handed back.
+    pub(crate) fn absorb(&mut self, page: Result<(u64, Vec<P::Item>)>) -> Option<Error> {
+        match page {
+            Ok((next, items)) => {
+                self.next = (next != 0).then_some(next);
+                self.buffer.extend(items);
+                None
+            }
+            Err(e) => {
+                self.next = None;
+                Some(e)
+            }
+        }
+    }
 }
 
 /// Attaches the request's key to an error from decoding.

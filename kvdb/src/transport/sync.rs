@@ -1,12 +1,16 @@
 //! The synchronous transport: a bounded pool of blocking connections (r2d2), no runtime.
 
+use std::collections::VecDeque;
+use std::time::Duration;
+
 use redis::{ConnectionLike, Value};
 
-use super::{Conversation, Op, Request, Step, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
 
 /// Opens blocking connections with the session's timeouts and client name.
+#[derive(Clone)]
 pub(crate) struct Manager {
     client: redis::Client,
     settings: ConnectionSettings,
@@ -43,6 +47,8 @@ impl r2d2::ManageConnection for Manager {
 /// A pool of blocking connections to one server.
 pub(crate) struct SyncPool {
     pool: r2d2::Pool<Manager>,
+    /// Opens connections outside the pool (pub/sub).
+    manager: Manager,
     server: String,
     last_error: std::sync::Arc<LastErrorShared>,
 }
@@ -66,6 +72,10 @@ impl SyncPool {
     pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
         let client = redis::Client::open(settings.connection_info())?;
         let last_error = std::sync::Arc::new(LastErrorShared::default());
+        let manager = Manager {
+            client,
+            settings: settings.clone(),
+        };
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size)
             .min_idle(Some(0))
@@ -74,12 +84,10 @@ impl SyncPool {
             // are detected by `has_broken` and on use instead.
             .test_on_check_out(false)
             .error_handler(Box::new(ErrorSink(last_error.clone())))
-            .build_unchecked(Manager {
-                client,
-                settings: settings.clone(),
-            });
+            .build_unchecked(manager.clone());
         Ok(SyncPool {
             pool,
+            manager,
             server: settings.to_string(),
             last_error,
         })
@@ -103,9 +111,54 @@ impl SyncPool {
         let mut conn = self.checkout()?;
         let reply = send(&mut conn, &op.request());
         drop(conn);
-        let reply = finish(reply, || op.request().key())?;
+        let reply = finish(reply, &op.request())?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
+    }
+
+    /// Runs a command that makes the server wait, on a pooled connection whose read timeout
+    /// is lengthened by the wait for this one request.
+    pub(crate) fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
+        let usual = self.manager.settings.response_timeout;
+        let mut conn = self.checkout()?;
+        conn.set_read_timeout(blocking.response_timeout(usual))?;
+        let mut op = blocking.op;
+        let reply = send(&mut conn, &op.request());
+        // Failing to restore the usual timeout means the socket is gone: the pool then
+        // drops the connection (`has_broken`) instead of reusing it.
+        let _ = conn.set_read_timeout(usual);
+        drop(conn);
+        let reply = finish(reply, &op.request())?;
+        op.decode(reply)
+            .map_err(|e| with_key(e, op.request().key()))
+    }
+
+    /// Reads a paged sequence; one round trip per page, as the iterator advances.
+    pub(crate) fn pages<P: Pages>(&self, pages: P) -> PageIter<'_, P> {
+        PageIter {
+            pool: self,
+            cursor: Cursor::new(pages),
+        }
+    }
+
+    /// Opens a connection of its own, outside the pool, subscribed to `channels`.
+    pub(crate) fn subscribe(&self, channels: &[String]) -> Result<PubSubConn> {
+        use r2d2::ManageConnection;
+        let mut conn = self.manager.connect()?;
+        conn.set_read_timeout(None)?;
+        conn.send_packed_command(&redis::cmd("SUBSCRIBE").arg(channels).get_packed_command())?;
+        let mut pending = VecDeque::new();
+        let mut confirmed = 0;
+        // One confirmation per channel; messages on the first channels may arrive before the
+        // last confirmation.
+        while confirmed < channels.len() {
+            let reply = conn.recv_response()?.extract_error()?;
+            match redis::Msg::from_owned_value(reply) {
+                Some(msg) => pending.push_back(msg),
+                None => confirmed += 1,
+            }
+        }
+        Ok(PubSubConn { conn, pending })
     }
 
     /// Runs a multi-step conversation on one pooled connection.
@@ -127,10 +180,54 @@ impl SyncPool {
             }
         }
     }
+}
 
-    /// A dedicated connection outside the pool (pub/sub, blocking commands).
-    pub(crate) fn pool(&self) -> &r2d2::Pool<Manager> {
-        &self.pool
+/// The sync side of a paged read: an iterator that sends a page request when its buffer is
+/// empty.
+pub(crate) struct PageIter<'a, P: Pages> {
+    pool: &'a SyncPool,
+    cursor: Cursor<P>,
+}
+
+impl<P: Pages> Iterator for PageIter<'_, P> {
+    type Item = Result<P::Item>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.cursor.pop() {
+                return Some(Ok(item));
+            }
+            let page = self.cursor.next_page()?;
+            if let Some(e) = self.cursor.absorb(self.pool.run(page)) {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+/// A blocking connection in subscriber mode.
+pub(crate) struct PubSubConn {
+    conn: redis::Connection,
+    pending: VecDeque<redis::Msg>,
+}
+
+impl PubSubConn {
+    /// Waits for the next message (up to the read timeout, if one is set).
+    pub(crate) fn next_message(&mut self) -> Result<redis::Msg> {
+        if let Some(msg) = self.pending.pop_front() {
+            return Ok(msg);
+        }
+        loop {
+            let reply = self.conn.recv_response()?.extract_error()?;
+            if let Some(msg) = redis::Msg::from_owned_value(reply) {
+                return Ok(msg);
+            }
+        }
+    }
+
+    /// How long [`next_message`](Self::next_message) waits; `None`: for ever.
+    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        Ok(self.conn.set_read_timeout(timeout)?)
     }
 }
 
