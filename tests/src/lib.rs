@@ -78,3 +78,60 @@ pub fn session(options: SessionOptions) -> (Session, String) {
     let session = KVDBClient::get_session(options).expect("test session options are valid");
     (session, prefix)
 }
+
+/// Defines a module `$name` with two tests running the same body: `sync` against a
+/// [`Session`], `aio` against its [`AsyncSession`](kvdb::AsyncSession) on tokio, each once per
+/// listed serializer (a fresh session and key prefix each time).
+///
+/// In the body, `$s` is `&Session` or `&AsyncSession`, `$p` the key prefix (a `String`); wrap
+/// every session call in `w!(...)`, which is the call itself in the sync test and the call
+/// `.await`ed in the async one. Each assertion runs in both tests, so each can fail in both.
+///
+/// ```ignore
+/// kvdb_tests::dual_test!(counter, [Json, Cbor], |s, p| {
+///     let k = format!("{p}:n");
+///     assert_eq!(w!(s.incr(&k)).unwrap(), 1);
+/// });
+/// ```
+#[macro_export]
+macro_rules! dual_test {
+    ($name:ident, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sync() {
+                #[allow(unused_macros)]
+                macro_rules! w {
+                    ($e:expr) => {
+                        $e
+                    };
+                }
+                for ser in [$(::kvdb::Serializer::$ser),+] {
+                    let (session, $p) =
+                        $crate::session($crate::options(stringify!($name)).serializer(ser));
+                    let $s = &session;
+                    $body
+                }
+            }
+
+            #[tokio::test]
+            async fn aio() {
+                #[allow(unused_macros)]
+                macro_rules! w {
+                    ($e:expr) => {
+                        $e.await
+                    };
+                }
+                for ser in [$(::kvdb::Serializer::$ser),+] {
+                    let (session, $p) =
+                        $crate::session($crate::options(stringify!($name)).serializer(ser));
+                    let aio = session.aio();
+                    let $s = &aio;
+                    $body
+                }
+            }
+        }
+    };
+}
