@@ -21,6 +21,8 @@ mod session;
 
 pub use client::KVDBClient;
 pub use ops::{KeyType, ScanOptions, SetOptions, Ttl};
+/// The `redis` crate kvdb is built on, for [`Session::query`] and its commands.
+pub use redis;
 #[cfg(feature = "async")]
 pub use session::AsyncSession;
 pub use session::Session;

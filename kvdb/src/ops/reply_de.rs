@@ -174,6 +174,12 @@ impl<'a> de::Deserializer<'a> for ValueDe<'a> {
     fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.value {
             Value::Nil => visitor.visit_none(),
+            // A stored value may itself be a serialized `None`.
+            Value::BulkString(b) => Stored {
+                bytes: b,
+                limit: self.limit,
+            }
+            .deserialize_option(visitor),
             _ => visitor.visit_some(self),
         }
     }
