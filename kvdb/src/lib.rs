@@ -20,7 +20,12 @@ mod pool;
 mod session;
 
 pub use client::KVDBClient;
-pub use ops::{KeyType, ScanOptions, SetOptions, Ttl};
+#[cfg(feature = "async")]
+pub use ops::{AsyncLockGuard, Subscription};
+pub use ops::{
+    Handle, KeyType, LockGuard, Message, Pipeline, PipelineResults, ScanOptions, Script,
+    ScriptCall, SetOptions, Subscriber, Ttl,
+};
 /// The `redis` crate kvdb is built on, for [`Session::query`] and its commands.
 pub use redis;
 #[cfg(feature = "async")]

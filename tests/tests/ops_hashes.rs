@@ -1,5 +1,7 @@
 //! Hash operations, sync and async, with JSON and another serializer.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::collections::HashMap;
 
 use kvdb::Error;

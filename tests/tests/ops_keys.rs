@@ -1,5 +1,7 @@
 //! Key operations and SCAN, sync and async.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! List operations and the blocking pop, sync and async.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::time::{Duration, Instant};
 
 use kvdb::Error;

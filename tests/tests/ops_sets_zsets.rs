@@ -1,5 +1,7 @@
 //! Set and sorted-set operations, sync and async.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 
 use kvdb::Error;

@@ -1,5 +1,7 @@
 //! String operations, sync and async, with JSON and another serializer.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::time::Duration;
 
 use kvdb::{Error, SetOptions, Ttl};
@@ -43,8 +45,8 @@ dual_test!(set_ex_sets_a_ttl, [Json, Cbor], |s, p| {
 
 dual_test!(set_with_conditions, [Json, MsgPack], |s, p| {
     let k = format!("{p}:owner");
-    assert!(w!(s.set_with(&k, "w1", SetOptions::new().xx())).unwrap() == false);
-    assert_eq!(w!(s.exists(&k)).unwrap(), false);
+    assert!(!w!(s.set_with(&k, "w1", SetOptions::new().xx())).unwrap());
+    assert!(!w!(s.exists(&k)).unwrap());
     assert!(w!(s.set_with(&k, "w1", SetOptions::new().nx().ex(Duration::from_secs(50)))).unwrap());
     assert!(!w!(s.set_with(&k, "w2", SetOptions::new().nx())).unwrap());
     assert_eq!(w!(s.get::<String>(&k)).unwrap().as_deref(), Some("w1"));

@@ -143,13 +143,13 @@ pub(crate) fn scan_page(reply: Value, command: &'static str) -> Result<(u64, Vec
     }
 }
 
-fn delete(keys: &[&str]) -> Result<Command<impl Decoder<u64> + use<>>> {
+pub(crate) fn delete(keys: &[&str]) -> Result<Command<impl Decoder<u64> + use<>>> {
     let mut cmd = redis::cmd("DEL");
     cmd.arg(keys);
     Ok(Command::new(cmd, |reply| decode::count(reply, "DEL")))
 }
 
-fn exists(key: &str) -> Result<Command<impl Decoder<bool> + use<>>> {
+pub(crate) fn exists(key: &str) -> Result<Command<impl Decoder<bool> + use<>>> {
     let mut cmd = redis::cmd("EXISTS");
     cmd.arg(key);
     Ok(Command::new(cmd, |reply| decode::flag(reply, "EXISTS")))

@@ -61,11 +61,14 @@ fn llen(key: &str) -> Result<Command<impl Decoder<u64> + use<>>> {
     Ok(Command::new(cmd, |reply| decode::count(reply, "LLEN")))
 }
 
+/// A popped element and the key of its list.
+type Popped<T> = Option<(String, T)>;
+
 fn blpop<T: DeserializeOwned>(
     core: &Core,
     keys: &[&str],
     timeout: Duration,
-) -> Result<Blocking<Command<impl Decoder<Option<(String, T)>> + use<T>>>> {
+) -> Result<Blocking<Command<impl Decoder<Popped<T>> + use<T>>>> {
     let core = *core;
     let mut cmd = redis::cmd("BLPOP");
     cmd.arg(keys).arg(timeout.as_secs_f64());

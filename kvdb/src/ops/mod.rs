@@ -167,16 +167,28 @@ impl<S, A: Attach<S>> Attach<S> for Option<A> {
     }
 }
 
+pub(crate) mod batch;
 mod decode;
 pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lists;
+mod lock;
+pub(crate) mod pubsub;
 mod raw;
 mod reply_de;
+mod script;
 mod server;
 pub(crate) mod sets;
 pub(crate) mod strings;
 pub(crate) mod zsets;
 
+pub use batch::{Handle, Pipeline, PipelineResults};
 pub use keys::{KeyType, ScanOptions, Ttl};
+#[cfg(feature = "async")]
+pub use lock::AsyncLockGuard;
+pub use lock::LockGuard;
+#[cfg(feature = "async")]
+pub use pubsub::Subscription;
+pub use pubsub::{Message, Subscriber};
+pub use script::{Script, ScriptCall};
 pub use strings::SetOptions;

@@ -303,6 +303,7 @@ impl<'a> de::Deserializer<'a> for Stored<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::Serializer;

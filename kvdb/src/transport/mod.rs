@@ -155,6 +155,42 @@ pub(crate) trait Conversation {
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Self::Output>>;
 }
 
+/// A conversation whose output is passed through a function.
+pub(crate) struct Mapped<C, F> {
+    conv: C,
+    f: Option<F>,
+}
+
+/// `conv`, with its output passed through `f`.
+pub(crate) fn map_conversation<C, O, F>(conv: C, f: F) -> Mapped<C, F>
+where
+    C: Conversation,
+    F: FnOnce(C::Output) -> Result<O>,
+{
+    Mapped { conv, f: Some(f) }
+}
+
+impl<C, O, F> Conversation for Mapped<C, F>
+where
+    C: Conversation,
+    F: FnOnce(C::Output) -> Result<O>,
+{
+    type Output = O;
+
+    fn needs_dedicated_connection(&self) -> bool {
+        self.conv.needs_dedicated_connection()
+    }
+
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<O>> {
+        Ok(match self.conv.step(reply)? {
+            Step::Send(c) => Step::Send(c),
+            Step::SendPipe(p) => Step::SendPipe(p),
+            Step::Sleep(d) => Step::Sleep(d),
+            Step::Done(out) => Step::Done((self.f.take().ok_or_else(decoded_twice)?)(out)?),
+        })
+    }
+}
+
 /// Turns a server error carried inside a reply into `Err`, and a failed request's error into
 /// a kvdb error that names the key.
 ///
