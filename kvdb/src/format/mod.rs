@@ -266,3 +266,6 @@ impl SerializerOptions {
         self
     }
 }
+
+#[cfg(test)]
+mod tests;
