@@ -395,3 +395,7 @@ pub(crate) struct Limits {
     pub(crate) max_value_size: usize,
     pub(crate) max_decompressed_size: usize,
 }
+
+#[cfg(test)]
+#[path = "options_tests.rs"]
+mod tests;

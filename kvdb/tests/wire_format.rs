@@ -31,7 +31,11 @@ fn examples() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let json = enc(Serializer::Json);
     let p = Point { x: 1, y: 2 };
     vec![
-        ("string, any serializer", json.encode("hello").unwrap(), "68656c6c6f"),
+        (
+            "string, any serializer",
+            json.encode("hello").unwrap(),
+            "68656c6c6f",
+        ),
         ("integer", json.encode(&-42i64).unwrap(), "2d3432"),
         ("float", json.encode(&1.5f64).unwrap(), "312e35"),
         ("bool", json.encode(&true).unwrap(), "31"),
@@ -78,11 +82,17 @@ fn encoder_writes_the_documented_bytes() {
 
 #[test]
 fn the_documented_bytes_are_in_the_doc() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/wire-format.md"))
-        .expect("docs/wire-format.md exists");
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/wire-format.md"
+    ))
+    .expect("docs/wire-format.md exists");
     let doc_hex: String = doc.chars().filter(|c| !c.is_whitespace()).collect();
     for (what, _, expected) in examples() {
-        assert!(doc_hex.contains(&expected.replace(' ', "")), "docs/wire-format.md lacks the example {what:?}: {expected}");
+        assert!(
+            doc_hex.contains(&expected.replace(' ', "")),
+            "docs/wire-format.md lacks the example {what:?}: {expected}"
+        );
     }
 }
 

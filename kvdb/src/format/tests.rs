@@ -183,7 +183,10 @@ fn serializer_none_refuses_structured_values_and_says_what_to_set() {
     let err = Encoder::new(Serializer::None).encode(&user()).unwrap_err();
     assert!(matches!(err, Error::SerializerRequired { .. }));
     let msg = err.to_string();
-    assert!(msg.contains("User") && msg.contains("Serializer::Json"), "{msg}");
+    assert!(
+        msg.contains("User") && msg.contains("Serializer::Json"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -193,7 +196,11 @@ fn compression_threshold_is_flagged_in_the_header() {
     };
     let enc = Encoder::new(Serializer::Json).with_compression(CompressionOptions::new(alg));
     let small = enc.encode(&vec![1, 2, 3]).unwrap();
-    assert_eq!(&small[..6], b"kv1j-|", "below 256 bytes: stored uncompressed");
+    assert_eq!(
+        &small[..6],
+        b"kv1j-|",
+        "below 256 bytes: stored uncompressed"
+    );
     let big = enc.encode(&vec![1u32; 1000]).unwrap();
     assert_eq!(big[4], alg.byte());
     assert!(big.len() < 1000, "compressed: {} bytes", big.len());
@@ -205,7 +212,13 @@ fn foreign_plain_bytes_read_as_strings_and_bytes_only() {
     assert_eq!(decode::<Vec<u8>>(b"\xff\x00").unwrap(), vec![0xff, 0]);
     let err = decode::<User>(b"hello").unwrap_err();
     assert!(
-        matches!(err, Error::Decode { codec: Codec::Raw, .. }),
+        matches!(
+            err,
+            Error::Decode {
+                codec: Codec::Raw,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = decode::<i64>(b"hello").unwrap_err().to_string();
@@ -217,21 +230,39 @@ fn every_error_variant_of_decoding_is_distinct() {
     let truncated = decode::<String>(b"kv1j").unwrap_err();
     assert!(matches!(truncated, Error::Corrupt { .. }), "{truncated:?}");
     let version = decode::<String>(b"kv2j-|x").unwrap_err();
-    assert!(matches!(version, Error::UnknownVersion { version: '2', .. }));
+    assert!(matches!(
+        version,
+        Error::UnknownVersion { version: '2', .. }
+    ));
     let codec = decode::<String>(b"kv1q-|x").unwrap_err();
     assert!(matches!(codec, Error::UnknownCodec { found: 'q', .. }));
     let compression = decode::<String>(b"kv1jQ|x").unwrap_err();
-    assert!(matches!(compression, Error::UnknownCompression { found: 'Q', .. }));
+    assert!(matches!(
+        compression,
+        Error::UnknownCompression { found: 'Q', .. }
+    ));
     let payload = decode::<User>(b"kv1j-|{not json").unwrap_err();
-    assert!(matches!(payload, Error::Decode { codec: Codec::Json, .. }));
+    assert!(matches!(
+        payload,
+        Error::Decode {
+            codec: Codec::Json,
+            ..
+        }
+    ));
     let wrong_type = decode::<User>(b"kv1j-|[1,2]").unwrap_err();
     assert!(wrong_type.to_string().contains("User"), "{wrong_type}");
-    for alg in Compression::PREFERENCE.into_iter().filter(|a| a.is_compiled_in()) {
+    for alg in Compression::PREFERENCE
+        .into_iter()
+        .filter(|a| a.is_compiled_in())
+    {
         let mut bytes = Vec::new();
         Header::new(Codec::Json, alg).write(&mut bytes);
         bytes.extend_from_slice(b"\x01\x02 not a frame");
         let err = decode::<User>(&bytes).unwrap_err();
-        assert!(matches!(err, Error::Decompress { compression, .. } if compression == alg), "{alg}: {err:?}");
+        assert!(
+            matches!(err, Error::Decompress { compression, .. } if compression == alg),
+            "{alg}: {err:?}"
+        );
         // A bomb: 8 MiB of zeros compressed, read with a 1 MiB cap.
         let enc = Encoder::new(Serializer::Json).with_compression(CompressionOptions::new(alg));
         let bomb = enc.encode(&"0".repeat(8 << 20)).unwrap_or_default();
@@ -242,7 +273,10 @@ fn every_error_variant_of_decoding_is_distinct() {
             enc.encode(&vec!["0".repeat(8 << 20)]).unwrap()
         };
         let err = decode_with_limit::<Vec<String>>(&bomb, 1 << 20).unwrap_err();
-        assert!(matches!(err, Error::DecompressedTooLarge { limit, .. } if limit == 1 << 20), "{alg}: {err:?}");
+        assert!(
+            matches!(err, Error::DecompressedTooLarge { limit, .. } if limit == 1 << 20),
+            "{alg}: {err:?}"
+        );
     }
 }
 
