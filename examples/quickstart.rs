@@ -52,9 +52,15 @@ fn main() -> Result<(), kvdb::Error> {
     println!("   stored {user:?}");
     println!("   read back by the raw session: {back:?}");
     let bytes = json.encoder().encode(&user)?;
-    println!("   redis-cli GET {key} shows: {}", String::from_utf8_lossy(&bytes));
+    println!(
+        "   redis-cli GET {key} shows: {}",
+        String::from_utf8_lossy(&bytes)
+    );
 
-    step(4, "A session without a serializer refuses structured values, and says why");
+    step(
+        4,
+        "A session without a serializer refuses structured values, and says why",
+    );
     match raw.set(&format!("{prefix}:nope"), &user) {
         Ok(()) => println!("   unexpected: stored"),
         Err(e) => println!("   error: {e}"),

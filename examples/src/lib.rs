@@ -51,7 +51,10 @@ pub fn server() -> ExampleServer {
     println!("Nothing answers at 127.0.0.1:6379; starting a throwaway redis-server...");
     match TestServer::start() {
         Ok(s) => {
-            println!("Started redis-server on port {} (it stops when this example ends).", s.port());
+            println!(
+                "Started redis-server on port {} (it stops when this example ends).",
+                s.port()
+            );
             ExampleServer {
                 url: s.url(),
                 started: Some(s),
@@ -59,7 +62,9 @@ pub fn server() -> ExampleServer {
         }
         Err(e) => {
             eprintln!("No Redis server to talk to: {e}.");
-            eprintln!("Start one with `redis-server` (or `docker run -p 6379:6379 redis`), or set KVDB_URL=redis://host:port/db.");
+            eprintln!(
+                "Start one with `redis-server` (or `docker run -p 6379:6379 redis`), or set KVDB_URL=redis://host:port/db."
+            );
             std::process::exit(2);
         }
     }

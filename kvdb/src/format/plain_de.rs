@@ -88,7 +88,7 @@ macro_rules! structured {
     ($($m:ident($($arg:ident: $t:ty),*) => $what:expr),*) => {$(
         fn $m<V: Visitor<'de>>(self, $($arg: $t,)* _visitor: V) -> Result<V::Value, PlainError> {
             $(let _ = $arg;)*
-            Err(self.structured(&$what))
+            Err(self.structured(AsRef::<str>::as_ref(&$what)))
         }
     )*};
 }
@@ -197,7 +197,7 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
 
     structured!(
         deserialize_unit() => String::from("a unit value"),
-        deserialize_unit_struct(name: &'static str) => name.to_owned(),
+        deserialize_unit_struct(name: &'static str) => name,
         deserialize_tuple(len: usize) => format!("a tuple of {len}"),
         deserialize_tuple_struct(name: &'static str, len: usize) => {
             let _ = len;
