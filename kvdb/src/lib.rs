@@ -57,7 +57,7 @@ mod settings;
 mod transport;
 
 pub use error::{Error, Result};
-pub use format::{Codec, Compression, Serializer, SerializerOptions};
+pub use format::{Codec, Compression, Format, Serializer, SerializerOptions};
 pub use options::{DEFAULT_URL, SessionOptions};
 pub use settings::Protocol;
 
@@ -66,6 +66,7 @@ mod core;
 #[macro_use]
 mod ops;
 mod pool;
+pub mod py;
 mod session;
 
 pub use client::KVDBClient;

@@ -32,11 +32,25 @@ impl de::Error for PlainError {
 #[derive(Clone, Copy)]
 pub(crate) struct PlainDeserializer<'de> {
     bytes: &'de [u8],
+    null_is_none: bool,
 }
 
 impl<'de> PlainDeserializer<'de> {
     pub(crate) fn new(bytes: &'de [u8]) -> Self {
-        PlainDeserializer { bytes }
+        PlainDeserializer {
+            bytes,
+            null_is_none: false,
+        }
+    }
+
+    /// Reads the exact bytes `null` as `None`, as kvdb-py does.
+    pub(crate) fn null_is_none(mut self) -> Self {
+        self.null_is_none = true;
+        self
+    }
+
+    fn is_null(&self) -> bool {
+        self.null_is_none && self.bytes == b"null"
     }
 
     fn excerpt(&self) -> String {
@@ -97,6 +111,9 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
     type Error = PlainError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PlainError> {
+        if self.is_null() {
+            return visitor.visit_unit();
+        }
         match std::str::from_utf8(self.bytes) {
             Ok(s) => visitor.visit_borrowed_str(s),
             Err(_) => visitor.visit_borrowed_bytes(self.bytes),
@@ -157,6 +174,9 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PlainError> {
+        if self.is_null() {
+            return visitor.visit_none();
+        }
         visitor.visit_some(self)
     }
 
