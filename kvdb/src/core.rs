@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, KeyContext, Result};
-use crate::format::{Encoder, decode_with_limit};
+use crate::format::{Encoder, decode_for};
 use crate::options::Limits;
 
 /// The codec side of a session, copied into each operation.
@@ -52,7 +52,11 @@ impl Core {
 
     /// Decodes stored bytes.
     pub(crate) fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
-        decode_with_limit(bytes, self.limits.max_decompressed_size)
+        decode_for(
+            bytes,
+            self.limits.max_decompressed_size,
+            self.encoder.format,
+        )
     }
 
     /// Decodes a reply that is a stored value or nil.

@@ -1,4 +1,53 @@
 //! kvdb: typed values and models in Redis.
+//!
+//! kvdb stores Rust values in Redis through named sessions, each with its own serializer and
+//! compression, and reads them back as their exact types. Every stored value describes itself
+//! (codec, compression, type tag, schema version), so sessions with different settings read
+//! each other's data, and scalars stay plain Redis values that `INCR` and other clients
+//! understand. It is a Rust port, and an improvement, of the Python library kvdb-py.
+//!
+//! ```no_run
+//! use kvdb::{Compression, KVDBClient, Serializer, SessionOptions};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Debug, Serialize, Deserialize)]
+//! struct User { id: u64, name: String }
+//!
+//! let session = KVDBClient::get_session(
+//!     SessionOptions::new("app")
+//!         .url("redis://localhost:6379/0")
+//!         .serializer(Serializer::Json)
+//!         .compression(Compression::Zstd),
+//! )?;
+//! session.set("users:42", &User { id: 42, name: "Alice".into() })?;
+//! let user: Option<User> = session.get("users:42")?;
+//! session.set("visits", &1)?; // stored as the plain string "1": INCR works on it
+//! # Ok::<(), kvdb::Error>(())
+//! ```
+//!
+//! The same methods exist on [`AsyncSession`] (from [`Session::aio`]) as `async fn`s.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `derive` | yes | `#[derive(KvModel)]` |
+//! | `async` | yes | [`AsyncSession`], on tokio (`redis` with `tokio-comp` and `connection-manager`) |
+//! | `cbor` | yes | [`Serializer::Cbor`] (ciborium) |
+//! | `msgpack` | yes | [`Serializer::MsgPack`] (rmp-serde) |
+//! | `zstd` | yes | [`Compression::Zstd`] |
+//! | `lz4` | yes | [`Compression::Lz4`] (LZ4 frame format, lz4_flex) |
+//! | `gzip` | yes | [`Compression::Gzip`] (flate2) |
+//! | `zlib` | yes | [`Compression::Zlib`] (flate2) |
+//! | `testing` | no | [`testing::TestServer`]: a throwaway `redis-server` for tests and examples |
+//!
+//! JSON is always available. A value written with a codec or compression that this build
+//! lacks reads as [`Error::NotCompiledIn`], naming the feature to enable.
+//!
+//! # The stored format
+//!
+//! See [`format`] and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
+//! chosen by whoever wrote the bytes.
 #![warn(missing_docs)]
 
 pub mod error;
@@ -8,7 +57,7 @@ mod settings;
 mod transport;
 
 pub use error::{Error, Result};
-pub use format::{Codec, Compression, Serializer, SerializerOptions};
+pub use format::{Codec, Compression, Format, Serializer, SerializerOptions};
 pub use options::{DEFAULT_URL, SessionOptions};
 pub use settings::Protocol;
 
@@ -17,6 +66,7 @@ mod core;
 #[macro_use]
 mod ops;
 mod pool;
+pub mod py;
 mod session;
 
 pub use client::KVDBClient;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::format::{
-    Compression, CompressionOptions, DEFAULT_MAX_DECOMPRESSED, Encoder, Serializer,
+    Compression, CompressionOptions, DEFAULT_MAX_DECOMPRESSED, Encoder, Format, Serializer,
     SerializerOptions,
 };
 use crate::settings::{self, Addr, ConnectionSettings, Protocol, Secret};
@@ -50,6 +50,7 @@ pub struct SessionOptions {
     password: Option<Secret>,
     pub(crate) serializer: Serializer,
     pub(crate) serializer_options: SerializerOptions,
+    format: Format,
     compression: Option<Compression>,
     compression_level: Option<i32>,
     compression_enabled: Option<bool>,
@@ -81,6 +82,7 @@ impl fmt::Debug for SessionOptions {
             .field("username", &self.username)
             .field("password", &self.password)
             .field("serializer", &self.serializer)
+            .field("format", &self.format)
             .field("compression", &self.compression)
             .field("compression_level", &self.compression_level)
             .field("compression_enabled", &self.compression_enabled)
@@ -111,6 +113,7 @@ impl SessionOptions {
             password: None,
             serializer: Serializer::None,
             serializer_options: SerializerOptions::new(),
+            format: Format::Native,
             compression: None,
             compression_level: None,
             compression_enabled: None,
@@ -165,6 +168,13 @@ impl SessionOptions {
         serializer_options: SerializerOptions => serializer_options = serializer_options
     );
     setter!(
+        /// The stored-value format this session writes: [`Format::Native`] (the default) or
+        /// [`Format::KvdbPy`], byte-compatible with the Python library kvdb-py (JSON or
+        /// MessagePack; compression levels default to kvdb-py's: zstd 19, gzip 9). Every
+        /// session reads both formats.
+        format: Format => format = format
+    );
+    setter!(
         /// The compression algorithm for serialized payloads. Default: none.
         compression: Compression => compression = Some(compression)
     );
@@ -187,7 +197,7 @@ impl SessionOptions {
     );
     setter!(
         /// How long to wait for a reply; `None` waits forever. Default 30 s.
-        response_timeout: Option<Duration> => response_timeout = response_timeout
+        response_timeout: impl Into<Option<Duration>> => response_timeout = response_timeout.into()
     );
     setter!(
         /// The most pooled synchronous connections. Default 16.
@@ -358,9 +368,19 @@ impl SessionOptions {
                 "a level was set but compression is off; set compression(...) too".into(),
             ));
         }
+        if self.format == Format::KvdbPy && self.serializer == Serializer::Cbor {
+            return Err(invalid(
+                "serializer",
+                "kvdb-py has no CBOR serializer; use Json or MsgPack with Format::KvdbPy".into(),
+            ));
+        }
+        let default_level = match self.format {
+            Format::Native => algorithm.levels().0,
+            Format::KvdbPy => crate::format::kvdb_py_default_level(algorithm),
+        };
         let compression = CompressionOptions {
             algorithm,
-            level: self.compression_level.unwrap_or(algorithm.levels().0),
+            level: self.compression_level.unwrap_or(default_level),
             min_size: self.compression_min_size,
         };
         compression.validate().map_err(|r| {
@@ -374,6 +394,7 @@ impl SessionOptions {
             )
         })?;
         Ok(Encoder {
+            format: self.format,
             serializer: self.serializer,
             serializer_options: self.serializer_options,
             compression,
@@ -395,3 +416,7 @@ pub(crate) struct Limits {
     pub(crate) max_value_size: usize,
     pub(crate) max_decompressed_size: usize,
 }
+
+#[cfg(test)]
+#[path = "options_tests.rs"]
+mod tests;

@@ -52,14 +52,6 @@ pub(crate) struct ConnectionSettings {
 }
 
 impl ConnectionSettings {
-    /// The server address alone, `host:port` or the socket path, for error messages.
-    pub(crate) fn server(&self) -> String {
-        match &self.addr {
-            Addr::Tcp { host, port, .. } => format!("{host}:{port}"),
-            Addr::Unix(p) => p.display().to_string(),
-        }
-    }
-
     /// The `redis` crate's connection info.
     pub(crate) fn connection_info(&self) -> redis::ConnectionInfo {
         use redis::IntoConnectionInfo;

@@ -20,6 +20,7 @@
 
 mod compress;
 mod header;
+mod kvdb_py;
 mod plain_de;
 mod plain_ser;
 mod serde_codec;
@@ -30,10 +31,12 @@ use std::fmt;
 pub(crate) use compress::decompress_into;
 pub use compress::{CompressionOptions, DEFAULT_MAX_DECOMPRESSED};
 pub use header::{Header, MAGIC, MAX_TAG_LEN, validate_tag};
+pub(crate) use kvdb_py::default_level as kvdb_py_default_level;
+pub use kvdb_py::{PyClass, PyKind};
 pub(crate) use serde_codec::{feature_of as codec_feature, is_compiled_in as codec_compiled_in};
-pub(crate) use value::decode_payload;
 pub(crate) use value::split as split_stored;
-pub use value::{Encoder, StoredKind, decode, decode_with_limit, inspect};
+pub use value::{Encoder, StoredKind, decode, decode_as, decode_with_limit, inspect};
+pub(crate) use value::{decode_for, decode_payload};
 
 pub(crate) use plain_de::PlainDeserializer;
 
@@ -248,6 +251,19 @@ impl fmt::Display for Serializer {
     }
 }
 
+/// The stored-value format a session writes. Every session reads both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// kvdb's self-describing format (`docs/wire-format.md`).
+    #[default]
+    Native,
+    /// Exactly what the Python library kvdb-py writes (`_kvdbenc_` + JSON envelope or
+    /// MessagePack), so Python services read it (`docs/kvdb-py.md`). Readers in this format
+    /// also take a plain `null` for `None`, as kvdb-py does.
+    KvdbPy,
+}
+
 /// Options of the JSON codec (the analogue of kvdb-py's `serializer_kwargs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -268,3 +284,6 @@ impl SerializerOptions {
         self
     }
 }
+
+#[cfg(test)]
+mod tests;

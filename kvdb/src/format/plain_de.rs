@@ -32,11 +32,25 @@ impl de::Error for PlainError {
 #[derive(Clone, Copy)]
 pub(crate) struct PlainDeserializer<'de> {
     bytes: &'de [u8],
+    null_is_none: bool,
 }
 
 impl<'de> PlainDeserializer<'de> {
     pub(crate) fn new(bytes: &'de [u8]) -> Self {
-        PlainDeserializer { bytes }
+        PlainDeserializer {
+            bytes,
+            null_is_none: false,
+        }
+    }
+
+    /// Reads the exact bytes `null` as `None`, as kvdb-py does.
+    pub(crate) fn null_is_none(mut self) -> Self {
+        self.null_is_none = true;
+        self
+    }
+
+    fn is_null(&self) -> bool {
+        self.null_is_none && self.bytes == b"null"
     }
 
     fn excerpt(&self) -> String {
@@ -88,7 +102,7 @@ macro_rules! structured {
     ($($m:ident($($arg:ident: $t:ty),*) => $what:expr),*) => {$(
         fn $m<V: Visitor<'de>>(self, $($arg: $t,)* _visitor: V) -> Result<V::Value, PlainError> {
             $(let _ = $arg;)*
-            Err(self.structured(&$what))
+            Err(self.structured(AsRef::<str>::as_ref(&$what)))
         }
     )*};
 }
@@ -97,6 +111,9 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
     type Error = PlainError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PlainError> {
+        if self.is_null() {
+            return visitor.visit_unit();
+        }
         match std::str::from_utf8(self.bytes) {
             Ok(s) => visitor.visit_borrowed_str(s),
             Err(_) => visitor.visit_borrowed_bytes(self.bytes),
@@ -157,6 +174,9 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PlainError> {
+        if self.is_null() {
+            return visitor.visit_none();
+        }
         visitor.visit_some(self)
     }
 
@@ -197,7 +217,7 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
 
     structured!(
         deserialize_unit() => String::from("a unit value"),
-        deserialize_unit_struct(name: &'static str) => name.to_owned(),
+        deserialize_unit_struct(name: &'static str) => name,
         deserialize_tuple(len: usize) => format!("a tuple of {len}"),
         deserialize_tuple_struct(name: &'static str, len: usize) => {
             let _ = len;

@@ -42,13 +42,34 @@ pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
     looks_like_header(bytes) || bytes.starts_with(KVDB_PY_PREFIX)
 }
 
+/// Which program's plain forms to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PlainStyle {
+    /// kvdb's: `1`/`0`, Redis-style floats, magic look-alikes escaped, `None` structured.
+    Native,
+    /// kvdb-py's: `True`/`False`, Python `repr` floats, `null` for `None`, nothing escaped.
+    Python,
+}
+
 /// Appends `value` in plain form to `out` and returns true, or leaves `out` as it was and
 /// returns false when the value is structured.
 pub(crate) fn write_plain<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> bool {
+    write_plain_styled(value, out, PlainStyle::Native)
+}
+
+/// [`write_plain`] in the given style.
+pub(crate) fn write_plain_styled<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    style: PlainStyle,
+) -> bool {
     let start = out.len();
-    match value.serialize(PlainWriter { out: &mut *out }) {
+    match value.serialize(PlainWriter {
+        out: &mut *out,
+        style,
+    }) {
         Ok(()) => {
-            if needs_escape(&out[start..]) {
+            if style == PlainStyle::Native && needs_escape(&out[start..]) {
                 let mut header = Vec::with_capacity(6);
                 Header::new(Codec::Raw, Compression::None).write(&mut header);
                 out.splice(start..start, header);
@@ -64,6 +85,19 @@ pub(crate) fn write_plain<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -
 
 struct PlainWriter<'a> {
     out: &'a mut Vec<u8>,
+    style: PlainStyle,
+}
+
+impl PlainWriter<'_> {
+    fn python_null(self) -> Result<(), NotPlain> {
+        match self.style {
+            PlainStyle::Python => {
+                self.out.extend_from_slice(b"null");
+                Ok(())
+            }
+            PlainStyle::Native => Err(NotPlain),
+        }
+    }
 }
 
 macro_rules! display_int {
@@ -107,15 +141,34 @@ impl<'a> ser::Serializer for PlainWriter<'a> {
     );
 
     fn serialize_bool(self, v: bool) -> Result<(), NotPlain> {
-        self.out.push(if v { b'1' } else { b'0' });
+        let text: &[u8] = match (self.style, v) {
+            (PlainStyle::Native, true) => b"1",
+            (PlainStyle::Native, false) => b"0",
+            (PlainStyle::Python, true) => b"True",
+            (PlainStyle::Python, false) => b"False",
+        };
+        self.out.extend_from_slice(text);
         Ok(())
     }
     fn serialize_f32(self, v: f32) -> Result<(), NotPlain> {
-        write_float(self.out, f64::from(v), v);
+        match self.style {
+            PlainStyle::Native => write_float(self.out, f64::from(v), v),
+            // Python floats are f64: widen through the shortest f32 text, so 0.1f32 is 0.1.
+            PlainStyle::Python => {
+                let wide = v.to_string().parse::<f64>().unwrap_or(f64::from(v));
+                self.out
+                    .extend_from_slice(super::kvdb_py::float_repr(wide).as_bytes());
+            }
+        }
         Ok(())
     }
     fn serialize_f64(self, v: f64) -> Result<(), NotPlain> {
-        write_float(self.out, v, v);
+        match self.style {
+            PlainStyle::Native => write_float(self.out, v, v),
+            PlainStyle::Python => self
+                .out
+                .extend_from_slice(super::kvdb_py::float_repr(v).as_bytes()),
+        }
         Ok(())
     }
     fn serialize_char(self, v: char) -> Result<(), NotPlain> {
@@ -132,13 +185,13 @@ impl<'a> ser::Serializer for PlainWriter<'a> {
         Ok(())
     }
     fn serialize_none(self) -> Result<(), NotPlain> {
-        Err(NotPlain)
+        self.python_null()
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), NotPlain> {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<(), NotPlain> {
-        Err(NotPlain)
+        self.python_null()
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result<(), NotPlain> {
         Err(NotPlain)

@@ -7,9 +7,10 @@ use serde::de::DeserializeOwned;
 
 use super::compress::{self, CompressionOptions, DEFAULT_MAX_DECOMPRESSED};
 use super::header::{Header, looks_like_header};
+use super::kvdb_py::{self, PyClass, PyDoc, PyKind};
 use super::plain_ser::{KVDB_PY_PREFIX, write_plain};
 use super::serde_codec::{self, deserialize_from, serialize_into};
-use super::{Codec, Compression, Serializer, SerializerOptions};
+use super::{Codec, Compression, Format, Serializer, SerializerOptions};
 use crate::error::{Error, KeyContext, Result};
 
 /// Scratch buffers larger than this are not kept for reuse by the thread.
@@ -49,6 +50,8 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Encoder {
+    /// The stored-value format.
+    pub format: Format,
     /// The serializer for structured values.
     pub serializer: Serializer,
     /// Serializer options (JSON layout).
@@ -61,6 +64,7 @@ impl Encoder {
     /// An encoder with `serializer` and no compression.
     pub const fn new(serializer: Serializer) -> Self {
         Encoder {
+            format: Format::Native,
             serializer,
             serializer_options: SerializerOptions::new(),
             compression: CompressionOptions::none(),
@@ -88,6 +92,13 @@ impl Encoder {
         model: Option<(&str, u32)>,
         out: &mut Vec<u8>,
     ) -> Result<()> {
+        if self.format == Format::KvdbPy {
+            let class = model.map(|(name, _)| PyClass {
+                kind: PyKind::Pydantic,
+                name,
+            });
+            return kvdb_py::encode_into(value, class, self.serializer, &self.compression, out);
+        }
         if model.is_none() && write_plain(value, out) {
             return Ok(());
         }
@@ -111,6 +122,46 @@ impl Encoder {
             compress::compress_into(header.compression, self.compression.level, payload, out)
         })
     }
+}
+
+impl Encoder {
+    /// Appends a model that corresponds to the Python class `class`, in
+    /// [`Format::KvdbPy`] (a pydantic or dataclass envelope, or MessagePack extension type 2),
+    /// whatever this encoder's format.
+    ///
+    /// ```
+    /// use kvdb::format::{Encoder, PyClass, PyKind};
+    /// use kvdb::Serializer;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Point { x: i64, y: f64, label: String }
+    ///
+    /// let mut out = Vec::new();
+    /// Encoder::new(Serializer::Json).encode_py_model(
+    ///     &Point { x: 1, y: 2.5, label: "origin".into() },
+    ///     PyClass { kind: PyKind::Dataclass, name: "models.Point" },
+    ///     &mut out,
+    /// )?;
+    /// assert_eq!(
+    ///     String::from_utf8(out).unwrap(),
+    ///     r#"_kvdbenc_{"__type__": "dataclass", "__class__": "models.Point", "value": {"x": 1, "y": 2.5, "label": "origin"}}"#
+    /// );
+    /// # Ok::<(), kvdb::Error>(())
+    /// ```
+    pub fn encode_py_model<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        class: PyClass<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        kvdb_py::encode_into(value, Some(class), self.serializer, &self.compression, out)
+    }
+}
+
+/// Decodes stored bytes as a reader of `format` would: like [`decode`], except that a
+/// [`Format::KvdbPy`] reader takes the plain bytes `null` for `None`, as kvdb-py does.
+pub fn decode_as<T: DeserializeOwned>(format: Format, bytes: &[u8]) -> Result<T> {
+    decode_for(bytes, DEFAULT_MAX_DECOMPRESSED, format)
 }
 
 /// What a stored value is, read from its first bytes.
@@ -163,7 +214,27 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 
 /// [`decode`] with a cap, in bytes, on the decompressed payload.
 pub fn decode_with_limit<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T> {
+    decode_for(bytes, limit, Format::Native)
+}
+
+/// [`decode_with_limit`] as a reader of `format`: a kvdb-py reader takes a plain `null` for
+/// `None`.
+pub(crate) fn decode_for<T: DeserializeOwned>(
+    bytes: &[u8],
+    limit: usize,
+    format: Format,
+) -> Result<T> {
     let (kind, payload) = split(bytes)?;
+    if kind == StoredKind::Plain && format == Format::KvdbPy {
+        return T::deserialize(super::PlainDeserializer::new(payload).null_is_none()).map_err(
+            |e| Error::Decode {
+                key: KeyContext::default(),
+                type_name: std::any::type_name::<T>(),
+                codec: Codec::Raw,
+                source: e.into(),
+            },
+        );
+    }
     decode_payload(kind, payload, limit)
 }
 
@@ -175,11 +246,7 @@ pub(crate) fn decode_payload<T: DeserializeOwned>(
 ) -> Result<T> {
     match kind {
         StoredKind::Plain => deserialize_from(Codec::Raw, payload),
-        StoredKind::KvdbPy => Err(Error::Unsupported(
-            "this value was written by kvdb-py (`_kvdbenc_` prefix); reading kvdb-py values \
-             is not supported by this version of kvdb"
-                .into(),
-        )),
+        StoredKind::KvdbPy => PyDoc::parse(payload, limit)?.deserialize(),
         StoredKind::Kvdb(h) => {
             if !serde_codec::is_compiled_in(h.codec) {
                 return Err(serde_codec::not_compiled(h.codec));

@@ -223,6 +223,9 @@ struct Stored<'a> {
 enum Payload<'a> {
     Plain(&'a [u8]),
     Coded(Codec, Cow<'a, [u8]>),
+    /// Read through a JSON value: codecs with no public streaming deserializer (CBOR) and
+    /// kvdb-py documents.
+    Value(serde_json::Value),
 }
 
 impl<'a> Stored<'a> {
@@ -231,7 +234,9 @@ impl<'a> Stored<'a> {
         let (kind, payload) = split_stored(self.bytes).map_err(kvdb)?;
         match kind {
             StoredKind::Plain => Ok(Payload::Plain(payload)),
-            StoredKind::KvdbPy => Err(msg("a value written by kvdb-py cannot be read")),
+            StoredKind::KvdbPy => crate::format::decode_payload(kind, payload, self.limit)
+                .map(Payload::Value)
+                .map_err(kvdb),
             StoredKind::Kvdb(h) if h.codec == Codec::Raw && h.compression == Compression::None => {
                 Ok(Payload::Plain(payload))
             }
@@ -273,6 +278,7 @@ macro_rules! stored_forward {
                     let v: serde_json::Value = ciborium::from_reader(&b[..]).map_err(msg)?;
                     v.$m($($arg,)* visitor).map_err(msg)
                 }
+                Payload::Value(v) => v.$m($($arg,)* visitor).map_err(msg),
                 #[cfg(feature = "msgpack")]
                 Payload::Coded(Codec::MsgPack, b) => {
                     let mut d = rmp_serde::Deserializer::new(&b[..]);

@@ -135,6 +135,8 @@ pub(crate) enum Step<O> {
     /// Send this command and come back with its reply.
     Send(redis::Cmd),
     /// Send this pipeline and come back with the array of replies.
+    // For WATCH/MULTI/EXEC conversations, which no operation needs yet.
+    #[allow(dead_code)]
     SendPipe(redis::Pipeline),
     /// Wait, then come back with no reply.
     Sleep(Duration),
