@@ -165,6 +165,21 @@ fn flushdb_dbsize_ping_info() {
 }
 
 #[tokio::test]
+async fn async_flushdb_empties_the_database() {
+    if !kvdb_tests::server().is_owned() {
+        return;
+    }
+    // Its own database: no other test uses db 10.
+    let (s, p) = kvdb_tests::session(kvdb_tests::options("flush").db_id(10));
+    let s = s.aio();
+    s.set(&format!("{p}:a"), &1).await.unwrap();
+    assert_eq!(s.dbsize().await.unwrap(), 1);
+    s.flushdb().await.unwrap();
+    assert_eq!(s.dbsize().await.unwrap(), 0);
+    assert!(!s.exists(&format!("{p}:a")).await.unwrap());
+}
+
+#[tokio::test]
 async fn async_server_commands() {
     let (s, p) = kvdb_tests::session(kvdb_tests::options("server"));
     let s = s.aio();

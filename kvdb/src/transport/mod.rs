@@ -152,6 +152,7 @@ pub(crate) trait Conversation {
     type Output;
     /// Whether the conversation needs a connection of its own (WATCH state); otherwise it may
     /// share a multiplexed connection.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))] // only the async transport shares
     fn needs_dedicated_connection(&self) -> bool;
     /// The next step.
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Self::Output>>;
