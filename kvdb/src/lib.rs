@@ -49,6 +49,9 @@
 //! See [`format`] and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
 //! chosen by whoever wrote the bytes.
 #![warn(missing_docs)]
+// Library code never unwraps: bad input gets a typed error. Tests may.
+#![warn(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod error;
 pub mod format;

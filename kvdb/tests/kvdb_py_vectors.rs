@@ -44,6 +44,10 @@ struct Nested {
     flag: bool,
 }
 
+/// The vectors' float (not meant as pi).
+#[allow(clippy::approx_constant)]
+const PY_FLOAT: f64 = 3.14159;
+
 #[derive(Debug, Deserialize)]
 struct Vector {
     kind: String,
@@ -123,13 +127,11 @@ fn read(v: &Vector, bytes: &[u8]) -> Value {
     }
 }
 
-/// The Rust value that stands for the vector's Python value, and its Python class.
-fn rust_value(
-    v: &Vector,
-) -> Option<(
-    Box<dyn Fn(&Encoder, &mut Vec<u8>) -> kvdb::Result<()>>,
-    &'static str,
-)> {
+/// Writes a vector's value with an encoder.
+type Writer = Box<dyn Fn(&Encoder, &mut Vec<u8>) -> kvdb::Result<()>>;
+
+/// The Rust value that stands for the vector's Python value, and what it is.
+fn rust_value(v: &Vector) -> Option<(Writer, &'static str)> {
     let e = v.expected.clone();
     let class = |name: &'static str, kind| PyClass { kind, name };
     Some(match v.case.as_str() {
@@ -169,7 +171,7 @@ fn rust_value(
             "int",
         ),
         "float" => (
-            Box::new(|enc: &Encoder, out: &mut Vec<u8>| enc.encode_into(&3.14159, None, out)),
+            Box::new(|enc: &Encoder, out: &mut Vec<u8>| enc.encode_into(&PY_FLOAT, None, out)),
             "float",
         ),
         "bool_true" => (

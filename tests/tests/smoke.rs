@@ -1,3 +1,5 @@
+//! Smoke test: the shortest path through a real server, sync and async.
+
 use kvdb::Serializer;
 use kvdb_tests::{options, session};
 use serde::{Deserialize, Serialize};

@@ -130,7 +130,7 @@ fn envelope(v: &Value) -> Result<Node<'_>, PyError> {
 
 fn from_hex(hex: &str) -> Result<Vec<u8>, PyError> {
     let bad = || PyError(format!("invalid hex in a bytes value: {hex:.40}"));
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(bad());
     }
     (0..hex.len())
