@@ -280,55 +280,44 @@ pub enum Error {
     Unsupported(String),
 }
 
+/// Matches the variants that carry a key: `$body` with the key bound to `$key`, else `$none`.
+macro_rules! keyed {
+    ($e:expr, $key:ident => $body:expr, $none:expr) => {
+        match $e {
+            Error::Redis { $key, .. }
+            | Error::Encode { $key, .. }
+            | Error::SerializerRequired { $key, .. }
+            | Error::Decode { $key, .. }
+            | Error::Corrupt { $key, .. }
+            | Error::UnknownVersion { $key, .. }
+            | Error::UnknownCodec { $key, .. }
+            | Error::UnknownCompression { $key, .. }
+            | Error::NotCompiledIn { $key, .. }
+            | Error::Decompress { $key, .. }
+            | Error::DecompressedTooLarge { $key, .. }
+            | Error::TypeMismatch { $key, .. }
+            | Error::UnknownTag { $key, .. }
+            | Error::SchemaVersion { $key, .. }
+            | Error::ValueTooLarge { $key, .. }
+            | Error::UnexpectedReply { $key, .. } => $body,
+            _ => $none,
+        }
+    };
+}
+
 impl Error {
     /// The Redis key this error is about, if it names one.
     pub fn key(&self) -> Option<&str> {
-        match self {
-            Error::Redis { key, .. }
-            | Error::Encode { key, .. }
-            | Error::SerializerRequired { key, .. }
-            | Error::Decode { key, .. }
-            | Error::Corrupt { key, .. }
-            | Error::UnknownVersion { key, .. }
-            | Error::UnknownCodec { key, .. }
-            | Error::UnknownCompression { key, .. }
-            | Error::NotCompiledIn { key, .. }
-            | Error::Decompress { key, .. }
-            | Error::DecompressedTooLarge { key, .. }
-            | Error::TypeMismatch { key, .. }
-            | Error::UnknownTag { key, .. }
-            | Error::SchemaVersion { key, .. }
-            | Error::ValueTooLarge { key, .. }
-            | Error::UnexpectedReply { key, .. } => key.key(),
-            _ => None,
-        }
+        keyed!(self, key => key.key(), None)
     }
 
     /// Attaches the key to an error raised by pure codec code, which does not know it.
     pub(crate) fn at_key(mut self, k: &str) -> Self {
-        match &mut self {
-            Error::Redis { key, .. }
-            | Error::Encode { key, .. }
-            | Error::SerializerRequired { key, .. }
-            | Error::Decode { key, .. }
-            | Error::Corrupt { key, .. }
-            | Error::UnknownVersion { key, .. }
-            | Error::UnknownCodec { key, .. }
-            | Error::UnknownCompression { key, .. }
-            | Error::NotCompiledIn { key, .. }
-            | Error::Decompress { key, .. }
-            | Error::DecompressedTooLarge { key, .. }
-            | Error::TypeMismatch { key, .. }
-            | Error::UnknownTag { key, .. }
-            | Error::SchemaVersion { key, .. }
-            | Error::ValueTooLarge { key, .. }
-            | Error::UnexpectedReply { key, .. }
-                if key.0.is_none() =>
-            {
+        keyed!(&mut self, key => {
+            if key.0.is_none() {
                 key.0 = Some(k.to_owned());
             }
-            _ => {}
-        }
+        }, ());
         self
     }
 
