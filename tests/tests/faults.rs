@@ -231,6 +231,29 @@ fn a_slow_server_times_out_and_the_pool_is_fine_afterwards() {
 }
 
 #[test]
+fn a_connection_that_timed_out_is_replaced_not_reused() {
+    let server = TestServer::start().unwrap();
+    let s = session(&server, |o| {
+        o.response_timeout(Duration::from_millis(300)).pool_size(1)
+    });
+    let id = |s: &Session| s.query::<i64>(redis::cmd("CLIENT").arg("ID")).unwrap();
+    let first = id(&s);
+    assert_eq!(id(&s), first, "one pooled connection, reused");
+    let admin = redis::Client::open(server.url()).unwrap();
+    let mut admin = admin.get_connection().unwrap();
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(800)
+        .arg("ALL")
+        .exec(&mut admin)
+        .unwrap();
+    assert!(s.get::<i32>("k").unwrap_err().is_timeout());
+    std::thread::sleep(Duration::from_millis(900));
+    // Its late reply may still be on the wire: the connection is dropped, a new one serves.
+    assert_ne!(id(&s), first);
+}
+
+#[test]
 fn pool_exhaustion_waits_then_fails_clearly_without_deadlock() {
     let server = TestServer::start().unwrap();
     let s = session(&server, |o| {

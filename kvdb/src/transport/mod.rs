@@ -8,6 +8,7 @@
 
 #[cfg(feature = "async")]
 pub(crate) mod aio;
+mod conn;
 pub(crate) mod sync;
 
 use std::collections::VecDeque;

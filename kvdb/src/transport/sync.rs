@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use redis::{ConnectionLike, Value};
 
+use super::conn::Conn;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
@@ -17,10 +18,10 @@ pub(crate) struct Manager {
 }
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = redis::Connection;
+    type Connection = Conn;
     type Error = redis::RedisError;
 
-    fn connect(&self) -> redis::RedisResult<redis::Connection> {
+    fn connect(&self) -> redis::RedisResult<Conn> {
         let mut conn = self
             .client
             .get_connection_with_timeout(self.settings.connect_timeout)?;
@@ -32,15 +33,15 @@ impl r2d2::ManageConnection for Manager {
                 .arg(name)
                 .exec(&mut conn)?;
         }
-        Ok(conn)
+        Ok(Conn::new(conn))
     }
 
-    fn is_valid(&self, conn: &mut redis::Connection) -> redis::RedisResult<()> {
+    fn is_valid(&self, conn: &mut Conn) -> redis::RedisResult<()> {
         redis::cmd("PING").exec(conn)
     }
 
-    fn has_broken(&self, conn: &mut redis::Connection) -> bool {
-        !conn.is_open()
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.is_broken()
     }
 }
 
@@ -144,7 +145,7 @@ impl SyncPool {
     /// Opens a connection of its own, outside the pool, subscribed to `channels`.
     pub(crate) fn subscribe(&self, channels: &[String]) -> Result<PubSubConn> {
         use r2d2::ManageConnection;
-        let mut conn = self.manager.connect()?;
+        let mut conn = self.manager.connect()?.inner;
         conn.set_read_timeout(None)?;
         conn.send_packed_command(&redis::cmd("SUBSCRIBE").arg(channels).get_packed_command())?;
         let mut pending = VecDeque::new();
@@ -231,7 +232,7 @@ impl PubSubConn {
     }
 }
 
-fn send(conn: &mut redis::Connection, request: &Request<'_>) -> redis::RedisResult<Value> {
+fn send(conn: &mut Conn, request: &Request<'_>) -> redis::RedisResult<Value> {
     match request {
         Request::Cmd(cmd) => conn.req_command(cmd),
         Request::Pipe(pipe) => pipe.query::<Value>(conn),
