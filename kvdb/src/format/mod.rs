@@ -30,8 +30,8 @@ use std::fmt;
 pub use compress::{CompressionOptions, DEFAULT_MAX_DECOMPRESSED};
 pub use header::{Header, MAGIC, MAX_TAG_LEN, validate_tag};
 pub(crate) use serde_codec::{feature_of as codec_feature, is_compiled_in as codec_compiled_in};
-pub(crate) use value::decode_payload;
 pub use value::{Encoder, StoredKind, decode, decode_with_limit, inspect};
+pub(crate) use value::{decode_payload, split};
 
 pub(crate) use plain_de::PlainDeserializer;
 

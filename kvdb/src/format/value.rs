@@ -140,7 +140,8 @@ pub fn inspect(bytes: &[u8]) -> Result<StoredKind<'_>> {
     Ok(split(bytes)?.0)
 }
 
-fn split(bytes: &[u8]) -> Result<(StoredKind<'_>, &[u8])> {
+/// Splits stored bytes into what they are and the payload after the header.
+pub(crate) fn split(bytes: &[u8]) -> Result<(StoredKind<'_>, &[u8])> {
     if looks_like_header(bytes) {
         let (h, payload) = Header::parse(bytes)?;
         Ok((StoredKind::Kvdb(h), payload))

@@ -48,4 +48,6 @@ macro_rules! session_methods {
     };
 }
 
+pub(crate) mod model;
+mod model_conv;
 mod strings;
