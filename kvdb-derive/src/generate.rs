@@ -4,13 +4,18 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
+use syn::{Index, Member};
 
 use crate::parse::{Input, Shape};
 use crate::validate::{Plan, Seg, krate};
 
 /// The `KvModel` impl and the registration of a checked model.
 pub(crate) fn generate(plan: &Plan<'_>) -> TokenStream {
-    let ident = plan.ident;
+    // The impl names the type with the derive's span: an unmet supertrait bound (a missing
+    // `Serialize`) is then reported once, at `KvModel` in the derive list.
+    let mut ident = plan.ident.clone();
+    ident.set_span(proc_macro2::Span::call_site());
+    let ident = &ident;
     let krate = &plan.krate;
     let p = quote!(#krate::__private);
     let key_ty = key_type(&plan.key.iter().map(|f| &f.ty).collect::<Vec<_>>());
@@ -25,13 +30,25 @@ pub(crate) fn generate(plan: &Plan<'_>) -> TokenStream {
         None => quote!(#p::Option::None),
     };
     let migrations = plan.migrations.iter().map(|(from, path)| {
-        quote_spanned!(path.span()=> #p::Migration::new(#from, |stored| #p::migrate(stored, #path)))
+        // `Self` is named, so a function of the wrong type is reported at its path.
+        quote_spanned!(path.span()=> #p::Migration::new(#from, |stored| #p::migrate::<Self, _, _>(stored, #path)))
     });
     // Each key part is spanned at its field's type, so a type that is not a `KeyPart` is
     // reported there.
     let self_parts = plan.key.iter().map(|f| {
-        let member = &f.member;
-        quote_spanned!(f.ty.span()=> &self.#member)
+        let span = f.ty.span();
+        let member = match &f.member {
+            Member::Named(id) => {
+                let mut id = id.clone();
+                id.set_span(span);
+                Member::Named(id)
+            }
+            Member::Unnamed(i) => Member::Unnamed(Index {
+                index: i.index,
+                span,
+            }),
+        };
+        quote_spanned!(span=> &self.#member)
     });
     let (key_arg, key_parts): (TokenStream, Vec<TokenStream>) = match plan.key.as_slice() {
         [] => (quote!(_), Vec::new()),

@@ -26,6 +26,11 @@ impl Errors {
         self.push(syn::Error::new(span, msg));
     }
 
+    /// An error covering all of `tokens` (a range, on stable too).
+    pub(crate) fn spanned(&mut self, tokens: impl quote::ToTokens, msg: impl std::fmt::Display) {
+        self.push(syn::Error::new_spanned(tokens, msg));
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_none()
     }
@@ -70,6 +75,8 @@ pub(crate) struct Attrs {
     pub(crate) ttl: Option<Lit>,
     pub(crate) krate: Option<Path>,
     pub(crate) migrations: Vec<(LitInt, Path)>,
+    /// `#[kv(key)]` written on the type (already reported).
+    pub(crate) misplaced_key: bool,
 }
 
 const CONTAINER_ATTRS: &str = "tag, version, prefix, key, hash_tag, ttl, migrate_from, crate";
@@ -88,8 +95,8 @@ pub(crate) fn parse(input: &DeriveInput, errors: &mut Errors) -> Input {
             for v in &e.variants {
                 let inner = v.fields.iter().flat_map(|f| kv_attrs(&f.attrs));
                 for attr in kv_attrs(&v.attrs).chain(inner) {
-                    errors.at(
-                        attr.span(),
+                    errors.spanned(
+                        attr,
                         "`#[kv(...)]` is not supported inside an enum: an enum model is a \
                          singleton, keyed by a template on the enum, like `#[kv(key = \"app:state\")]`",
                     );
@@ -128,6 +135,8 @@ fn fields(fields: &Fields, errors: &mut Errors) -> Vec<Field> {
                             "on a field, `key` takes no value: write `#[kv(key)]` (a key \
                              template goes on the type: `#[kv(key = \"users:{id}\")]`)",
                         );
+                        // Still a key field, so no "needs a key" error follows from this one.
+                        key = Some(meta.path.span());
                         return skip_value(&meta);
                     }
                     if key.is_some() {
@@ -183,6 +192,7 @@ fn container_attr(
                     "on the type, `key` takes a template, like `#[kv(key = \"org:{org}:user:{id}\")]`; \
                      to mark a key field, put `#[kv(key)]` on the field",
                 );
+                attrs.misplaced_key = true;
                 return skip_value(meta);
             }
             let v = string(meta, &name, "key = \"users:{id}\"", errors)?;

@@ -3,7 +3,6 @@
 //! type.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::{Ident, LitInt, LitStr, Path};
 
 use crate::parse::{Attrs, Errors, Field, Input, Shape, unraw};
@@ -53,8 +52,8 @@ pub(crate) fn validate<'a>(input: &'a Input, errors: &mut Errors) -> Option<Plan
         }
     };
     if !input.generics.params.is_empty() {
-        errors.at(
-            input.generics.span(),
+        errors.spanned(
+            &input.generics,
             "`#[derive(KvModel)]` does not support generic types: a stored type tag must name \
              exactly one concrete type; implement `kvdb::KvModel` by hand for each \
              instantiation, each with its own tag",
@@ -147,12 +146,21 @@ fn migrations<'a>(a: &'a Attrs, version: u32, errors: &mut Errors) -> Vec<(u32, 
                     out.push((from, path));
                 }
             }
+            _ if version == 1 => errors.at(
+                lit.span(),
+                "`migrate_from` must name an older schema version, but the model is at version 1: \
+                 set the current one with `version = 2` (or more)",
+            ),
             _ => errors.at(
                 lit.span(),
                 format!(
-                    "`migrate_from` must name an older schema version, from 1 to {}: the model's \
-                     `version` is {version}",
-                    version.saturating_sub(1)
+                    "`migrate_from` must name a schema version older than the model's \
+                     `version = {version}` ({})",
+                    if version == 2 {
+                        "here: 1".to_owned()
+                    } else {
+                        format!("1 to {}", version - 1)
+                    }
                 ),
             ),
         }
@@ -188,7 +196,7 @@ fn key_schema<'a>(
         }
         None => {
             let key: Vec<&Field> = fields.iter().filter(|f| f.key.is_some()).collect();
-            if key.is_empty() {
+            if key.is_empty() && !a.misplaced_key {
                 let msg = match input.shape {
                     Shape::Struct(ref f) if !f.is_empty() => {
                         "a model needs a key: mark its key fields with `#[kv(key)]`, or give a \
