@@ -1,11 +1,10 @@
 //! `#[derive(KvModel)]` for kvdb. Use it through `kvdb::KvModel` (the trait and the derive
 //! share the name, like serde's); the attributes are documented in `kvdb::model`.
 //!
-//! The crate is split by stage: [`parse`](parse) reads the attributes into an IR,
-//! [`validate`](validate) checks it and computes what the impl says, [`generate`](generate)
-//! writes the tokens. Every error is collected and reported at once, each at the attribute,
-//! field or type it is about; after an error a stub impl is still emitted, so the user's uses
-//! of the type do not add errors of their own.
+//! The crate is split by stage: `parse` reads the attributes into an IR, `validate` checks
+//! it and computes what the impl says, `generate` writes the tokens. Every error is collected
+//! and reported at once, each at the attribute, field or type it is about; after an error a
+//! stub impl is still emitted, so the user's uses of the type do not add errors of their own.
 
 mod generate;
 mod parse;
