@@ -17,7 +17,11 @@
 //! exactly one way, so two different keys of a model type never map to the same Redis key.
 //! Because it never contains braces, user data cannot create a Redis Cluster hash tag: the
 //! only hash tag in a key is the one the model declares (`#[kv(hash_tag = "{field}")]`),
-//! written as `{part}`.
+//! written as `{part}`. (An empty hash-tagged part gives `{}`, which Redis ignores: such a key
+//! is hashed whole.)
+//!
+//! Scanning uses [`KeySchema::pattern`]: the fixed text glob-escaped (`* ? [ ] \`), each part
+//! `*`; as `*` also matches `:`, keys are then filtered with [`KeySchema::matches`].
 //!
 //! ```
 //! use kvdb::model::{KeyPart, KeySchema, Segment};

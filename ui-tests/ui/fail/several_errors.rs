@@ -11,4 +11,12 @@ struct Cat {
     id: u64,
 }
 
-fn main() {}
+// After the errors above, the type still implements `KvModel` (a stub), so its uses add no
+// errors of their own.
+fn find(session: &kvdb::Session) -> kvdb::Result<Option<Cat>> {
+    session.get_model::<Cat>(&7)
+}
+
+fn main() {
+    let _ = find;
+}

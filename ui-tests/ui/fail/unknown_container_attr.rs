@@ -8,4 +8,12 @@ struct User {
     id: u64,
 }
 
-fn main() {}
+// After the errors above, the type still implements `KvModel` (a stub), so its uses add no
+// errors of their own.
+fn find(session: &kvdb::Session) -> kvdb::Result<Option<User>> {
+    session.get_model::<User>(&42)
+}
+
+fn main() {
+    let _ = find;
+}
