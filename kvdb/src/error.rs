@@ -238,6 +238,31 @@ pub enum Error {
         found: u32,
     },
 
+    /// A declared migration (`#[kv(migrate_from(N, f))]`) failed to convert an older value.
+    #[error("cannot migrate {tag:?}{key} from schema version {from} to {to}: {source}")]
+    Migration {
+        /// The key being read.
+        key: KeyContext,
+        /// The model's type tag.
+        tag: String,
+        /// The stored version.
+        from: u32,
+        /// The model's current version.
+        to: u32,
+        /// The migration function's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// An optimistic read-modify-write (`update_model`) kept losing to concurrent writers.
+    #[error("gave up{key} after {attempts} attempts: every write conflicted with another writer")]
+    Conflict {
+        /// The key being updated.
+        key: KeyContext,
+        /// How many times the update was tried.
+        attempts: u32,
+    },
+
     /// Two model types registered the same type tag.
     #[error("the type tag {tag:?} is registered by two types: {first} and {second}")]
     DuplicateTag {
@@ -298,6 +323,8 @@ macro_rules! keyed {
             | Error::TypeMismatch { $key, .. }
             | Error::UnknownTag { $key, .. }
             | Error::SchemaVersion { $key, .. }
+            | Error::Migration { $key, .. }
+            | Error::Conflict { $key, .. }
             | Error::ValueTooLarge { $key, .. }
             | Error::UnexpectedReply { $key, .. } => $body,
             _ => $none,

@@ -34,9 +34,8 @@ pub use header::{Header, MAGIC, MAX_TAG_LEN, validate_tag};
 pub(crate) use kvdb_py::default_level as kvdb_py_default_level;
 pub use kvdb_py::{PyClass, PyKind};
 pub(crate) use serde_codec::{feature_of as codec_feature, is_compiled_in as codec_compiled_in};
-pub(crate) use value::split as split_stored;
 pub use value::{Encoder, StoredKind, decode, decode_as, decode_with_limit, inspect};
-pub(crate) use value::{decode_for, decode_payload};
+pub(crate) use value::{decode_for, decode_payload, split};
 
 pub(crate) use plain_de::PlainDeserializer;
 

@@ -191,7 +191,7 @@ pub fn inspect(bytes: &[u8]) -> Result<StoredKind<'_>> {
     Ok(split(bytes)?.0)
 }
 
-/// Splits stored bytes into what they are and their payload.
+/// Splits stored bytes into what they are and the payload after the header.
 pub(crate) fn split(bytes: &[u8]) -> Result<(StoredKind<'_>, &[u8])> {
     if looks_like_header(bytes) {
         let (h, payload) = Header::parse(bytes)?;

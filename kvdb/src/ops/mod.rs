@@ -168,11 +168,13 @@ impl<S, A: Attach<S>> Attach<S> for Option<A> {
 }
 
 pub(crate) mod batch;
-mod decode;
+pub(crate) mod decode;
 pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lists;
 mod lock;
+pub(crate) mod model;
+mod model_conv;
 pub(crate) mod pubsub;
 mod raw;
 mod reply_de;

@@ -13,9 +13,7 @@ use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 
 use crate::error::{Error, KeyContext, Result};
-use crate::format::{
-    Codec, Compression, PlainDeserializer, StoredKind, decompress_into, split_stored,
-};
+use crate::format::{Codec, Compression, PlainDeserializer, StoredKind, decompress_into, split};
 
 /// The error of reading a reply into a type: a message, or a kvdb error met on a leaf
 /// (corrupt header, codec not compiled in, decompression bomb).
@@ -87,7 +85,7 @@ pub(crate) fn read_value<T: DeserializeOwned>(value: &Value, limit: usize) -> Re
 
 fn stored_codec(v: &Value) -> Option<Codec> {
     match v {
-        Value::BulkString(b) => match split_stored(b) {
+        Value::BulkString(b) => match split(b) {
             Ok((StoredKind::Kvdb(h), _)) => Some(h.codec),
             _ => None,
         },
@@ -231,7 +229,7 @@ enum Payload<'a> {
 impl<'a> Stored<'a> {
     fn payload(&self) -> Result<Payload<'a>, DeError> {
         let kvdb = |e: Error| DeError::Kvdb(Box::new(e));
-        let (kind, payload) = split_stored(self.bytes).map_err(kvdb)?;
+        let (kind, payload) = split(self.bytes).map_err(kvdb)?;
         match kind {
             StoredKind::Plain => Ok(Payload::Plain(payload)),
             StoredKind::KvdbPy => crate::format::decode_payload(kind, payload, self.limit)

@@ -215,6 +215,20 @@ pub(crate) fn finish(reply: redis::RedisResult<Value>, request: &Request<'_>) ->
     })
 }
 
+/// [`finish`] for a conversation's reply: a server error anywhere in it fails it, naming
+/// `key`.
+pub(crate) fn finish_keyed(
+    reply: redis::RedisResult<Value>,
+    key: impl FnOnce() -> Option<String>,
+) -> Result<Value> {
+    reply
+        .and_then(Value::extract_error)
+        .map_err(|source| Error::Redis {
+            key: crate::error::KeyContext(key()),
+            source,
+        })
+}
+
 /// An [`Op`] whose command makes the server wait (BLPOP and the like), up to `wait`
 /// (`None`: for ever). The transports run it on a connection whose response timeout allows
 /// for the wait, so that it neither times out early nor holds up a shared connection.

@@ -1,0 +1,297 @@
+//! The multi-step model operations, as [`Conversation`]s: batches that may have nothing to send,
+//! one page of a model `SCAN`, and the optimistic read-modify-write of `update_model`.
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
+
+use redis::Value;
+
+use crate::core::{Core, unexpected};
+use crate::error::{Error, Result};
+use crate::model::{KvModel, decode_model, model_key};
+use crate::transport::{Conversation, Step, finish_keyed};
+
+/// The bytes of a stored value, or `None` for nil.
+pub(super) fn value_bytes(reply: Value, command: &'static str) -> Result<Option<Vec<u8>>> {
+    match reply {
+        Value::Nil => Ok(None),
+        Value::BulkString(b) => Ok(Some(b)),
+        Value::SimpleString(s) => Ok(Some(s.into_bytes())),
+        other => Err(unexpected(command, &other)),
+    }
+}
+
+/// Decodes stored bytes as a `T`, naming `key` in any error.
+pub(super) fn decode_at<T: KvModel>(core: &Core, bytes: &[u8], key: &str) -> Result<T> {
+    decode_model(bytes, core.limits.max_decompressed_size).map_err(|e| e.at_key(key))
+}
+
+/// At most one round trip: a batch that is empty needs none (Redis refuses `MGET` with no
+/// key, and an empty pipeline is pointless).
+pub(super) struct Once<O, F> {
+    first: Option<Step<O>>,
+    decode: Option<F>,
+}
+
+impl<O, F: FnOnce(Value) -> Result<O>> Once<O, F> {
+    /// Sends `step` (or finishes with it), then decodes the reply with `decode`.
+    pub(super) fn new(step: Step<O>, decode: F) -> Self {
+        Once {
+            first: Some(step),
+            decode: Some(decode),
+        }
+    }
+}
+
+impl<O, F: FnOnce(Value) -> Result<O>> Conversation for Once<O, F> {
+    type Output = O;
+
+    fn needs_dedicated_connection(&self) -> bool {
+        false
+    }
+
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<O>> {
+        let internal = || Error::Unsupported("internal: a one-shot conversation went on".into());
+        match reply {
+            None => self.first.take().ok_or_else(internal),
+            Some(reply) => {
+                let decode = self.decode.take().ok_or_else(internal)?;
+                decode(finish_keyed(reply, || None)?).map(Step::Done)
+            }
+        }
+    }
+}
+
+/// One page of a model scan: the next cursor (0 when done) and the models found.
+pub(super) struct Page<T> {
+    pub(super) next: u64,
+    pub(super) items: Vec<Result<T>>,
+}
+
+/// `SCAN cursor MATCH pattern`, then `MGET` of the keys that have the model's key shape.
+pub(super) struct ScanPage<T> {
+    core: Core,
+    cursor: u64,
+    /// After the SCAN: the next cursor and the keys being fetched.
+    scanned: Option<(u64, Vec<String>)>,
+    _model: std::marker::PhantomData<fn() -> T>,
+}
+
+/// Keys asked for per `SCAN` call.
+const SCAN_COUNT: u64 = 256;
+
+impl<T: KvModel> ScanPage<T> {
+    pub(super) fn new(core: Core, cursor: u64) -> Self {
+        ScanPage {
+            core,
+            cursor,
+            scanned: None,
+            _model: std::marker::PhantomData,
+        }
+    }
+
+    fn on_scan(&mut self, reply: Value) -> Result<Step<Page<T>>> {
+        let bad = |v: &Value| unexpected("SCAN", v);
+        let Value::Array(mut parts) = reply else {
+            return Err(bad(&reply));
+        };
+        let (Some(keys), Some(cursor), true) = (parts.pop(), parts.pop(), parts.is_empty()) else {
+            return Err(bad(&Value::Array(parts)));
+        };
+        let next = match &cursor {
+            Value::BulkString(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()),
+            _ => None,
+        }
+        .ok_or_else(|| bad(&cursor))?;
+        let Value::Array(keys) = keys else {
+            return Err(bad(&keys));
+        };
+        let keys: Vec<String> = keys
+            .into_iter()
+            .filter_map(|k| match k {
+                Value::BulkString(b) => String::from_utf8(b).ok(),
+                _ => None,
+            })
+            .filter(|k| T::KEY_SCHEMA.matches(k))
+            .collect();
+        if keys.is_empty() {
+            return Ok(Step::Done(Page {
+                next,
+                items: Vec::new(),
+            }));
+        }
+        let mut mget = redis::cmd("MGET");
+        mget.arg(&keys);
+        self.scanned = Some((next, keys));
+        Ok(Step::Send(mget))
+    }
+}
+
+impl<T: KvModel> Conversation for ScanPage<T> {
+    type Output = Page<T>;
+
+    fn needs_dedicated_connection(&self) -> bool {
+        false
+    }
+
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Page<T>>> {
+        let Some(reply) = reply else {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(self.cursor)
+                .arg("MATCH")
+                .arg(T::KEY_SCHEMA.pattern())
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+            return Ok(Step::Send(scan));
+        };
+        let reply = finish_keyed(reply, || None)?;
+        let Some((next, keys)) = self.scanned.take() else {
+            return self.on_scan(reply);
+        };
+        let Value::Array(values) = reply else {
+            return Err(unexpected("MGET", &reply));
+        };
+        let mut items = Vec::with_capacity(keys.len());
+        for (key, value) in keys.iter().zip(values) {
+            // A key deleted between SCAN and MGET reads as nil: it is simply gone.
+            match value_bytes(value, "MGET") {
+                Ok(Some(bytes)) => items.push(decode_at(&self.core, &bytes, key)),
+                Ok(None) => {}
+                Err(e) => items.push(Err(e.at_key(key))),
+            }
+        }
+        Ok(Step::Done(Page { next, items }))
+    }
+}
+
+/// How many times `update_model` tries before giving up with [`Error::Conflict`].
+const MAX_ATTEMPTS: u32 = 1000;
+
+enum UpdateState<T> {
+    /// Send WATCH (first, or after a lost race).
+    Start,
+    Watching,
+    Reading,
+    /// MULTI/SET/EXEC sent with this new value.
+    Writing(T),
+    /// UNWATCH sent; then finish with this.
+    Unwatching(Result<Option<T>>),
+}
+
+/// `WATCH key`, `GET key`, apply the change, `MULTI SET key value KEEPTTL EXEC`; if another
+/// writer changed the key in between, EXEC aborts and it starts over. Needs a connection of its
+/// own (WATCH state belongs to the connection).
+pub(super) struct Update<T, F> {
+    core: Core,
+    key: String,
+    change: F,
+    attempts: u32,
+    state: UpdateState<T>,
+}
+
+impl<T: KvModel, F: FnMut(&mut T)> Update<T, F> {
+    pub(super) fn new(core: Core, key: String, change: F) -> Self {
+        Update {
+            core,
+            key,
+            change,
+            attempts: 0,
+            state: UpdateState::Start,
+        }
+    }
+
+    /// Applies the change to the value read, and builds the transaction that writes it.
+    fn write(&mut self, bytes: &[u8]) -> Result<(T, redis::Pipeline)> {
+        let mut model: T = decode_at(&self.core, bytes, &self.key)?;
+        (self.change)(&mut model);
+        let new_key = model_key(&model)?;
+        if new_key != self.key {
+            return Err(Error::Unsupported(format!(
+                "update_model on {:?}: the change moved the model to key {new_key:?}; key fields \
+                 cannot change in place (set the new model and delete the old key instead)",
+                self.key
+            )));
+        }
+        let mut set = redis::cmd("SET");
+        set.arg(&self.key);
+        self.core
+            .encode_arg(&mut set, &model, Some((T::TAG, T::VERSION)))
+            .map_err(|e| e.at_key(&self.key))?;
+        set.arg("KEEPTTL");
+        let mut pipe = redis::pipe();
+        pipe.atomic().add_command(set);
+        Ok((model, pipe))
+    }
+
+    fn unwatch(&mut self, outcome: Result<Option<T>>) -> Step<Option<T>> {
+        self.state = UpdateState::Unwatching(outcome);
+        Step::Send(redis::cmd("UNWATCH"))
+    }
+
+    /// A short random pause after a lost race, growing with the attempts, so that contending
+    /// writers spread out.
+    fn backoff(&self) -> Duration {
+        let cap_ms = 1u64 << self.attempts.min(5);
+        Duration::from_micros(RandomState::new().hash_one(self.attempts) % (cap_ms * 1000))
+    }
+}
+
+impl<T: KvModel, F: FnMut(&mut T)> Conversation for Update<T, F> {
+    type Output = Option<T>;
+
+    fn needs_dedicated_connection(&self) -> bool {
+        true
+    }
+
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Option<T>>> {
+        let state = std::mem::replace(&mut self.state, UpdateState::Start);
+        let key = self.key.clone();
+        let reply = reply.map(|r| finish_keyed(r, || Some(key.clone())));
+        match (state, reply) {
+            (UpdateState::Start, _) => {
+                self.state = UpdateState::Watching;
+                let mut cmd = redis::cmd("WATCH");
+                cmd.arg(&self.key);
+                Ok(Step::Send(cmd))
+            }
+            (UpdateState::Watching, Some(r)) => {
+                r?;
+                self.state = UpdateState::Reading;
+                let mut cmd = redis::cmd("GET");
+                cmd.arg(&self.key);
+                Ok(Step::Send(cmd))
+            }
+            (UpdateState::Reading, Some(r)) => {
+                let bytes = match r.and_then(|v| value_bytes(v, "GET").map_err(|e| e.at_key(&key)))
+                {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => return Ok(self.unwatch(Ok(None))),
+                    Err(e) => return Ok(self.unwatch(Err(e))),
+                };
+                match self.write(&bytes) {
+                    Ok((model, pipe)) => {
+                        self.state = UpdateState::Writing(model);
+                        Ok(Step::SendPipe(pipe))
+                    }
+                    Err(e) => Ok(self.unwatch(Err(e))),
+                }
+            }
+            // EXEC answered nil: the key changed after WATCH. EXEC has cleared the watch.
+            (UpdateState::Writing(_), Some(Ok(Value::Nil))) => {
+                self.attempts += 1;
+                if self.attempts >= MAX_ATTEMPTS {
+                    return Err(Error::Conflict {
+                        key: crate::error::KeyContext(Some(key)),
+                        attempts: self.attempts,
+                    });
+                }
+                Ok(Step::Sleep(self.backoff()))
+            }
+            (UpdateState::Writing(model), Some(r)) => r.map(|_| Step::Done(Some(model))),
+            (UpdateState::Unwatching(outcome), _) => outcome.map(Step::Done),
+            (_, None) => Err(Error::Unsupported(
+                "internal: update_model expected a reply".into(),
+            )),
+        }
+    }
+}
