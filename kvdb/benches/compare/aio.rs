@@ -1,0 +1,136 @@
+//! Async workloads: SET+GET pairs from 1 or 64 concurrent tokio tasks, on a multi-thread or a
+//! current-thread runtime. (a) and (b) share nothing but one multiplexed connection each;
+//! (c) is kvdb's `AsyncSession` (one multiplexed connection per pool and runtime).
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use kvdb::redis::{self, AsyncCommands};
+use kvdb::{AsyncSession, Compression};
+
+use crate::model::{Customer, KEYS, customer, plain_key};
+use crate::stats::{Rounds, Sample, order};
+use crate::sync::{kvdb_bytes, session};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    MultiThread,
+    CurrentThread,
+}
+
+struct Shared {
+    value: Customer,
+    bytes: Vec<u8>,
+    keys: Vec<String>,
+}
+
+#[derive(Clone)]
+enum Client {
+    Raw(redis::aio::MultiplexedConnection),
+    Layer(redis::aio::MultiplexedConnection),
+    Kvdb(AsyncSession),
+}
+
+async fn task(client: Client, shared: Arc<Shared>, start: usize, pairs: u64) {
+    let keys = &shared.keys;
+    for j in 0..pairs as usize {
+        let k = &keys[(start + j) % keys.len()];
+        match &client {
+            Client::Raw(con) => {
+                let mut con = con.clone();
+                let () = con.set(k, &shared.bytes[..]).await.expect("SET");
+                let got: Option<Vec<u8>> = con.get(k).await.expect("GET");
+                black_box(got);
+            }
+            Client::Layer(con) => {
+                let mut con = con.clone();
+                let json = serde_json::to_vec(&shared.value).expect("json");
+                let () = con.set(k, json).await.expect("SET");
+                let got: Option<Vec<u8>> = con.get(k).await.expect("GET");
+                let v = got.map(|g| serde_json::from_slice::<Customer>(&g).expect("json"));
+                black_box(v);
+            }
+            Client::Kvdb(s) => {
+                s.set(k, &shared.value).await.expect("set");
+                black_box(s.get::<Customer>(k).await.expect("get"));
+            }
+        }
+    }
+}
+
+async fn round(client: &Client, shared: &Arc<Shared>, tasks: usize, pairs: u64) -> Sample {
+    let per = pairs / tasks as u64;
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let start = t * (KEYS as usize / tasks.max(1));
+            tokio::spawn(task(client.clone(), shared.clone(), start, per))
+        })
+        .collect();
+    for h in handles {
+        h.await.expect("task");
+    }
+    Sample {
+        wall_ns: t0.elapsed().as_nanos() as f64 / (per * tasks as u64) as f64,
+        cpu_ns: None,
+    }
+}
+
+/// `pairs` SET+GET pairs per client per round, spread over `tasks` tasks.
+pub(crate) fn set_get(
+    url: &str,
+    flavor: Flavor,
+    tasks: usize,
+    pairs: u64,
+    rounds: usize,
+) -> Rounds {
+    let rt = match flavor {
+        Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build()
+    .expect("runtime");
+    let value = customer(7);
+    let shared = Arc::new(Shared {
+        bytes: kvdb_bytes(&value, Compression::None, false),
+        value,
+        keys: (0..KEYS).map(plain_key).collect(),
+    });
+    let session = session(url, Compression::None).aio();
+    let url = url.to_owned();
+    rt.block_on(async move {
+        let client = redis::Client::open(url).expect("client");
+        let clients = [
+            Client::Raw(
+                client
+                    .get_multiplexed_async_connection()
+                    .await
+                    .expect("con"),
+            ),
+            Client::Layer(
+                client
+                    .get_multiplexed_async_connection()
+                    .await
+                    .expect("con"),
+            ),
+            Client::Kvdb(session),
+        ];
+        for c in &clients {
+            round(c, &shared, tasks, pairs).await;
+        }
+        let mut out = Rounds::default();
+        for r in 0..rounds {
+            let mut s = [Sample {
+                wall_ns: 0.0,
+                cpu_ns: None,
+            }; 3];
+            for i in order(r) {
+                s[i] = round(&clients[i], &shared, tasks, pairs).await;
+            }
+            out.rounds.push(s);
+        }
+        out
+    })
+}

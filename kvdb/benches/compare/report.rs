@@ -1,0 +1,303 @@
+//! The report: markdown tables of medians and ratios, and an SVG chart.
+
+use std::fmt::Write as _;
+
+use crate::stats::Rounds;
+
+/// What a row is held to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Target {
+    /// Nothing: reported for information.
+    None,
+    /// Throughput of (c) at least this fraction of (a)'s.
+    VsA(f64),
+    /// Throughput of (c) at least this fraction of (b)'s.
+    VsB(f64),
+    /// Throughput of (c) at least this fraction of (b)'s, and (c) at most this many µs per unit.
+    VsBAndMicros(f64, f64),
+    /// Time of (c) at most this multiple of (a)'s.
+    TimeVsA(f64),
+}
+
+pub(crate) struct Row {
+    pub(crate) group: &'static str,
+    pub(crate) name: String,
+    pub(crate) unit: &'static str,
+    pub(crate) clients: [&'static str; 3],
+    pub(crate) rounds: Rounds,
+    pub(crate) targets: Vec<Target>,
+}
+
+fn us(ns: f64) -> String {
+    if ns >= 100_000.0 {
+        format!("{:.0}", ns / 1000.0)
+    } else if ns >= 10_000.0 {
+        format!("{:.1}", ns / 1000.0)
+    } else if ns >= 100.0 {
+        format!("{:.2}", ns / 1000.0)
+    } else {
+        format!("{:.3}", ns / 1000.0)
+    }
+}
+
+impl Row {
+    /// Each target as (text, measured, met).
+    pub(crate) fn verdicts(&self) -> Vec<(String, String, bool)> {
+        let r = &self.rounds;
+        self.targets
+            .iter()
+            .filter_map(|t| match *t {
+                Target::None => None,
+                Target::VsA(x) => Some((
+                    format!("c/a ≥ {x:.2}×"),
+                    format!("{:.3}×", r.ratio(0)),
+                    r.ratio(0) >= x,
+                )),
+                Target::VsB(x) => Some((
+                    format!("c/b ≥ {x:.2}×"),
+                    format!("{:.3}×", r.ratio(1)),
+                    r.ratio(1) >= x,
+                )),
+                Target::VsBAndMicros(x, max) => Some((
+                    format!("c/b ≥ {x:.2}×, c ≤ {max} µs/{}", self.unit),
+                    format!("{:.3}×, {} µs", r.ratio(1), us(r.wall(2))),
+                    r.ratio(1) >= x && r.wall(2) <= max * 1000.0,
+                )),
+                Target::TimeVsA(x) => Some((
+                    format!("time c/a ≤ {x:.2}×"),
+                    format!("{:.3}×", 1.0 / r.ratio(0)),
+                    1.0 / r.ratio(0) <= x,
+                )),
+            })
+            .collect()
+    }
+
+    /// One line for the progress log.
+    pub(crate) fn summary(&self) -> String {
+        let r = &self.rounds;
+        format!(
+            "{} µs/{}: a {} | b {} | c {} | c/a {:.3}× | c/b {:.3}×",
+            self.name,
+            self.unit,
+            us(r.wall(0)),
+            us(r.wall(1)),
+            us(r.wall(2)),
+            r.ratio(0),
+            r.ratio(1)
+        )
+    }
+}
+
+/// The markdown tables.
+pub(crate) fn markdown(rows: &[Row], memory: &[(&str, u64, u64)], size: usize) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| group | workload | unit | (a) | (b) | (c) kvdb | c/a | c/b | target | measured | met |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let r = &row.rounds;
+        let verdicts = row.verdicts();
+        let (t, m, ok) = if verdicts.is_empty() {
+            ("—".to_owned(), "—".to_owned(), "—".to_owned())
+        } else {
+            (
+                verdicts
+                    .iter()
+                    .map(|v| v.0.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                verdicts
+                    .iter()
+                    .map(|v| v.1.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if verdicts.iter().all(|v| v.2) {
+                    "yes"
+                } else {
+                    "**no**"
+                }
+                .to_owned(),
+            )
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | µs/{} | {} {} | {} {} | {} | {:.3}× | {:.3}× | {t} | {m} | {ok} |",
+            row.group,
+            row.name,
+            row.unit,
+            us(r.wall(0)),
+            row.clients[0],
+            us(r.wall(1)),
+            row.clients[1],
+            us(r.wall(2)),
+            r.ratio(0),
+            r.ratio(1),
+        );
+    }
+    let cpu_rows: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.rounds.cpu(2).is_some() && r.group == "sync")
+        .collect();
+    if !cpu_rows.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nClient CPU time per unit (this thread's `schedstat`), median of rounds; the last column is kvdb's own CPU per typed operation beyond serde (half the pair's c − b), target ≤ 0.5 µs:\n"
+        );
+        let _ = writeln!(
+            s,
+            "| workload | unit | CPU (a) µs | CPU (b) µs | CPU (c) µs | (c − b) per op µs | met |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+        for row in cpu_rows {
+            let r = &row.rounds;
+            let per_op =
+                r.cpu_extra(1).unwrap_or(f64::NAN) / if row.unit == "pair" { 2.0 } else { 1.0 };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                row.name,
+                row.unit,
+                us(r.cpu(0).unwrap_or(f64::NAN)),
+                us(r.cpu(1).unwrap_or(f64::NAN)),
+                us(r.cpu(2).unwrap_or(f64::NAN)),
+                us(per_op),
+                if per_op <= 500.0 { "yes" } else { "**no**" }
+            );
+        }
+    }
+    if !memory.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nPeak memory of a {} MiB value's round trip (set, drop the value, get back), one process per case: `VmHWM` minus the RSS before the value was built; target ≤ 3× the value for kvdb:\n",
+            size >> 20
+        );
+        let _ = writeln!(
+            s,
+            "| case | stored bytes | peak above baseline | × value | met |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for (name, peak, stored) in memory {
+            let x = *peak as f64 / size as f64;
+            let met = if name.starts_with("kvdb") {
+                if x <= 3.0 { "yes" } else { "**no**" }
+            } else {
+                "—"
+            };
+            let _ = writeln!(
+                s,
+                "| {name} | {:.1} MiB | {:.0} MiB | {x:.2}× | {met} |",
+                *stored as f64 / 1048576.0,
+                *peak as f64 / 1048576.0
+            );
+        }
+    }
+    s
+}
+
+/// A horizontal bar chart: each workload's throughput of (b) and (c) relative to (a) = 1.
+pub(crate) fn svg(rows: &[Row], subtitle: &str) -> String {
+    let rows: Vec<&Row> = rows.iter().filter(|r| r.group != "codec").collect();
+    let (label_w, bar_w, bar_h, gap, top) = (330.0, 520.0, 11.0, 14.0, 78.0);
+    let scale_max = 1.2;
+    let row_h = 3.0 * bar_h + gap;
+    let height = top + row_h * rows.len() as f64 + 40.0;
+    let width = label_w + bar_w + 90.0;
+    let x_of = |v: f64| label_w + bar_w * (v.min(scale_max) / scale_max);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="white"/>"##
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="12" y="22" font-size="16" font-weight="bold">kvdb typed API vs raw redis-rs: throughput relative to (a) raw bytes = 1.0</text>"##
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="12" y="40" fill="#555">{}</text>"##,
+        xml(subtitle)
+    );
+    let colors = [
+        ("#9e9e9e", "(a) raw redis-rs, pre-encoded bytes"),
+        ("#4e79a7", "(b) hand-written serde_json layer"),
+        ("#f28e2b", "(c) kvdb typed API"),
+    ];
+    for (i, (c, name)) in colors.iter().enumerate() {
+        let x = 12.0 + i as f64 * 270.0;
+        let _ = writeln!(
+            s,
+            r##"<rect x="{x}" y="50" width="12" height="12" fill="{c}"/><text x="{}" y="60">{name}</text>"##,
+            x + 16.0
+        );
+    }
+    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let x = x_of(t);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#ddd"/><text x="{x}" y="{}" text-anchor="middle" fill="#555">{t:.2}</text>"##,
+            top - 6.0,
+            height - 30.0,
+            height - 16.0
+        );
+    }
+    for (target, y0) in [(0.95, top - 6.0), (0.90, top - 6.0)] {
+        let x = x_of(target);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{}" stroke="#c00" stroke-dasharray="3,3"/>"##,
+            height - 30.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="{}" fill="#c00" text-anchor="middle">0.90 / 0.95</text>"##,
+        x_of(0.925),
+        height - 4.0
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let y = top + i as f64 * row_h;
+        let r = &row.rounds;
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="{}" text-anchor="end">{}</text>"##,
+            label_w - 8.0,
+            y + 1.5 * bar_h + 4.0,
+            xml(&format!("{}: {}", row.group, row.name))
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="{}" text-anchor="end" fill="#777" font-size="10">(a) {:.1} k{}/s</text>"##,
+            label_w - 8.0,
+            y + 2.5 * bar_h + 6.0,
+            1e6 / r.wall(0),
+            row.unit
+        );
+        for (j, v) in [1.0, r.ratio_between(1, 0), r.ratio(0)]
+            .into_iter()
+            .enumerate()
+        {
+            let yb = y + j as f64 * bar_h;
+            let _ = writeln!(
+                s,
+                r##"<rect x="{label_w}" y="{yb}" width="{:.1}" height="{}" fill="{}"/><text x="{}" y="{}" font-size="10">{v:.3}</text>"##,
+                x_of(v) - label_w,
+                bar_h - 1.0,
+                colors[j].0,
+                x_of(v) + 4.0,
+                yb + bar_h - 2.0
+            );
+        }
+    }
+    let _ = writeln!(s, "</svg>");
+    s
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
