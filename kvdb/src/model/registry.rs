@@ -10,7 +10,7 @@
 //! Where link-time registration cannot run (some targets, or hand-written [`KvModel`] impls),
 //! [`register`] adds a type by hand.
 //!
-//! ```
+//! ```standalone_crate
 //! use kvdb::KvModel;
 //! use serde::{Deserialize, Serialize};
 //!
