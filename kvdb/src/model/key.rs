@@ -98,20 +98,70 @@ impl fmt::Write for PartWriter<'_> {
     }
 }
 
-macro_rules! display_parts {
+/// Appends the decimal digits of `v` (preceded by `-` if `negative`), without going through
+/// `fmt`: digits and `-` never need escaping, and this runs for every model key.
+fn push_decimal<const N: usize>(out: &mut String, mut v: u128, negative: bool) {
+    let mut buf = [0u8; N];
+    let mut i = N;
+    // `u64` division is much cheaper than `u128`'s; take it as soon as the value fits.
+    while v > u128::from(u64::MAX) {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let mut w = v as u64;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (w % 10) as u8;
+        w /= 10;
+        if w == 0 {
+            break;
+        }
+    }
+    if negative {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    // Only ASCII digits and `-` were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+macro_rules! unsigned_parts {
     ($($t:ty),*) => {$(
         impl KeyPart for $t {
+            #[allow(clippy::unnecessary_cast)]
             fn write_part(&self, out: &mut PartWriter<'_>) {
-                // A `PartWriter` never fails.
-                let _ = fmt::Write::write_fmt(out, format_args!("{self}"));
+                push_decimal::<40>(out.out, *self as u128, false);
             }
         }
     )*};
 }
 
-display_parts!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char
-);
+macro_rules! signed_parts {
+    ($($t:ty),*) => {$(
+        impl KeyPart for $t {
+            #[allow(clippy::unnecessary_cast)]
+            fn write_part(&self, out: &mut PartWriter<'_>) {
+                push_decimal::<41>(out.out, self.unsigned_abs() as u128, *self < 0);
+            }
+        }
+    )*};
+}
+
+unsigned_parts!(u8, u16, u32, u64, u128, usize);
+signed_parts!(i8, i16, i32, i64, i128, isize);
+
+impl KeyPart for bool {
+    fn write_part(&self, out: &mut PartWriter<'_>) {
+        out.out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl KeyPart for char {
+    fn write_part(&self, out: &mut PartWriter<'_>) {
+        out.push(*self);
+    }
+}
 
 impl KeyPart for str {
     fn write_part(&self, out: &mut PartWriter<'_>) {
@@ -151,18 +201,22 @@ impl<T: KeyPart + ?Sized> KeyPart for &T {
 
 /// Appends `raw` to `out` with `%`, `:`, `{` and `}` escaped (see the [module docs](self)).
 pub fn escape_part_into(raw: &str, out: &mut String) {
-    let mut rest = raw;
-    while let Some(i) = rest.find(['%', ':', '{', '}']) {
-        out.push_str(&rest[..i]);
-        out.push_str(match rest.as_bytes()[i] {
+    // A byte scan: the four escaped characters are ASCII, so every index where one is found
+    // is a character boundary.
+    let mut start = 0;
+    for (i, b) in raw.bytes().enumerate() {
+        let escaped = match b {
             b'%' => "%25",
             b':' => "%3A",
             b'{' => "%7B",
-            _ => "%7D",
-        });
-        rest = &rest[i + 1..];
+            b'}' => "%7D",
+            _ => continue,
+        };
+        out.push_str(&raw[start..i]);
+        out.push_str(escaped);
+        start = i + 1;
     }
-    out.push_str(rest);
+    out.push_str(&raw[start..]);
 }
 
 /// `raw` escaped as a key part.
@@ -255,7 +309,16 @@ impl KeySchema {
 
     /// The Redis key for these parts (in schema order).
     pub fn format(&self, parts: &[&dyn KeyPart]) -> Result<String> {
-        let mut out = String::new();
+        // Room for the fixed text and short parts: one allocation for most keys.
+        let fixed: usize = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Lit(text) => text.len() + 1,
+                _ => 24,
+            })
+            .sum();
+        let mut out = String::with_capacity(fixed);
         self.format_into(parts, &mut out)?;
         Ok(out)
     }
