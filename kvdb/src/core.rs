@@ -1,7 +1,7 @@
 //! What every operation needs from its session: the encoder and the size limits.
 //! Pure: encodes arguments and decodes replies, no I/O.
 
-use redis::Value;
+use redis::{RedisWrite, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -16,12 +16,78 @@ pub(crate) struct Core {
     pub(crate) limits: Limits,
 }
 
+/// Bytes written to a command argument pass through this buffer, a chunk at a time: small
+/// values take one copy into the command, as from any buffer, and a large one never exists
+/// twice in full (the serializers make many small writes, which a `Vec` takes inline while
+/// the command's own writer would be a call each).
+const CHUNK: usize = 64 * 1024;
+
 thread_local! {
     static ARG: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+struct Chunked<'a, W: std::io::Write> {
+    buf: &'a mut Vec<u8>,
+    inner: W,
+    /// Bytes passed on to `inner`.
+    passed: usize,
+}
+
+impl<W: std::io::Write> Chunked<'_, W> {
+    fn pass(&mut self) -> std::io::Result<()> {
+        self.inner.write_all(self.buf)?;
+        self.passed += self.buf.len();
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// The buffer is full: pass it on, then `bytes` (directly if they are a chunk or more).
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.pass()?;
+        if bytes.len() >= CHUNK {
+            self.inner.write_all(bytes)?;
+            self.passed += bytes.len();
+        } else {
+            self.buf.extend_from_slice(bytes);
+        }
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Chunked<'_, W> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.buf.len() + bytes.len() <= CHUNK {
+            self.buf.extend_from_slice(bytes);
+            Ok(())
+        } else {
+            self.spill(bytes)
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.pass()
+    }
+}
+
+impl<W: std::io::Write> crate::format::Sink for Chunked<'_, W> {
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        self.buf
+    }
+}
+
 impl Core {
-    /// Encodes `value` and appends it to `cmd` as one argument (one copy, into the command).
+    /// Encodes `value` into `cmd` as its next argument, through a buffer of at most about
+    /// [`CHUNK`] bytes. On error `cmd` holds a partial argument and must be dropped, as every
+    /// caller does.
     pub(crate) fn encode_arg<T: Serialize + ?Sized>(
         &self,
         cmd: &mut redis::Cmd,
@@ -30,22 +96,35 @@ impl Core {
     ) -> Result<()> {
         let mut run = |buf: &mut Vec<u8>| {
             buf.clear();
-            self.encoder.encode_into(value, model, buf)?;
-            if buf.len() > self.limits.max_value_size {
+            let mut w = Chunked {
+                buf,
+                inner: cmd.writer_for_next_arg(),
+                passed: 0,
+            };
+            self.encoder.encode_to(value, model, &mut w)?;
+            w.pass().map_err(|e| Error::Encode {
+                key: KeyContext::default(),
+                type_name: std::any::type_name::<T>(),
+                codec: crate::format::Codec::Raw,
+                source: e.into(),
+            })?;
+            if w.passed > self.limits.max_value_size {
                 return Err(Error::ValueTooLarge {
                     key: KeyContext::default(),
-                    size: buf.len(),
+                    size: w.passed,
                     limit: self.limits.max_value_size,
                 });
-            }
-            cmd.arg(&buf[..]);
-            if buf.capacity() > 1024 * 1024 {
-                *buf = Vec::new();
             }
             Ok(())
         };
         ARG.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buf) => run(&mut buf),
+            Ok(mut buf) => {
+                let r = run(&mut buf);
+                if buf.capacity() > 2 * CHUNK {
+                    *buf = Vec::new();
+                }
+                r
+            }
             Err(_) => run(&mut Vec::new()),
         })
     }

@@ -163,3 +163,43 @@ fn structured_values_need_a_serializer() {
     assert_eq!(e.key(), Some(k.as_str()));
     assert!(!s.exists(&k).unwrap());
 }
+
+// Values above the sync transport's thresholds are written argument by argument (no packed
+// copy) and read on a connection that is then dropped: both must round-trip exactly, and the
+// pool must go on working.
+fn large_user() -> User {
+    User {
+        name: "x".repeat(3 * 1024 * 1024),
+        age: 1,
+        tags: (0..50_000).map(|i| format!("tag-{i}")).collect(),
+    }
+}
+
+dual_test!(large_values_round_trip, [Json, Cbor], |s, p| {
+    let k = format!("{p}:large");
+    w!(s.set(&k, &large_user())).unwrap();
+    assert_eq!(w!(s.get::<User>(&k)).unwrap(), Some(large_user()));
+    // Plain bytes, and a key after the value.
+    let bytes: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let after = format!("{p}:after");
+    let small = vec![1u8, 2];
+    w!(s.mset(&[(k.as_str(), &bytes), (after.as_str(), &small)])).unwrap();
+    assert_eq!(w!(s.get::<Vec<u8>>(&k)).unwrap(), Some(bytes));
+    assert_eq!(w!(s.get::<Vec<u8>>(&after)).unwrap(), Some(small));
+    w!(s.set(&k, &ada())).unwrap();
+    assert_eq!(w!(s.get::<User>(&k)).unwrap(), Some(ada()));
+});
+
+#[test]
+fn large_compressed_values_round_trip() {
+    for c in [kvdb::Compression::Zstd, kvdb::Compression::Lz4] {
+        let (s, p) = kvdb_tests::session(
+            kvdb_tests::options("large_compressed")
+                .serializer(kvdb::Serializer::Json)
+                .compression(c),
+        );
+        let k = format!("{p}:large");
+        s.set(&k, &large_user()).unwrap();
+        assert_eq!(s.get::<User>(&k).unwrap(), Some(large_user()), "{c}");
+    }
+}

@@ -216,8 +216,11 @@ mod zstd_ctx {
 
     use super::{Compression, Error, KeyContext, Result, io_err, read_capped, too_large};
 
-    /// Content sizes up to this are decompressed in one call into an exactly sized buffer;
-    /// larger claims (which a hostile header can make) go through the capped stream.
+    /// Content sizes up to this are decompressed in one call into an exactly sized buffer.
+    /// Larger claims (which a hostile header can make) are too, if that much address space
+    /// can be reserved (`try_reserve_exact`: only the pages written are ever touched, and a
+    /// frame that does not hold what it claims falls back to the capped stream); else they
+    /// go through the capped stream.
     const BULK_MAX: u64 = 8 * 1024 * 1024;
 
     thread_local! {
@@ -229,7 +232,11 @@ mod zstd_ctx {
 
     pub(super) fn compress(level: i32, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let start = out.len();
-        out.resize(start + zstd::zstd_safe::compress_bound(input.len()), 0);
+        out.reserve(zstd::zstd_safe::compress_bound(input.len()));
+        // Compressed into the spare capacity after `start`: no zero-filling of the bound,
+        // so only the pages the compressed bytes use are touched.
+        let mut cursor = std::io::Cursor::new(std::mem::take(out));
+        cursor.set_position(start as u64);
         let n = COMPRESSOR.with(|cell| -> std::io::Result<usize> {
             match cell.try_borrow_mut() {
                 Ok(mut slot) => {
@@ -237,14 +244,15 @@ mod zstd_ctx {
                         *slot = Some((level, zstd::bulk::Compressor::new(level)?));
                     }
                     let (_, c) = slot.as_mut().expect("just set");
-                    c.compress_to_buffer(input, &mut out[start..])
+                    c.compress_to_buffer(input, &mut cursor)
                 }
                 // Re-entered from inside a compression on this thread: use a fresh context.
                 Err(_) => {
-                    zstd::bulk::Compressor::new(level)?.compress_to_buffer(input, &mut out[start..])
+                    zstd::bulk::Compressor::new(level)?.compress_to_buffer(input, &mut cursor)
                 }
             }
         });
+        *out = cursor.into_inner();
         match n {
             Ok(n) => {
                 out.truncate(start + n);
@@ -274,7 +282,7 @@ mod zstd_ctx {
         };
         match size {
             Some(n) if n > limit as u64 => Err(too_large(alg, limit)),
-            Some(n) if n <= BULK_MAX => {
+            Some(n) if n <= BULK_MAX || out.try_reserve_exact(n as usize).is_ok() => {
                 out.reserve_exact(n as usize);
                 let r = DECOMPRESSOR.with(|cell| match cell.try_borrow_mut() {
                     Ok(mut slot) => {

@@ -34,6 +34,14 @@ pub struct Header<'a> {
 /// ```
 pub fn validate_tag(tag: &str) -> std::result::Result<(), String> {
     let b = tag.as_bytes();
+    // Fast path (every model read checks its tag): one pass over the bytes.
+    if let Some(first) = b.first()
+        && b.len() <= MAX_TAG_LEN
+        && (first.is_ascii_alphabetic() || *first == b'_')
+        && b.iter().all(|&c| is_tag_byte(c))
+    {
+        return Ok(());
+    }
     if b.is_empty() {
         return Err("a type tag must not be empty".into());
     }
@@ -60,6 +68,10 @@ fn is_tag_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-' | '/')
 }
 
+fn is_tag_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-' | b'/')
+}
+
 /// True if `bytes` would be taken for a header by a reader: `kv` followed by an ASCII digit.
 /// Raw values that look like this are escaped on write.
 pub(crate) fn looks_like_header(bytes: &[u8]) -> bool {
@@ -79,17 +91,26 @@ impl<'a> Header<'a> {
 
     /// Appends the header bytes to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(MAGIC);
-        out.push(self.codec.byte());
-        out.push(self.compression.byte());
+        // Writing to a `Vec` cannot fail.
+        let _ = self.write_to(out);
+    }
+
+    /// Writes the header bytes to `w`.
+    pub(crate) fn write_to<W: std::io::Write + ?Sized>(&self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(&[
+            MAGIC[0],
+            MAGIC[1],
+            MAGIC[2],
+            self.codec.byte(),
+            self.compression.byte(),
+        ])?;
         if let Some(tag) = self.tag {
-            out.extend_from_slice(tag.as_bytes());
+            w.write_all(tag.as_bytes())?;
             if self.version != 1 {
-                out.push(b'@');
-                out.extend_from_slice(self.version.to_string().as_bytes());
+                write!(w, "@{}", self.version)?;
             }
         }
-        out.push(b'|');
+        w.write_all(b"|")
     }
 
     /// Parses the header at the start of `bytes`; returns it and the payload after it.

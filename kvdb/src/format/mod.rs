@@ -35,7 +35,7 @@ pub(crate) use kvdb_py::default_level as kvdb_py_default_level;
 pub use kvdb_py::{PyClass, PyKind};
 pub(crate) use serde_codec::{feature_of as codec_feature, is_compiled_in as codec_compiled_in};
 pub use value::{Encoder, StoredKind, decode, decode_as, decode_with_limit, inspect};
-pub(crate) use value::{decode_for, decode_payload, split};
+pub(crate) use value::{Sink, decode_for, decode_payload, split};
 
 pub(crate) use plain_de::PlainDeserializer;
 

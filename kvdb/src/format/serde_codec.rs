@@ -6,12 +6,13 @@ use serde::de::DeserializeOwned;
 use super::{Codec, SerializerOptions};
 use crate::error::{BoxError, Error, KeyContext, Result};
 
-/// Appends `value` serialized with `codec` to `out`.
-pub(crate) fn serialize_into<T: Serialize + ?Sized>(
+/// Writes `value` serialized with `codec` to `out` (a `Vec` to append to, or a command's
+/// next argument).
+pub(crate) fn serialize_into<T: Serialize + ?Sized, W: std::io::Write>(
     codec: Codec,
     opts: SerializerOptions,
     value: &T,
-    out: &mut Vec<u8>,
+    out: &mut W,
 ) -> Result<()> {
     let _ = opts;
     let r: std::result::Result<(), BoxError> = match codec {

@@ -1,6 +1,7 @@
 //! Encoding a value into stored bytes, and reading stored bytes back.
 
 use std::cell::RefCell;
+use std::io::Write;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,11 +19,20 @@ const KEEP_SCRATCH: usize = 1024 * 1024;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// A second buffer, for the compressed form of what is in `SCRATCH`.
+    static SCRATCH2: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with this thread's scratch buffer (empty), or a fresh one if it is in use.
 fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+    scratch(&SCRATCH, f)
+}
+
+fn scratch<R>(
+    key: &'static std::thread::LocalKey<RefCell<Vec<u8>>>,
+    f: impl FnOnce(&mut Vec<u8>) -> R,
+) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
             buf.clear();
             let r = f(&mut buf);
@@ -33,6 +43,21 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         }
         Err(_) => f(&mut Vec::new()),
     })
+}
+
+/// Where an encoder writes: bytes through `io::Write`, and, for what must be built in one
+/// piece (a plain value, which the probe may take back; a kvdb-py document), a buffer whose
+/// contents count as written.
+pub(crate) trait Sink: Write {
+    /// The buffer; what is appended to it is part of the output, after what was written
+    /// before.
+    fn buffer(&mut self) -> &mut Vec<u8>;
+}
+
+impl Sink for Vec<u8> {
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        self
+    }
 }
 
 /// How a session writes values: its serializer and compression. Pure: no I/O.
@@ -92,16 +117,38 @@ impl Encoder {
         model: Option<(&str, u32)>,
         out: &mut Vec<u8>,
     ) -> Result<()> {
+        self.encode_to(value, model, out)
+    }
+
+    /// Writes `value` to `sink` (a `Vec`, or a command's next argument: no intermediate copy
+    /// of the whole value); like [`encode_into`](Self::encode_into).
+    pub(crate) fn encode_to<T: Serialize + ?Sized, S: Sink>(
+        &self,
+        value: &T,
+        model: Option<(&str, u32)>,
+        sink: &mut S,
+    ) -> Result<()> {
         if self.format == Format::KvdbPy {
             let class = model.map(|(name, _)| PyClass {
                 kind: PyKind::Pydantic,
                 name,
             });
+            let out = sink.buffer();
             return kvdb_py::encode_into(value, class, self.serializer, &self.compression, out);
         }
-        if model.is_none() && write_plain(value, out) {
+        if model.is_none() && write_plain(value, sink.buffer()) {
             return Ok(());
         }
+        self.encode_structured(value, model, sink)
+    }
+
+    /// A value through the serializer, with a header.
+    fn encode_structured<T: Serialize + ?Sized, W: Sink>(
+        &self,
+        value: &T,
+        model: Option<(&str, u32)>,
+        w: &mut W,
+    ) -> Result<()> {
         let codec = self.serializer.codec().ok_or(Error::SerializerRequired {
             key: KeyContext::default(),
             type_name: std::any::type_name::<T>(),
@@ -112,15 +159,35 @@ impl Encoder {
             header.version = version;
         }
         if self.compression.algorithm == Compression::None {
-            header.write(out);
-            return serialize_into(codec, self.serializer_options, value, out);
+            header.write_to(w).map_err(encode_io::<T>)?;
+            return serialize_into(codec, self.serializer_options, value, w);
         }
         with_scratch(|payload| {
             serialize_into(codec, self.serializer_options, value, payload)?;
             header.compression = self.compression.algorithm_for(payload.len());
-            header.write(out);
-            compress::compress_into(header.compression, self.compression.level, payload, out)
+            header.write_to(w).map_err(encode_io::<T>)?;
+            if header.compression == Compression::None {
+                return w.write_all(payload).map_err(encode_io::<T>);
+            }
+            scratch(&SCRATCH2, |packed| {
+                compress::compress_into(
+                    header.compression,
+                    self.compression.level,
+                    payload,
+                    packed,
+                )?;
+                w.write_all(packed).map_err(encode_io::<T>)
+            })
         })
+    }
+}
+
+fn encode_io<T: ?Sized>(e: std::io::Error) -> Error {
+    Error::Encode {
+        key: KeyContext::default(),
+        type_name: std::any::type_name::<T>(),
+        codec: Codec::Raw,
+        source: e.into(),
     }
 }
 

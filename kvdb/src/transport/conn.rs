@@ -5,12 +5,34 @@
 //! pool must not bet a wrong answer on it. A connection that saw such an error is *suspect*:
 //! the pool drops it instead of handing it to the next caller.
 
-use redis::{Cmd, ConnectionLike, RedisResult, Value};
+//!
+//! Two more things keep a pooled connection's memory bounded by what one request needs:
+//! commands are packed into a buffer the connection reuses (small ones) or written argument by
+//! argument without packing at all (large ones), and a connection whose parser had to buffer a
+//! large reply is dropped rather than kept holding that buffer.
+
+use std::io::Write as _;
+
+use redis::{Arg, Cmd, ConnectionLike, RedisResult, Value};
+
+/// Commands whose arguments add up to more than this are written argument by argument: no
+/// packed copy of a large value.
+const STREAM_ABOVE: usize = 1024 * 1024;
+
+/// A connection whose last reply was larger than this is dropped after use: redis-rs keeps
+/// its read buffer as large as the largest reply it has parsed.
+const DROP_AFTER_REPLY: usize = 4 * 1024 * 1024;
+
+/// The packing buffer is kept up to this size.
+const KEEP_PACKED: usize = 64 * 1024;
 
 /// A blocking connection and whether a transport error made it suspect.
 pub(crate) struct Conn {
     pub(crate) inner: redis::Connection,
     suspect: bool,
+    /// It read a large reply: drop it rather than reuse it.
+    oversized: bool,
+    packed: Vec<u8>,
 }
 
 impl Conn {
@@ -18,12 +40,60 @@ impl Conn {
         Conn {
             inner,
             suspect: false,
+            oversized: false,
+            packed: Vec::new(),
         }
     }
 
     /// Whether the pool must drop this connection.
     pub(crate) fn is_broken(&self) -> bool {
-        self.suspect || !self.inner.is_open()
+        self.suspect || self.oversized || !self.inner.is_open()
+    }
+
+    fn note_reply(&mut self, r: &RedisResult<Value>) {
+        if let Ok(v) = r
+            && reply_size(v) > DROP_AFTER_REPLY
+        {
+            self.oversized = true;
+        }
+    }
+
+    /// Writes a large command argument by argument (each large argument straight from the
+    /// command's own buffer), then reads the reply.
+    fn stream_command(&mut self, cmd: &Cmd) -> RedisResult<Value> {
+        let mut head = std::mem::take(&mut self.packed);
+        head.clear();
+        let r = (|| {
+            let _ = write!(head, "*{}\r\n", cmd.args_iter().len());
+            for arg in cmd.args_iter() {
+                let Arg::Simple(bytes) = arg else {
+                    // The caller sends commands with cursor arguments the usual way.
+                    return Err(
+                        (redis::ErrorKind::Client, "cannot stream a cursor argument").into(),
+                    );
+                };
+                let _ = write!(head, "${}\r\n", bytes.len());
+                if bytes.len() > KEEP_PACKED {
+                    self.inner.send_packed_command(&head)?;
+                    head.clear();
+                    self.inner.send_packed_command(bytes)?;
+                } else {
+                    head.extend_from_slice(bytes);
+                }
+                head.extend_from_slice(b"\r\n");
+            }
+            self.inner.send_packed_command(&head)?;
+            loop {
+                match self.inner.recv_response()? {
+                    Value::Push { .. } => continue,
+                    v => return Ok(v),
+                }
+            }
+        })();
+        if head.capacity() <= KEEP_PACKED {
+            self.packed = head;
+        }
+        r
     }
 
     fn watch<T>(&mut self, r: RedisResult<T>) -> RedisResult<T> {
@@ -45,6 +115,7 @@ impl Conn {
 impl ConnectionLike for Conn {
     fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
         let r = self.inner.req_packed_command(cmd);
+        self.note_reply(&r);
         self.watch(r)
     }
 
@@ -55,11 +126,39 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisResult<Vec<Value>> {
         let r = self.inner.req_packed_commands(cmd, offset, count);
+        if let Ok(values) = &r
+            && values.iter().map(reply_size).sum::<usize>() > DROP_AFTER_REPLY
+        {
+            self.oversized = true;
+        }
         self.watch(r)
     }
 
     fn req_command(&mut self, cmd: &Cmd) -> RedisResult<Value> {
-        let r = self.inner.req_command(cmd);
+        let mut size = 0;
+        let mut simple = true;
+        for arg in cmd.args_iter() {
+            match arg {
+                Arg::Simple(b) => size += b.len(),
+                _ => simple = false,
+            }
+        }
+        let r = if cmd.is_no_response() || !simple {
+            self.inner.req_command(cmd)
+        } else if size > STREAM_ABOVE {
+            self.stream_command(cmd)
+        } else {
+            // Packed into the connection's own buffer: no allocation per command.
+            let mut packed = std::mem::take(&mut self.packed);
+            packed.clear();
+            cmd.write_packed_command(&mut packed);
+            let r = self.inner.req_packed_command(&packed);
+            if packed.capacity() <= KEEP_PACKED {
+                self.packed = packed;
+            }
+            r
+        };
+        self.note_reply(&r);
         self.watch(r)
     }
 
@@ -73,5 +172,29 @@ impl ConnectionLike for Conn {
 
     fn is_open(&self) -> bool {
         !self.is_broken()
+    }
+}
+
+/// About how many bytes a reply took on the wire (its strings; the framing is not counted).
+fn reply_size(v: &Value) -> usize {
+    match v {
+        Value::BulkString(b) => b.len(),
+        Value::SimpleString(s) => s.len(),
+        Value::VerbatimString { text, .. } => text.len(),
+        Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
+            items.iter().map(reply_size).sum()
+        }
+        Value::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| reply_size(k) + reply_size(v))
+            .sum(),
+        Value::Attribute { data, attributes } => {
+            reply_size(data)
+                + attributes
+                    .iter()
+                    .map(|(k, v)| reply_size(k) + reply_size(v))
+                    .sum::<usize>()
+        }
+        _ => 0,
     }
 }
