@@ -25,37 +25,49 @@ struct Shared {
     keys: Vec<String>,
 }
 
-#[derive(Clone)]
 enum Client {
     Raw(redis::aio::MultiplexedConnection),
     Layer(redis::aio::MultiplexedConnection),
     Kvdb(AsyncSession),
 }
 
-async fn task(client: Client, shared: Arc<Shared>, start: usize, pairs: u64) {
-    let keys = &shared.keys;
+// One function per client, so that a profiler (callgrind) counts each client's instructions
+// (its future's `poll`) apart.
+
+async fn task_raw(
+    mut con: redis::aio::MultiplexedConnection,
+    shared: Arc<Shared>,
+    start: usize,
+    pairs: u64,
+) {
     for j in 0..pairs as usize {
-        let k = &keys[(start + j) % keys.len()];
-        match &client {
-            Client::Raw(con) => {
-                let mut con = con.clone();
-                let () = con.set(k, &shared.bytes[..]).await.expect("SET");
-                let got: Option<Vec<u8>> = con.get(k).await.expect("GET");
-                black_box(got);
-            }
-            Client::Layer(con) => {
-                let mut con = con.clone();
-                let json = serde_json::to_vec(&shared.value).expect("json");
-                let () = con.set(k, json).await.expect("SET");
-                let got: Option<Vec<u8>> = con.get(k).await.expect("GET");
-                let v = got.map(|g| serde_json::from_slice::<Customer>(&g).expect("json"));
-                black_box(v);
-            }
-            Client::Kvdb(s) => {
-                s.set(k, &shared.value).await.expect("set");
-                black_box(s.get::<Customer>(k).await.expect("get"));
-            }
-        }
+        let k = &shared.keys[(start + j) % shared.keys.len()];
+        let () = con.set(k, &shared.bytes[..]).await.expect("SET");
+        let got: Option<Vec<u8>> = con.get(k).await.expect("GET");
+        black_box(got);
+    }
+}
+
+async fn task_layer(
+    mut con: redis::aio::MultiplexedConnection,
+    shared: Arc<Shared>,
+    start: usize,
+    pairs: u64,
+) {
+    for j in 0..pairs as usize {
+        let k = &shared.keys[(start + j) % shared.keys.len()];
+        let json = serde_json::to_vec(&shared.value).expect("json");
+        let () = con.set(k, json).await.expect("SET");
+        let got: Option<Vec<u8>> = con.get(k).await.expect("GET");
+        black_box(got.map(|g| serde_json::from_slice::<Customer>(&g).expect("json")));
+    }
+}
+
+async fn task_kvdb(s: AsyncSession, shared: Arc<Shared>, start: usize, pairs: u64) {
+    for j in 0..pairs as usize {
+        let k = &shared.keys[(start + j) % shared.keys.len()];
+        s.set(k, &shared.value).await.expect("set");
+        black_box(s.get::<Customer>(k).await.expect("get"));
     }
 }
 
@@ -65,7 +77,12 @@ async fn round(client: &Client, shared: &Arc<Shared>, tasks: usize, pairs: u64) 
     let handles: Vec<_> = (0..tasks)
         .map(|t| {
             let start = t * (KEYS as usize / tasks.max(1));
-            tokio::spawn(task(client.clone(), shared.clone(), start, per))
+            let shared = shared.clone();
+            match client {
+                Client::Raw(con) => tokio::spawn(task_raw(con.clone(), shared, start, per)),
+                Client::Layer(con) => tokio::spawn(task_layer(con.clone(), shared, start, per)),
+                Client::Kvdb(s) => tokio::spawn(task_kvdb(s.clone(), shared, start, per)),
+            }
         })
         .collect();
     for h in handles {

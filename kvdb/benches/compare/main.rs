@@ -107,7 +107,7 @@ fn main() {
         url: url.clone(),
         rounds: if args.quick { 5 } else { 21 },
         pairs: if args.quick { 200 } else { 1000 },
-        batches: if args.quick { 10 } else { 50 },
+        batches: if args.quick { 10 } else { 200 },
     };
     let (async_rounds, async_pairs_1, async_pairs_64) = if args.quick {
         (5, 200, 2_000)

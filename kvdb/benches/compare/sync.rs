@@ -186,6 +186,55 @@ pub(crate) fn models(env: &Env, compression: Compression) -> Rounds {
     alternate(env.rounds, n, &mut [&mut a, &mut b, &mut c])
 }
 
+#[inline(never)]
+fn batch_raw(con: &mut redis::Connection, get: bool, keys: &[String], bytes: &[Vec<u8>]) {
+    if get {
+        let got: Vec<Option<Vec<u8>>> = con.mget(keys).expect("MGET");
+        black_box(got);
+    } else {
+        let mut p = redis::pipe();
+        for (k, b) in keys.iter().zip(bytes) {
+            p.set(k, &b[..]).ignore();
+        }
+        let () = p.query(con).expect("pipeline");
+    }
+}
+
+#[inline(never)]
+fn batch_layer(con: &mut redis::Connection, get: bool, values: &[Customer]) {
+    if get {
+        let keys: Vec<String> = values
+            .iter()
+            .map(|v| format!("bench:custb:{}", v.id))
+            .collect();
+        let got: Vec<Option<Vec<u8>>> = con.mget(&keys).expect("MGET");
+        let models: Vec<Option<Customer>> = got
+            .iter()
+            .map(|g| {
+                g.as_deref()
+                    .map(|g| serde_json::from_slice(g).expect("json"))
+            })
+            .collect();
+        black_box(models);
+    } else {
+        let mut p = redis::pipe();
+        for v in values {
+            let key = format!("bench:custb:{}", v.id);
+            p.set(key, serde_json::to_vec(v).expect("json")).ignore();
+        }
+        let () = p.query(con).expect("pipeline");
+    }
+}
+
+#[inline(never)]
+fn batch_kvdb(s: &Session, get: bool, values: &[Customer], ids: &[u64]) {
+    if get {
+        black_box(s.get_models::<Customer>(ids).expect("get_models"));
+    } else {
+        s.set_models(values).expect("set_models");
+    }
+}
+
 /// Batches of 100: `set_models` against a pipeline of 100 SETs (`get == false`), or
 /// `get_models` against one MGET (`get == true`). The unit is one key.
 pub(crate) fn batch(env: &Env, get: bool) -> Rounds {
@@ -204,61 +253,20 @@ pub(crate) fn batch(env: &Env, get: bool) -> Rounds {
     let mut raw = connection(&env.url);
     let mut a = || {
         for _ in 0..batches {
-            if get {
-                let got: Vec<Option<Vec<u8>>> = raw.mget(&keys).expect("MGET");
-                black_box(got);
-            } else {
-                let mut p = redis::pipe();
-                for (k, b) in keys.iter().zip(&bytes) {
-                    p.set(k, &b[..]).ignore();
-                }
-                let () = p.query(&mut raw).expect("pipeline");
-            }
+            batch_raw(&mut raw, get, &keys, &bytes);
         }
     };
-
     // (b) reads what it writes: bare JSON, under keys of its own.
     let mut con_b = connection(&env.url);
-    let mut p = redis::pipe();
-    for v in &values {
-        p.set(
-            format!("bench:custb:{}", v.id),
-            serde_json::to_vec(v).expect("json"),
-        )
-        .ignore();
-    }
-    let () = p.query(&mut con_b).expect("prime");
+    batch_layer(&mut con_b, false, &values);
     let mut b = || {
         for _ in 0..batches {
-            if get {
-                let keys: Vec<String> = ids.iter().map(|i| format!("bench:custb:{i}")).collect();
-                let got: Vec<Option<Vec<u8>>> = con_b.mget(&keys).expect("MGET");
-                let models: Vec<Option<Customer>> = got
-                    .iter()
-                    .map(|g| {
-                        g.as_deref()
-                            .map(|g| serde_json::from_slice(g).expect("json"))
-                    })
-                    .collect();
-                black_box(models);
-            } else {
-                let mut p = redis::pipe();
-                for v in &values {
-                    let key = format!("bench:custb:{}", v.id);
-                    p.set(key, serde_json::to_vec(v).expect("json")).ignore();
-                }
-                let () = p.query(&mut con_b).expect("pipeline");
-            }
+            batch_layer(&mut con_b, get, &values);
         }
     };
-
     let mut c = || {
         for _ in 0..batches {
-            if get {
-                black_box(s.get_models::<Customer>(&ids).expect("get_models"));
-            } else {
-                s.set_models(&values).expect("set_models");
-            }
+            batch_kvdb(&s, get, &values, &ids);
         }
     };
     alternate(
