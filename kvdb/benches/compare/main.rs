@@ -260,6 +260,9 @@ fn main() {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    md.push_str("### Targets\n\n");
+    md.push_str(&report::targets(&rows, &memory, memory::SIZE));
+    md.push_str("\n### Every workload\n\n");
     md.push_str(&report::markdown(&rows, &memory, memory::SIZE));
     println!("\n{md}");
     let subtitle = format!(

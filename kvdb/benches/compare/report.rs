@@ -301,3 +301,112 @@ fn xml(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+/// The targets, one line each, from the rows that measure them.
+pub(crate) fn targets(rows: &[Row], memory: &[(&str, u64, u64)], size: usize) -> String {
+    let find = |name: &str| rows.iter().find(|r| r.name == name);
+    let mut s = String::new();
+    let _ = writeln!(s, "| measure | target | measured | met |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    let mut line = |measure: &str, target: &str, measured: String, met: Option<bool>| {
+        let met = match met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        let _ = writeln!(s, "| {measure} | {target} | {measured} | {met} |");
+    };
+    if let Some(r) = find("set_model+get_model JSON, none") {
+        let x = r.rounds.ratio(1);
+        line(
+            "sync `set_model`+`get_model` vs (b) serde_json on redis-rs",
+            "≥ 0.97× throughput",
+            format!("{x:.3}×"),
+            Some(x >= 0.97),
+        );
+    }
+    if let Some(r) = find("set+get JSON, none") {
+        let x = r.rounds.ratio(0);
+        line(
+            "sync typed `set`+`get` vs (a) raw bytes",
+            "≥ 0.95×",
+            format!("{x:.3}×"),
+            Some(x >= 0.95),
+        );
+    }
+    if let Some(r) = find("set_model+get_model JSON, none") {
+        let x = r.rounds.ratio(0);
+        line(
+            "sync `set_model`+`get_model` vs (a) raw bytes",
+            "≥ 0.95×",
+            format!("{x:.3}×"),
+            Some(x >= 0.95),
+        );
+    }
+    for flavor in ["multi-thread", "current-thread"] {
+        if let Some(r) = find(&format!("set+get JSON, 64 tasks, {flavor}")) {
+            let x = r.rounds.ratio(1);
+            line(
+                &format!("async 64 tasks ({flavor}) typed vs (b)"),
+                "≥ 0.90×",
+                format!("{x:.3}×"),
+                Some(x >= 0.90),
+            );
+        }
+    }
+    for (name, what, max) in [
+        (
+            "set_models of 100 vs pipelined SETs",
+            "`set_models` of 100 vs (b) pipeline",
+            2.1,
+        ),
+        (
+            "get_models of 100 vs MGET",
+            "`get_models` of 100 vs (b) MGET",
+            3.2,
+        ),
+    ] {
+        if let Some(r) = find(name) {
+            let x = r.rounds.ratio(1);
+            let us = r.rounds.wall(2) / 1000.0;
+            line(
+                what,
+                &format!("≥ 0.90× and ≤ {max} µs per key"),
+                format!("{x:.3}×, {us:.2} µs per key"),
+                Some(x >= 0.90 && us <= max),
+            );
+        }
+    }
+    if let Some(r) = find("envelope encode+decode (no I/O)") {
+        let x = 1.0 / r.rounds.ratio(0);
+        line(
+            "envelope encode+decode vs bare serde_json",
+            "≤ 1.10× time",
+            format!("{x:.3}×"),
+            Some(x <= 1.10),
+        );
+    }
+    for name in ["set+get JSON, none", "set_model+get_model JSON, none"] {
+        if let Some(extra) = find(name).and_then(|r| r.rounds.cpu_extra(1)) {
+            let per_op = extra / 2.0 / 1000.0;
+            line(
+                &format!(
+                    "kvdb's own CPU per typed op beyond serde ({name}; client thread CPU, c − b)"
+                ),
+                "≤ 0.5 µs",
+                format!("{per_op:.2} µs"),
+                Some(per_op <= 0.5),
+            );
+        }
+    }
+    for (name, peak, _) in memory.iter().filter(|m| m.0.starts_with("kvdb")) {
+        let x = *peak as f64 / size as f64;
+        line(
+            &format!("peak memory, 64 MiB value round trip ({name})"),
+            "≤ 3× the value",
+            format!("{x:.2}×"),
+            Some(x <= 3.0),
+        );
+    }
+    s
+}
