@@ -105,14 +105,14 @@ fn main() {
 
     let env = sync::Env {
         url: url.clone(),
-        rounds: if args.quick { 5 } else { 21 },
+        rounds: if args.quick { 5 } else { 31 },
         pairs: if args.quick { 200 } else { 1000 },
         batches: if args.quick { 10 } else { 200 },
     };
     let (async_rounds, async_pairs_1, async_pairs_64) = if args.quick {
         (5, 200, 2_000)
     } else {
-        (21, 1_000, 16_000)
+        (31, 1_000, 16_000)
     };
     let sync_clients = ["raw", "serde_json", "kvdb"];
     let mut jobs: Vec<Job<'_>> = Vec::new();

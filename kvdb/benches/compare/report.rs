@@ -325,23 +325,27 @@ pub(crate) fn targets(rows: &[Row], memory: &[(&str, u64, u64)], size: usize) ->
             Some(x >= 0.97),
         );
     }
-    if let Some(r) = find("set+get JSON, none") {
-        let x = r.rounds.ratio(0);
-        line(
+    // Against raw bytes, the hand-written layer's own ratio is the floor serde sets.
+    for (name, what) in [
+        (
+            "set+get JSON, none",
             "sync typed `set`+`get` vs (a) raw bytes",
-            "≥ 0.95×",
-            format!("{x:.3}×"),
-            Some(x >= 0.95),
-        );
-    }
-    if let Some(r) = find("set_model+get_model JSON, none") {
-        let x = r.rounds.ratio(0);
-        line(
+        ),
+        (
+            "set_model+get_model JSON, none",
             "sync `set_model`+`get_model` vs (a) raw bytes",
-            "≥ 0.95×",
-            format!("{x:.3}×"),
-            Some(x >= 0.95),
-        );
+        ),
+    ] {
+        if let Some(r) = find(name) {
+            let x = r.rounds.ratio(0);
+            let floor = r.rounds.ratio_between(1, 0);
+            line(
+                what,
+                "≥ 0.95×",
+                format!("{x:.3}× (the serde_json layer (b): {floor:.3}×)"),
+                Some(x >= 0.95),
+            );
+        }
     }
     for flavor in ["multi-thread", "current-thread"] {
         if let Some(r) = find(&format!("set+get JSON, 64 tasks, {flavor}")) {
