@@ -87,6 +87,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// The server refused this session's connections for a reason that waiting will not fix:
+    /// wrong credentials ([`is_auth_error`](Error::is_auth_error)), a user not allowed to
+    /// select the database or name the connection, or a TLS certificate not trusted. Raised
+    /// at once, without waiting for the pool timeout.
+    #[error("cannot connect to {server}: {source}")]
+    Connect {
+        /// The server (credentials redacted).
+        server: String,
+        /// The error of the last attempt.
+        #[source]
+        source: redis::RedisError,
+    },
+
     /// The value cannot be encoded by the serializer.
     #[error("cannot encode {type_name}{key} with {codec}: {source}")]
     Encode {
@@ -349,7 +362,8 @@ impl Error {
     }
 
     /// True when the error is a failure to reach or talk to the server (connection refused,
-    /// reset, timed out, pool exhausted), as opposed to a bad value or a bad command.
+    /// reset, timed out, pool exhausted, connection refused by the server: [`Error::Connect`]),
+    /// as opposed to a bad value or a bad command.
     pub fn is_connection_error(&self) -> bool {
         match self {
             Error::Redis { source, .. } => {
@@ -358,7 +372,28 @@ impl Error {
                     || source.is_connection_refusal()
                     || source.is_timeout()
             }
-            Error::Pool { .. } => true,
+            Error::Pool { .. } | Error::Connect { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// True when the server refused the session's credentials (wrong username or password,
+    /// or none given to a server that needs them). Neither the error's `Display` nor its
+    /// `Debug` contains the password.
+    pub fn is_auth_error(&self) -> bool {
+        match self {
+            Error::Redis { source, .. } | Error::Connect { source, .. } => is_auth(source),
+            _ => false,
+        }
+    }
+
+    /// True when the server's access control refused a command or a key to this user
+    /// (`NOPERM`).
+    pub fn is_permission_error(&self) -> bool {
+        match self {
+            Error::Redis { source, .. } | Error::Connect { source, .. } => {
+                source.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm)
+            }
             _ => false,
         }
     }
@@ -371,6 +406,12 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Whether a `redis` error is a refusal of credentials.
+pub(crate) fn is_auth(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
 }
 
 impl From<redis::RedisError> for Error {

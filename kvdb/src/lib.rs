@@ -94,6 +94,9 @@ pub use session::Session;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// What `#[derive(KvModel)]` expands to refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {

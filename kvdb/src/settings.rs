@@ -162,6 +162,10 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
         .split_once("://")
         .ok_or_else(|| format!("{} is not a URL (expected scheme://...)", redact(url)))?;
     let scheme = scheme.to_ascii_lowercase();
+    // The credentials end at the last `@`, so that a password holding `/`, `?`, `#` or `@`
+    // unescaped is still taken whole, and never reaches the host, path or query parsing (nor
+    // their error messages).
+    let (userinfo, rest) = split_userinfo(rest);
     let (rest, query) = match rest.split_once('?') {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
@@ -191,7 +195,7 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
         "redis" | "keydb" | "dragonfly" | "valkey" => false,
         "rediss" | "keydbs" | "valkeys" => true,
         "redis+unix" | "unix" => {
-            let (userinfo, path) = split_userinfo(rest);
+            let path = rest;
             let (username, password) = parse_userinfo(userinfo)?;
             if path.is_empty() {
                 return Err("a unix socket URL needs a path: redis+unix:///run/redis.sock".into());
@@ -215,9 +219,8 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, ""),
     };
-    let (userinfo, hostport) = split_userinfo(authority);
     let (username, password) = parse_userinfo(userinfo)?;
-    let (host, port) = parse_hostport(hostport)?;
+    let (host, port) = parse_hostport(authority)?;
     let path = path.trim_end_matches('/');
     let db_path = if path.is_empty() {
         None
@@ -347,18 +350,17 @@ pub(crate) fn redact(url: &str) -> String {
         // Not a URL at all: it could be a bare password pasted in the wrong place.
         return "<the given value>".into();
     };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rfind('@') {
+    // As in `parse_url`: the credentials are everything up to the last `@`.
+    match rest.rfind('@') {
         Some(at) => {
-            let userinfo = &authority[..at];
+            let userinfo = &rest[..at];
             let user = userinfo.split(':').next().unwrap_or_default();
             let masked = if userinfo.contains(':') {
                 format!("{user}:***")
             } else {
                 user.to_owned()
             };
-            format!("{scheme}://{masked}@{}{tail}", &authority[at + 1..])
+            format!("{scheme}://{masked}@{}", &rest[at + 1..])
         }
         None => url.to_owned(),
     }

@@ -209,7 +209,10 @@ fn values_over_max_value_size_are_refused_before_they_are_sent() {
     };
     check(s.set("big", &big).unwrap_err(), "set");
     check(s.hset("h", "f", &big).unwrap_err(), "hset");
-    check(s.lpush("l", std::slice::from_ref(&big)).unwrap_err(), "lpush");
+    check(
+        s.lpush("l", std::slice::from_ref(&big)).unwrap_err(),
+        "lpush",
+    );
     let blob = Blob {
         id: 1,
         data: big.clone(),

@@ -1,7 +1,7 @@
 //! The synchronous transport: a bounded pool of blocking connections (r2d2), no runtime.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{ConnectionLike, Value};
 
@@ -15,6 +15,8 @@ use crate::settings::ConnectionSettings;
 pub(crate) struct Manager {
     client: redis::Client,
     settings: ConnectionSettings,
+    /// Cleared by every successful connection: it holds the latest attempt's error only.
+    last_error: std::sync::Arc<LastErrorShared>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -32,6 +34,9 @@ impl r2d2::ManageConnection for Manager {
                 .arg("SETNAME")
                 .arg(name)
                 .exec(&mut conn)?;
+        }
+        if let Ok(mut slot) = self.last_error.lock() {
+            *slot = None;
         }
         Ok(Conn::new(conn))
     }
@@ -54,19 +59,41 @@ pub(crate) struct SyncPool {
     last_error: std::sync::Arc<LastErrorShared>,
 }
 
-type LastErrorShared = std::sync::Mutex<Option<String>>;
+/// The last failed connection attempt: when, and its error.
+type LastErrorShared = std::sync::Mutex<Option<(Instant, redis::RedisError)>>;
 
-/// Records the last connection error, so a checkout timeout can say why.
+/// Records the last connection error, so a checkout can say why it failed, and fail at once
+/// when the server refuses the connection.
 #[derive(Debug)]
 struct ErrorSink(std::sync::Arc<LastErrorShared>);
 
 impl r2d2::HandleError<redis::RedisError> for ErrorSink {
     fn handle_error(&self, error: redis::RedisError) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(error.to_string());
+            *slot = Some((Instant::now(), error));
         }
     }
 }
+
+/// Whether a failed connection attempt was refused by the server for a reason that retrying
+/// will not fix: credentials, access control, a bad database index or client name (the
+/// server's `ERR`), or a TLS certificate not trusted (invalid data during the handshake).
+fn is_refusal(e: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    crate::error::is_auth(e)
+        || matches!(
+            e.kind(),
+            ErrorKind::InvalidClientConfig
+                | ErrorKind::Server(ServerErrorKind::NoPerm | ServerErrorKind::ResponseError)
+        )
+        || std::error::Error::source(e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+}
+
+/// The first wait for a pooled connection before looking for a refusal; each next wait is
+/// twice as long (so a checkout that waits the whole pool timeout looks a handful of times).
+const FIRST_WAIT: Duration = Duration::from_millis(20);
 
 impl SyncPool {
     /// Builds the pool without connecting.
@@ -76,6 +103,7 @@ impl SyncPool {
         let manager = Manager {
             client,
             settings: settings.clone(),
+            last_error: last_error.clone(),
         };
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size)
@@ -94,17 +122,45 @@ impl SyncPool {
         })
     }
 
+    /// A pooled connection: an idle one, a new one, or one freed within the pool timeout.
+    /// Fails at once if the server refuses new connections ([`Error::Connect`]).
     fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>> {
-        self.pool.get().map_err(|e| {
-            let last = self.last_error.lock().ok().and_then(|mut s| s.take());
-            Error::Pool {
-                server: self.server.clone(),
-                reason: match last {
-                    Some(last) => format!("{e}; last connection error: {last}"),
-                    None => format!("{e} (all {} connections busy)", self.pool.max_size()),
-                },
+        let started = Instant::now();
+        let deadline = started + self.pool.connection_timeout();
+        let mut wait = FIRST_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let e = match self.pool.get_timeout(wait.min(left)) {
+                Ok(conn) => return Ok(conn),
+                Err(e) => e,
+            };
+            let last = self
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|slot| slot.as_ref().map(|(at, e)| (*at, e.clone())));
+            // The latest attempt (no connection was made since: `connect` clears the slot),
+            // if recent: each checkout that finds no idle connection also starts an attempt.
+            if let Some((at, source)) = &last
+                && *at + self.pool.connection_timeout() >= started
+                && is_refusal(source)
+            {
+                return Err(Error::Connect {
+                    server: self.server.clone(),
+                    source: source.clone(),
+                });
             }
-        })
+            if Instant::now() >= deadline {
+                return Err(Error::Pool {
+                    server: self.server.clone(),
+                    reason: match last {
+                        Some((_, last)) => format!("{e}; last connection error: {last}"),
+                        None => format!("{e} (all {} connections busy)", self.pool.max_size()),
+                    },
+                });
+            }
+            wait = wait.saturating_mul(2);
+        }
     }
 
     /// Runs one round trip.
