@@ -31,3 +31,15 @@ pub fn resolve_url(url: &str) -> Shown {
         },
     }
 }
+
+/// Decodes stored bytes as a `T` as [`Session::get_model`](crate::Session::get_model) does:
+/// the tag check, schema versions, migrations.
+pub fn decode_model<T: crate::KvModel>(bytes: &[u8], limit: usize) -> crate::Result<T> {
+    crate::model::decode_model(bytes, limit)
+}
+
+/// Decodes stored bytes as whatever registered model their tag names, as
+/// [`Session::get_any`](crate::Session::get_any) does.
+pub fn decode_any(bytes: &[u8], limit: usize) -> crate::Result<crate::AnyModel> {
+    crate::model::decode_any(bytes, limit)
+}
