@@ -39,6 +39,7 @@
 //! | `lz4` | yes | [`Compression::Lz4`] (LZ4 frame format, lz4_flex) |
 //! | `gzip` | yes | [`Compression::Gzip`] (flate2) |
 //! | `zlib` | yes | [`Compression::Zlib`] (flate2) |
+//! | `tls` | no | `rediss://` with rustls (ring provider): [`SessionOptions::tls_ca_cert`] and client certificates |
 //! | `testing` | no | [`testing::TestServer`]: a throwaway `redis-server` for tests and examples |
 //!
 //! JSON is always available. A value written with a codec or compression that this build
@@ -61,6 +62,7 @@ pub mod format;
 pub mod model;
 mod options;
 mod settings;
+mod tls;
 mod transport;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use crate::format::{
     SerializerOptions,
 };
 use crate::settings::{self, Addr, ConnectionSettings, Protocol, Secret};
+use crate::tls::{Pem, TlsSettings};
 
 /// The URL used when neither the options nor the environment name one.
 pub const DEFAULT_URL: &str = "redis://localhost:6379/0";
@@ -63,6 +64,7 @@ pub struct SessionOptions {
     client_name: Option<String>,
     max_value_size: usize,
     max_decompressed_size: usize,
+    tls: TlsSettings,
 }
 
 impl Default for SessionOptions {
@@ -86,6 +88,7 @@ impl fmt::Debug for SessionOptions {
             .field("compression", &self.compression)
             .field("compression_level", &self.compression_level)
             .field("compression_enabled", &self.compression_enabled)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +129,7 @@ impl SessionOptions {
             client_name: None,
             max_value_size: 512 * 1024 * 1024,
             max_decompressed_size: DEFAULT_MAX_DECOMPRESSED,
+            tls: TlsSettings::default(),
         }
     }
 
@@ -224,6 +228,41 @@ impl SessionOptions {
         max_decompressed_size: usize => max_decompressed_size = max_decompressed_size
     );
 
+    /// Trusts the CA certificates in `pem` (PEM text, one or more certificates) for a
+    /// `rediss://` server, instead of the system's roots. Needs the `tls` feature.
+    pub fn tls_ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca = Some(Pem::Bytes(pem.into()));
+        self
+    }
+
+    /// [`tls_ca_cert`](Self::tls_ca_cert) from a PEM file, read by `get_session`.
+    pub fn tls_ca_cert_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.ca = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// Shows this client certificate chain (PEM) and proves it with `key_pem` (a PEM private
+    /// key) to a `rediss://` server that asks for one (`tls-auth-clients`). The key never
+    /// appears in `Debug`. Needs the `tls` feature.
+    pub fn tls_client_cert(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client = Some((Pem::Bytes(cert_pem.into()), Pem::Bytes(key_pem.into())));
+        self
+    }
+
+    /// [`tls_client_cert`](Self::tls_client_cert) from PEM files, read by `get_session`.
+    pub fn tls_client_cert_files(
+        mut self,
+        cert_path: impl Into<std::path::PathBuf>,
+        key_path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.client = Some((Pem::File(cert_path.into()), Pem::File(key_path.into())));
+        self
+    }
+
     /// Resolves the options against the environment: connection settings and codec settings,
     /// checked, with no I/O.
     pub(crate) fn resolve(&self) -> Result<Resolved> {
@@ -307,10 +346,19 @@ impl SessionOptions {
                 "the pool needs at least 1 connection".into(),
             ));
         }
-        if let Addr::Tcp { tls: true, .. } = parsed.addr {
+        let tls = matches!(parsed.addr, Addr::Tcp { tls: true, .. });
+        if tls && !cfg!(feature = "tls") {
             return Err(invalid(
                 "url",
-                "TLS (rediss://) is not supported by this build of kvdb".into(),
+                "TLS (rediss://) needs kvdb's `tls` cargo feature".into(),
+            ));
+        }
+        if !tls && self.tls.is_set() {
+            return Err(invalid(
+                "tls",
+                "TLS certificates were given for a URL without TLS; use rediss:// (or \
+                 keydbs://, valkeys://)"
+                    .into(),
             ));
         }
         let conn = ConnectionSettings {
@@ -324,6 +372,7 @@ impl SessionOptions {
             pool_size: self.pool_size,
             pool_timeout: self.pool_timeout,
             client_name: self.client_name.clone(),
+            tls: self.tls.clone(),
         };
         Ok(Resolved {
             conn,

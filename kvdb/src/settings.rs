@@ -49,6 +49,8 @@ pub(crate) struct ConnectionSettings {
     pub(crate) pool_size: u32,
     pub(crate) pool_timeout: Duration,
     pub(crate) client_name: Option<String>,
+    /// CA and client certificates of a `rediss://` connection.
+    pub(crate) tls: crate::tls::TlsSettings,
 }
 
 impl ConnectionSettings {
@@ -129,6 +131,7 @@ impl fmt::Debug for ConnectionSettings {
             .field("pool_size", &self.pool_size)
             .field("pool_timeout", &self.pool_timeout)
             .field("client_name", &self.client_name)
+            .field("tls", &self.tls)
             .finish()
     }
 }

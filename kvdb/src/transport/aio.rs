@@ -43,7 +43,7 @@ impl AsyncPool {
     /// Builds the pool without connecting.
     pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
         Ok(AsyncPool {
-            client: redis::Client::open(settings.connection_info())?,
+            client: crate::tls::client(settings)?,
             settings: settings.clone(),
             entries: Mutex::new(Vec::new()),
         })

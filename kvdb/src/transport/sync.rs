@@ -86,9 +86,7 @@ fn is_refusal(e: &redis::RedisError) -> bool {
             ErrorKind::InvalidClientConfig
                 | ErrorKind::Server(ServerErrorKind::NoPerm | ServerErrorKind::ResponseError)
         )
-        || std::error::Error::source(e)
-            .and_then(|s| s.downcast_ref::<std::io::Error>())
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        || crate::tls::is_handshake_failure(e)
 }
 
 /// The first wait for a pooled connection before looking for a refusal; each next wait is
@@ -98,7 +96,7 @@ const FIRST_WAIT: Duration = Duration::from_millis(20);
 impl SyncPool {
     /// Builds the pool without connecting.
     pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
-        let client = redis::Client::open(settings.connection_info())?;
+        let client = crate::tls::client(settings)?;
         let last_error = std::sync::Arc::new(LastErrorShared::default());
         let manager = Manager {
             client,
