@@ -59,8 +59,10 @@ extern crate self as kvdb;
 pub mod error;
 pub mod format;
 pub mod model;
+mod nodes;
 mod options;
 mod settings;
+mod slot;
 mod transport;
 
 pub use error::{Error, Result};
@@ -70,6 +72,7 @@ pub use kvdb_derive::KvModel;
 pub use model::{AnyModel, KvModel, registry};
 pub use options::{DEFAULT_URL, SessionOptions};
 pub use settings::Protocol;
+pub use slot::{SLOT_COUNT, key_slot};
 
 mod client;
 mod core;
