@@ -84,7 +84,7 @@ impl<C: Clone> Entries<C> {
     }
 
     /// Forgets the current runtime's connection (the next call makes a new one).
-    #[cfg_attr(not(feature = "sentinel"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "sentinel", feature = "cluster")), allow(dead_code))]
     fn forget(&self) {
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let id = handle.id();
@@ -233,32 +233,45 @@ impl AsyncPool {
         }
     }
 
-    /// After a failed request on a sentinel session's shared connection: if the server is
-    /// gone or is a replica now, forget the connection, so that the next request asks the
-    /// sentinels where the primary is.
+    /// After a failed request on the shared connection: a sentinel session whose server is
+    /// gone or is a replica now forgets its connection, so that the next request asks the
+    /// sentinels where the primary is; a cluster session whose connection timed out or was
+    /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
+    /// failover: every later request timed out in our failover test), so that the next
+    /// request starts a fresh one, with a fresh slot map.
     fn after_failure(&self, reply: &redis::RedisResult<Value>) {
-        #[cfg(feature = "sentinel")]
-        if let Backend::Server {
-            target: Target::Sentinel(_),
-            entries,
-        } = &self.backend
-        {
-            let lost = match reply {
-                Err(e) => {
-                    e.is_io_error()
-                        || e.is_connection_dropped()
-                        || e.is_connection_refusal()
-                        || e.is_timeout()
-                        || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+        let lost = |e: &redis::RedisError| {
+            e.is_io_error()
+                || e.is_connection_dropped()
+                || e.is_connection_refusal()
+                || e.is_timeout()
+        };
+        match &self.backend {
+            #[cfg(feature = "sentinel")]
+            Backend::Server {
+                target: Target::Sentinel(_),
+                entries,
+            } => {
+                let gone = match reply {
+                    Err(e) => {
+                        lost(e)
+                            || e.kind()
+                                == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+                    }
+                    Ok(v) => read_only(v),
+                };
+                if gone {
+                    entries.forget();
                 }
-                Ok(v) => read_only(v),
-            };
-            if lost {
-                entries.forget();
             }
+            #[cfg(feature = "cluster")]
+            Backend::Cluster { entries, .. } => {
+                if matches!(reply, Err(e) if lost(e)) {
+                    entries.forget();
+                }
+            }
+            _ => {}
         }
-        #[cfg(not(feature = "sentinel"))]
-        let _ = reply;
     }
 
     /// A new connection of its own, for WATCH transactions and blocking commands.

@@ -254,7 +254,12 @@ impl Plan {
                 "cluster batch: wrong number of replies",
             )));
         }
-        let mut replies = replies.into_iter();
+        // The async cluster connection hands back a command's server error as a value, the
+        // sync one as an error: one form for both.
+        let mut replies = replies.into_iter().map(|r| match r {
+            Ok(Value::ServerError(e)) => Err(RedisError::from(e)),
+            other => other,
+        });
         let mut out = Vec::with_capacity(self.parts.len());
         for &(combine, n) in &self.parts {
             let part: Vec<RedisResult<Value>> = replies.by_ref().take(n).collect();
