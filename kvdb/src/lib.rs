@@ -39,10 +39,30 @@
 //! | `lz4` | yes | [`Compression::Lz4`] (LZ4 frame format, lz4_flex) |
 //! | `gzip` | yes | [`Compression::Gzip`] (flate2) |
 //! | `zlib` | yes | [`Compression::Zlib`] (flate2) |
-//! | `testing` | no | [`testing::TestServer`]: a throwaway `redis-server` for tests and examples |
+//! | `cluster` | no | Redis Cluster sessions (`redis+cluster://h1:p1,h2:p2`, [`SessionOptions::cluster_nodes`]); pulls in the `redis` crate's cluster clients (and its tokio support) |
+//! | `sentinel` | no | Sentinel sessions that follow failovers (`redis+sentinel://s1:p1,s2:p2/mymaster/0`, [`SessionOptions::sentinel`]) |
+//! | `testing` | no | [`testing::TestServer`], `TestCluster`, `TestSentinel`: throwaway servers for tests and examples |
 //!
 //! JSON is always available. A value written with a codec or compression that this build
 //! lacks reads as [`Error::NotCompiledIn`], naming the feature to enable.
+//!
+//! # Cluster and Sentinel
+//!
+//! With the `cluster` or `sentinel` feature, a session can talk to a Redis Cluster or to a
+//! sentinel-managed primary with the same API. Multi-key operations (`mget`, `get_models`,
+//! `set_models`, plain pipelines, `delete`, `scan`) are split by hash slot
+//! ([`key_slot`]); atomic ones over several slots fail with [`Error::CrossSlot`]. See
+//! `docs/scaling.md`.
+//!
+//! ```no_run
+//! # fn main() -> kvdb::Result<()> {
+//! use kvdb::{KVDBClient, SessionOptions};
+//! let session = KVDBClient::get_session(
+//!     SessionOptions::new("orders").url("redis+cluster://127.0.0.1:7000,127.0.0.1:7001"),
+//! )?;
+//! let counts: Vec<Option<u64>> = session.mget(&["a", "b", "c"])?; // three slots, one call
+//! # Ok(()) }
+//! ```
 //!
 //! # The stored format
 //!

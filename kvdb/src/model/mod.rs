@@ -43,7 +43,7 @@
 //! | `key` | field | a key field; several are key parts in field order; `type Key` is the field's type, or a tuple of them |
 //! | `prefix = "users"` | type | the key's fixed first segment; default: the tag |
 //! | `key = "org:{org}:user:{id}"` | type | a full key template; its `{field}` placeholders are the key fields, in template order (instead of `#[kv(key)]` and `prefix`). A template without placeholders is a singleton, `type Key = ()` |
-//! | `hash_tag = "{org}"` | type | writes that key field's part as a Redis Cluster hash tag `{...}` |
+//! | `hash_tag = "{org}"` | type | writes that key field's part as a Redis Cluster hash tag `{...}`: every key with the same `org` is in one slot, so a cluster can run atomic pipelines and scripts over them (see `docs/scaling.md`) |
 //! | `ttl = "1h30m"` or `ttl = 3600` | type | the default TTL of [`set_model`](crate::Session::set_model) (units d, h, m, s; an integer is seconds) |
 //! | `crate = "path::to::kvdb"` | type | where kvdb is, for crates that re-export it |
 //!
