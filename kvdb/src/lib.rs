@@ -97,6 +97,7 @@ pub mod testing;
 /// What `#[derive(KvModel)]` expands to refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::format::PyKind;
     pub use crate::model::stored::migrate;
     pub use crate::model::{KeyPart, KeySchema, KvModel, Migration, Registration, Segment, Stored};
     pub use ::core::option::Option;
