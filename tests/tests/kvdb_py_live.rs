@@ -139,7 +139,9 @@ fn rust_reads_what_kvdb_py_wrote() {
         // The exact Rust type, found from the stored `__class__`.
         let any = s.get_any(&format!("{p}:user")).unwrap().expect("a model");
         assert_eq!(any.tag(), "live.User", "{ctx}");
-        let live = any.downcast::<LiveUser>().ok().expect("a LiveUser");
+        let live = any
+            .downcast::<LiveUser>()
+            .unwrap_or_else(|m| panic!("not a LiveUser: {m:?}"));
         assert_eq!(
             (live.id, live.email.as_str()),
             (42, "zoe@example.com"),
