@@ -10,7 +10,9 @@
 //! Where link-time registration cannot run (some targets, or hand-written [`KvModel`] impls),
 //! [`register`] adds a type by hand.
 //!
-//! ```
+// Standalone: rustdoc merges the other doctests into one binary, where their example types
+// (several `User`s) share tags and would make `check()` fail.
+//! ```rust,standalone_crate
 //! use kvdb::KvModel;
 //! use serde::{Deserialize, Serialize};
 //!
