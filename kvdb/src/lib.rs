@@ -46,7 +46,7 @@
 //!
 //! # The stored format
 //!
-//! See [`format`] and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
+//! See [`format`](mod@format) and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
 //! chosen by whoever wrote the bytes.
 #![warn(missing_docs)]
 // Library code never unwraps: bad input gets a typed error. Tests may.
