@@ -66,7 +66,7 @@
 //!
 //! # The stored format
 //!
-//! See [`format`] and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
+//! See [`format`](mod@format) and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
 //! chosen by whoever wrote the bytes.
 #![warn(missing_docs)]
 // Library code never unwraps: bad input gets a typed error. Tests may.
@@ -120,6 +120,7 @@ pub mod testing;
 /// What `#[derive(KvModel)]` expands to refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::format::PyKind;
     pub use crate::model::stored::migrate;
     pub use crate::model::{KeyPart, KeySchema, KvModel, Migration, Registration, Segment, Stored};
     pub use ::core::option::Option;
