@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, KeyContext, Result};
-use crate::format::{Encoder, decode_for};
+use crate::format::{Encoder, Format, decode_for};
+use crate::model::KvModel;
 use crate::options::Limits;
 
 /// The codec side of a session, copied into each operation.
@@ -28,9 +29,32 @@ impl Core {
         value: &T,
         model: Option<(&str, u32)>,
     ) -> Result<()> {
-        let mut run = |buf: &mut Vec<u8>| {
+        self.encode_arg_with(cmd, |enc, buf| enc.encode_into(value, model, buf))
+    }
+
+    /// Encodes a model: with its tag and version in kvdb's format, or as its Python class in
+    /// kvdb-py's.
+    pub(crate) fn encode_model_arg<T: KvModel>(
+        &self,
+        cmd: &mut redis::Cmd,
+        model: &T,
+    ) -> Result<()> {
+        match self.encoder.format {
+            Format::KvdbPy => self.encode_arg_with(cmd, |enc, buf| {
+                enc.encode_py_model(model, crate::model::py_class::<T>(), buf)
+            }),
+            _ => self.encode_arg(cmd, model, Some((T::TAG, T::VERSION))),
+        }
+    }
+
+    fn encode_arg_with(
+        &self,
+        cmd: &mut redis::Cmd,
+        encode: impl FnOnce(&Encoder, &mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        let run = |buf: &mut Vec<u8>| {
             buf.clear();
-            self.encoder.encode_into(value, model, buf)?;
+            encode(&self.encoder, buf)?;
             if buf.len() > self.limits.max_value_size {
                 return Err(Error::ValueTooLarge {
                     key: KeyContext::default(),

@@ -313,9 +313,40 @@ pub enum Error {
     #[error("kvdb's async API must be called from within a tokio runtime")]
     NoRuntime,
 
-    /// The operation is not possible in this configuration (e.g. cross-slot atomic batch).
+    /// An atomic operation names keys in several Redis Cluster hash slots, which a cluster
+    /// cannot run as one: a MULTI/EXEC pipeline, a Lua script, `RENAME`, `BLPOP` over several
+    /// keys. Put the keys in one slot with a hash tag (`{user42}:cart`, or
+    /// `#[kv(hash_tag = "{field}")]` on a model; see `docs/scaling.md`). Non-atomic
+    /// multi-key operations (`mget`, `mset`, `get_models`, `set_models`, `delete`, plain
+    /// pipelines) are split by slot instead and never fail this way.
+    #[error(
+        "{operation} is atomic, so a Redis Cluster needs all its keys in one hash slot, but they \
+         are in several: {}; give the keys a common hash tag, e.g. {{user42}}:cart",
+        slots_list(.keys_and_slots)
+    )]
+    CrossSlot {
+        /// The operation, e.g. `atomic pipeline` or `EVALSHA`.
+        operation: String,
+        /// Each key and its hash slot ([`key_slot`](crate::key_slot)), in the operation's order.
+        keys_and_slots: Vec<(String, u16)>,
+    },
+
+    /// The operation is not possible in this configuration.
     #[error("unsupported operation: {0}")]
     Unsupported(String),
+}
+
+/// `"a" (slot 15495), "b" (slot 3300)`, the first 8 keys.
+fn slots_list(keys: &[(String, u16)]) -> String {
+    let mut out: Vec<String> = keys
+        .iter()
+        .take(8)
+        .map(|(k, s)| format!("{k:?} (slot {s})"))
+        .collect();
+    if keys.len() > 8 {
+        out.push(format!("and {} more", keys.len() - 8));
+    }
+    out.join(", ")
 }
 
 /// Matches the variants that carry a key: `$body` with the key bound to `$key`, else `$none`.

@@ -9,7 +9,7 @@ use crate::format::{
     SerializerOptions,
 };
 use crate::settings::{self, Addr, ConnectionSettings, Protocol, Secret};
-use crate::tls::{Pem, TlsSettings};
+use crate::tls::TlsSettings;
 
 /// The URL used when neither the options nor the environment name one.
 pub const DEFAULT_URL: &str = "redis://localhost:6379/0";
@@ -64,7 +64,10 @@ pub struct SessionOptions {
     client_name: Option<String>,
     max_value_size: usize,
     max_decompressed_size: usize,
-    tls: TlsSettings,
+    pub(crate) tls: TlsSettings,
+    cluster_nodes: Option<Vec<String>>,
+    sentinel: Option<(String, Vec<String>)>,
+    read_from_replicas: bool,
 }
 
 impl Default for SessionOptions {
@@ -89,6 +92,9 @@ impl fmt::Debug for SessionOptions {
             .field("compression_level", &self.compression_level)
             .field("compression_enabled", &self.compression_enabled)
             .field("tls", &self.tls)
+            .field("cluster_nodes", &self.cluster_nodes)
+            .field("sentinel", &self.sentinel)
+            .field("read_from_replicas", &self.read_from_replicas)
             .finish_non_exhaustive()
     }
 }
@@ -130,7 +136,46 @@ impl SessionOptions {
             max_value_size: 512 * 1024 * 1024,
             max_decompressed_size: DEFAULT_MAX_DECOMPRESSED,
             tls: TlsSettings::default(),
+            cluster_nodes: None,
+            sentinel: None,
+            read_from_replicas: false,
         }
+    }
+
+    /// Connects to a Redis Cluster through these seed nodes (`"host:port"`, port 6379 if
+    /// none); overrides the URL's address, keeps its credentials. The same as the URL
+    /// `redis+cluster://h1:p1,h2:p2`. Needs the `cluster` feature.
+    ///
+    /// ```
+    /// use kvdb::SessionOptions;
+    /// let opts = SessionOptions::new("orders").cluster_nodes(["10.0.0.1:7000", "10.0.0.2:7000"]);
+    /// # let _ = opts;
+    /// ```
+    pub fn cluster_nodes<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        self.cluster_nodes = Some(nodes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Connects to the primary that these sentinels (`"host:port"`, port 26379 if none)
+    /// monitor under the name `master`, and follows it through failovers; overrides the URL's
+    /// address, keeps its credentials and db. The same as the URL
+    /// `redis+sentinel://s1:p1,s2:p2/master/db`. Needs the `sentinel` feature.
+    ///
+    /// ```
+    /// use kvdb::SessionOptions;
+    /// let opts = SessionOptions::new("jobs").sentinel("mymaster", ["10.0.0.1:26379", "10.0.0.2:26379"]);
+    /// # let _ = opts;
+    /// ```
+    pub fn sentinel<S: Into<String>>(
+        mut self,
+        master: impl Into<String>,
+        sentinels: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.sentinel = Some((
+            master.into(),
+            sentinels.into_iter().map(Into::into).collect(),
+        ));
+        self
     }
 
     /// The session's name.
@@ -140,7 +185,10 @@ impl SessionOptions {
 
     setter!(
         /// The server URL, e.g. `redis://user:pass@host:6379/0`, `rediss://...`,
-        /// `redis+unix:///run/redis.sock?db=1`, `valkey://...`. See the type docs for precedence.
+        /// `redis+unix:///run/redis.sock?db=1`, `valkey://...`, a cluster
+        /// `redis+cluster://h1:7000,h2:7000` or a sentinel-managed primary
+        /// `redis+sentinel://s1:26379,s2:26379/mymaster/0` (see `docs/scaling.md`). See the
+        /// type docs for precedence.
         url: impl Into<String> => url = Some(url.into())
     );
     setter!(
@@ -220,6 +268,12 @@ impl SessionOptions {
         client_name: impl Into<String> => client_name = Some(client_name.into())
     );
     setter!(
+        /// Cluster sessions only: let replicas serve read-only commands (`GET`, `MGET`,
+        /// `get_models`...), which may then return slightly stale data. Default: every command
+        /// goes to the slot's primary.
+        read_from_replicas: bool => read_from_replicas = read_from_replicas
+    );
+    setter!(
         /// Values larger than this (encoded) are refused before they are sent. Default 512 MiB.
         max_value_size: usize => max_value_size = max_value_size
     );
@@ -227,41 +281,6 @@ impl SessionOptions {
         /// Values that decompress past this are refused. Default 512 MiB.
         max_decompressed_size: usize => max_decompressed_size = max_decompressed_size
     );
-
-    /// Trusts the CA certificates in `pem` (PEM text, one or more certificates) for a
-    /// `rediss://` server, instead of the system's roots. Needs the `tls` feature.
-    pub fn tls_ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.tls.ca = Some(Pem::Bytes(pem.into()));
-        self
-    }
-
-    /// [`tls_ca_cert`](Self::tls_ca_cert) from a PEM file, read by `get_session`.
-    pub fn tls_ca_cert_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.tls.ca = Some(Pem::File(path.into()));
-        self
-    }
-
-    /// Shows this client certificate chain (PEM) and proves it with `key_pem` (a PEM private
-    /// key) to a `rediss://` server that asks for one (`tls-auth-clients`). The key never
-    /// appears in `Debug`. Needs the `tls` feature.
-    pub fn tls_client_cert(
-        mut self,
-        cert_pem: impl Into<Vec<u8>>,
-        key_pem: impl Into<Vec<u8>>,
-    ) -> Self {
-        self.tls.client = Some((Pem::Bytes(cert_pem.into()), Pem::Bytes(key_pem.into())));
-        self
-    }
-
-    /// [`tls_client_cert`](Self::tls_client_cert) from PEM files, read by `get_session`.
-    pub fn tls_client_cert_files(
-        mut self,
-        cert_path: impl Into<std::path::PathBuf>,
-        key_path: impl Into<std::path::PathBuf>,
-    ) -> Self {
-        self.tls.client = Some((Pem::File(cert_path.into()), Pem::File(key_path.into())));
-        self
-    }
 
     /// Resolves the options against the environment: connection settings and codec settings,
     /// checked, with no I/O.
@@ -311,6 +330,7 @@ impl SessionOptions {
                 parsed.password = Some(Secret(p));
             }
         }
+        self.multi_node_addr(&mut parsed.addr)?;
         match (&mut parsed.addr, &self.host, self.port) {
             (Addr::Tcp { host, .. }, h, p) => {
                 if let Some(h) = h {
@@ -334,6 +354,15 @@ impl SessionOptions {
                     "host and port cannot override a unix socket URL".into(),
                 ));
             }
+            (Addr::Cluster(_) | Addr::Sentinel { .. }, Some(_), _)
+            | (Addr::Cluster(_) | Addr::Sentinel { .. }, _, Some(_)) => {
+                return Err(invalid(
+                    "host",
+                    "host and port cannot override a cluster or sentinel address; list the \
+                     nodes instead"
+                        .into(),
+                ));
+            }
             _ => {}
         }
         let db = match self.db_id {
@@ -346,6 +375,7 @@ impl SessionOptions {
                 "the pool needs at least 1 connection".into(),
             ));
         }
+        self.check_mode(&parsed.addr, db)?;
         let tls = matches!(parsed.addr, Addr::Tcp { tls: true, .. });
         if tls && !cfg!(feature = "tls") {
             return Err(invalid(
@@ -373,6 +403,7 @@ impl SessionOptions {
             pool_timeout: self.pool_timeout,
             client_name: self.client_name.clone(),
             tls: self.tls.clone(),
+            read_from_replicas: self.read_from_replicas,
         };
         Ok(Resolved {
             conn,
@@ -382,6 +413,78 @@ impl SessionOptions {
                 max_decompressed_size: self.max_decompressed_size,
             },
         })
+    }
+
+    /// Applies [`cluster_nodes`](Self::cluster_nodes) or [`sentinel`](Self::sentinel).
+    fn multi_node_addr(&self, addr: &mut Addr) -> Result<()> {
+        let invalid =
+            |option: &'static str, reason: String| Error::InvalidOption { option, reason };
+        match (&self.cluster_nodes, &self.sentinel) {
+            (Some(_), Some(_)) => Err(invalid(
+                "cluster_nodes",
+                "a session is either a cluster or a sentinel session, not both".into(),
+            )),
+            (Some(nodes), None) => {
+                let nodes = crate::nodes::parse_nodes(nodes.iter().map(String::as_str), 6379)
+                    .map_err(|r| invalid("cluster_nodes", r))?;
+                *addr = Addr::Cluster(nodes);
+                Ok(())
+            }
+            (None, Some((master, sentinels))) => {
+                if master.is_empty() {
+                    return Err(invalid("sentinel", "the master name is empty".into()));
+                }
+                let sentinels = crate::nodes::parse_nodes(
+                    sentinels.iter().map(String::as_str),
+                    crate::nodes::SENTINEL_PORT,
+                )
+                .map_err(|r| invalid("sentinel", r))?;
+                *addr = Addr::Sentinel {
+                    sentinels,
+                    master: master.clone(),
+                };
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// Checks the mode against the build's features and the mode's limits.
+    fn check_mode(&self, addr: &Addr, db: i64) -> Result<()> {
+        let invalid =
+            |option: &'static str, reason: String| Error::InvalidOption { option, reason };
+        match addr {
+            Addr::Cluster(_) => {
+                if !cfg!(feature = "cluster") {
+                    return Err(invalid(
+                        "url",
+                        "Redis Cluster sessions need kvdb's `cluster` cargo feature".into(),
+                    ));
+                }
+                if db != 0 {
+                    return Err(invalid(
+                        "db_id",
+                        format!("Redis Cluster has only database 0, not {db}"),
+                    ));
+                }
+            }
+            Addr::Sentinel { .. } if !cfg!(feature = "sentinel") => {
+                return Err(invalid(
+                    "url",
+                    "Sentinel sessions need kvdb's `sentinel` cargo feature".into(),
+                ));
+            }
+            _ => {}
+        }
+        if self.read_from_replicas && !matches!(addr, Addr::Cluster(_)) {
+            return Err(invalid(
+                "read_from_replicas",
+                "replica reads are for cluster sessions; for a sentinel-managed or single \
+                 server, open a second session on a replica's address"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The codec settings: serializer and compression, checked against the build.

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::options::SessionOptions;
 use crate::settings::{Addr, ConnectionSettings};
 
 /// A PEM document: given as bytes, or a file read when the session is created.
@@ -62,6 +63,44 @@ impl fmt::Debug for TlsSettings {
             .field("client_cert", &self.client.as_ref().map(|(c, _)| c))
             .field("client_key", &self.client.as_ref().map(|_| "***"))
             .finish()
+    }
+}
+
+/// The TLS options of [`SessionOptions`] (with the `tls` feature they take effect).
+impl SessionOptions {
+    /// Trusts the CA certificates in `pem` (PEM text, one or more certificates) for a
+    /// `rediss://` server, instead of the system's roots. Needs the `tls` feature.
+    pub fn tls_ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca = Some(Pem::Bytes(pem.into()));
+        self
+    }
+
+    /// [`tls_ca_cert`](Self::tls_ca_cert) from a PEM file, read by `get_session`.
+    pub fn tls_ca_cert_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.ca = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// Shows this client certificate chain (PEM) and proves it with `key_pem` (a PEM private
+    /// key) to a `rediss://` server that asks for one (`tls-auth-clients`). The key never
+    /// appears in `Debug`. Needs the `tls` feature.
+    pub fn tls_client_cert(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client = Some((Pem::Bytes(cert_pem.into()), Pem::Bytes(key_pem.into())));
+        self
+    }
+
+    /// [`tls_client_cert`](Self::tls_client_cert) from PEM files, read by `get_session`.
+    pub fn tls_client_cert_files(
+        mut self,
+        cert_path: impl Into<std::path::PathBuf>,
+        key_path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.client = Some((Pem::File(cert_path.into()), Pem::File(key_path.into())));
+        self
     }
 }
 
