@@ -20,10 +20,12 @@ fuzz_target!(|data: &[u8]| {
     if rest.contains(MARK) {
         return;
     }
-    let scheme = match data.first().map(|b| b % 4) {
+    let scheme = match data.first().map(|b| b % 6) {
         Some(0) => "redis",
         Some(1) => "rediss",
         Some(2) => "redis+unix",
+        Some(3) => "redis+cluster",
+        Some(4) => "redis+sentinel",
         _ => "valkey",
     };
     let url = format!("{scheme}://user:{pw}{MARK}@{rest}");

@@ -45,6 +45,9 @@ fn scheme() -> impl Strategy<Value = &'static str> {
         "unix",
         "valkey",
         "keydbs",
+        "redis+cluster",
+        "redis+sentinel",
+        "rediss+cluster",
         "http",
         "",
     ])
@@ -114,6 +117,9 @@ fn passwords_with_separators_are_taken_whole_and_never_shown() {
             format!("redis://user:{pw}@localhost/x"),
             format!("redis://user:{pw}@localhost?nope=1"),
             format!("redis+unix://user:{pw}@/run/redis.sock?db=1"),
+            format!("redis+cluster://user:{pw}@h1:7000,h2:7001"),
+            format!("redis+sentinel://user:{pw}@s1:26379,s2:26379/mymaster/0"),
+            format!("redis+sentinel://user:{pw}@s1:bad/mymaster"),
             format!("ftp://user:{pw}@localhost"),
         ] {
             assert_eq!(shows_mark(&url), None, "{url}");
