@@ -1,9 +1,11 @@
 //! The first thing to run: `cargo run --example quickstart`.
 //!
 //! Stores raw and serialized values through named sessions, reads them back with sessions of
-//! other settings, and shows the bytes Redis holds.
+//! other settings, shows the bytes Redis holds, then models, TTLs and a pipeline.
 
-use kvdb::{Compression, KVDBClient, Serializer, SessionOptions};
+use std::time::Duration;
+
+use kvdb::{Compression, KVDBClient, KvModel, Serializer, SessionOptions};
 use kvdb_examples::{server, step};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +14,20 @@ struct User {
     id: u64,
     name: String,
     roles: Vec<String>,
+}
+
+/// A model: its key comes from the key schema, its type from the stored tag.
+#[derive(Debug, Serialize, Deserialize, KvModel)]
+#[kv(
+    tag = "quickstart.Customer",
+    prefix = "kvdb:quickstart:customers",
+    ttl = "10m"
+)]
+struct Customer {
+    #[kv(key)]
+    id: u64,
+    name: String,
+    age: u32,
 }
 
 fn main() -> Result<(), kvdb::Error> {
@@ -70,7 +86,47 @@ fn main() -> Result<(), kvdb::Error> {
     let missing: Option<User> = json.get(&format!("{prefix}:missing"))?;
     println!("   {missing:?}");
 
-    let deleted = json.delete(&[&visits, &format!("{prefix}:greeting"), &key])?;
-    println!("\nCleaned up {deleted} keys. Done.");
+    step(
+        6,
+        "Models: keys from the schema, exact types back, TTLs by default",
+    );
+    let ada = Customer {
+        id: 42,
+        name: "Ada".into(),
+        age: 36,
+    };
+    json.set_model(&ada)?;
+    let back: Option<Customer> = json.get_model(&42)?;
+    println!("   set_model -> key {:?}", kvdb::model::model_key(&ada)?);
+    println!("   get_model::<Customer>(&42) = {back:?}");
+    if let Some(any) = raw.get_any(&kvdb::model::model_key(&ada)?)? {
+        println!(
+            "   get_any found a {} from the stored tag: {any:?}",
+            any.type_name()
+        );
+    }
+    println!(
+        "   its default TTL: {:?}",
+        json.ttl(&kvdb::model::model_key(&ada)?)?
+    );
+
+    step(
+        7,
+        "TTLs on plain values, and a pipeline: several commands, one round trip",
+    );
+    let session_key = format!("{prefix}:session");
+    json.set_ex(&session_key, "token-123", Duration::from_secs(30))?;
+    let mut pipe = json.pipeline().atomic();
+    let hits = pipe.incr_by(&visits, 10);
+    let greeting = pipe.get::<String>(&format!("{prefix}:greeting"));
+    let ttl_set = pipe.exists(&session_key);
+    let mut results = json.execute(pipe)?;
+    println!("   visits after INCRBY 10: {}", results.take(hits)?);
+    println!("   greeting: {:?}", results.take(greeting)?);
+    println!("   session key exists: {}", results.take(ttl_set)?);
+
+    let deleted = json.delete(&[&visits, &format!("{prefix}:greeting"), &key, &session_key])?;
+    json.delete_model::<Customer>(&42)?;
+    println!("\nCleaned up {} keys. Done.", deleted + 1);
     Ok(())
 }

@@ -65,12 +65,20 @@ pub(crate) fn generate(plan: &Plan<'_>) -> TokenStream {
         ),
     };
     let visitor = quote!(&mut dyn ::core::ops::FnMut(&[&dyn #p::KeyPart]));
+    let python = &plan.python;
+    let python_kind = if plan.dataclass {
+        quote!(#p::PyKind::Dataclass)
+    } else {
+        quote!(#p::PyKind::Pydantic)
+    };
     quote! {
         #[automatically_derived]
         impl #p::KvModel for #ident {
             type Key = #key_ty;
             const TAG: &'static #p::str = #tag;
             const VERSION: #p::u32 = #version;
+            const PYTHON: &'static [&'static #p::str] = &[#(#python),*];
+            const PYTHON_KIND: #p::PyKind = #python_kind;
             const KEY_SCHEMA: #p::KeySchema = #p::KeySchema::new(&[#(#segments),*]);
             const TTL: #p::Option<#p::Duration> = #ttl;
             const MIGRATIONS: &'static [#p::Migration<Self>] = &[#(#migrations),*];

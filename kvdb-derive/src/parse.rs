@@ -75,11 +75,15 @@ pub(crate) struct Attrs {
     pub(crate) ttl: Option<Lit>,
     pub(crate) krate: Option<Path>,
     pub(crate) migrations: Vec<(LitInt, Path)>,
+    /// `python = "models.User"`, repeatable.
+    pub(crate) python: Vec<LitStr>,
+    pub(crate) python_kind: Option<LitStr>,
     /// `#[kv(key)]` written on the type (already reported).
     pub(crate) misplaced_key: bool,
 }
 
-const CONTAINER_ATTRS: &str = "tag, version, prefix, key, hash_tag, ttl, migrate_from, crate";
+const CONTAINER_ATTRS: &str =
+    "tag, version, prefix, key, hash_tag, ttl, migrate_from, python, python_kind, crate";
 
 pub(crate) fn parse(input: &DeriveInput, errors: &mut Errors) -> Input {
     let mut attrs = Attrs::default();
@@ -239,6 +243,15 @@ fn container_attr(
                 }
             });
             set_once(&mut attrs.krate, path, &name, span, errors);
+        }
+        "python" => {
+            if let Some(v) = string(meta, &name, "python = \"models.User\"", errors)? {
+                attrs.python.push(v);
+            }
+        }
+        "python_kind" => {
+            let v = string(meta, &name, "python_kind = \"dataclass\"", errors)?;
+            set_once(&mut attrs.python_kind, v, &name, span, errors);
         }
         "migrate_from" => {
             let content;

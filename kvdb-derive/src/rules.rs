@@ -103,3 +103,26 @@ pub(crate) fn validate_key_text(text: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A Python class path as kvdb-py records it in `__class__`: a module path and a class name
+/// joined by dots (`models.User`, `__main__.User`), each part a Python identifier (ASCII).
+pub(crate) fn validate_python_class(name: &str) -> Result<(), String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() < 2 {
+        return Err(format!(
+            "{name:?} has no module: kvdb-py records `module.Class`, like \"models.User\""
+        ));
+    }
+    for part in parts {
+        let mut chars = part.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "{name:?}: {part:?} is not a Python identifier (ASCII letters, digits, `_`)"
+            ));
+        }
+    }
+    Ok(())
+}

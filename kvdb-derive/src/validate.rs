@@ -19,6 +19,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) key: Vec<&'a Field>,
     pub(crate) ttl: Option<u64>,
     pub(crate) migrations: Vec<(u32, &'a Path)>,
+    /// Python class names, first written.
+    pub(crate) python: Vec<String>,
+    pub(crate) dataclass: bool,
 }
 
 /// A key schema segment (`kvdb::model::Segment`).
@@ -67,6 +70,8 @@ pub(crate) fn validate<'a>(input: &'a Input, errors: &mut Errors) -> Option<Plan
         .unwrap_or(1);
     let ttl = a.ttl.as_ref().and_then(|t| ttl(t, errors));
     let migrations = migrations(a, version, errors);
+    let python = python(a, errors);
+    let dataclass = python_kind(a, errors);
     let (segments, key) = key_schema(input, fields, tag.as_deref().unwrap_or(""), errors);
     if !errors.is_empty() {
         return None;
@@ -80,7 +85,48 @@ pub(crate) fn validate<'a>(input: &'a Input, errors: &mut Errors) -> Option<Plan
         key,
         ttl,
         migrations,
+        python,
+        dataclass,
     })
+}
+
+/// `python = "..."`: dotted Python class paths (`module.Class`), each declared once.
+fn python(a: &Attrs, errors: &mut Errors) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for lit in &a.python {
+        let name = lit.value();
+        if let Err(e) = rules::validate_python_class(&name) {
+            errors.at(lit.span(), format!("invalid `python` class: {e}"));
+        } else if out.contains(&name) {
+            errors.at(
+                lit.span(),
+                format!("the Python class {name:?} is declared twice"),
+            );
+        } else {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// `python_kind = "pydantic" | "dataclass"`; true for a dataclass.
+fn python_kind(a: &Attrs, errors: &mut Errors) -> bool {
+    let Some(lit) = &a.python_kind else {
+        return false;
+    };
+    match lit.value().as_str() {
+        "pydantic" => false,
+        "dataclass" => true,
+        other => {
+            errors.at(
+                lit.span(),
+                format!(
+                    "`python_kind` is \"pydantic\" (the default) or \"dataclass\", not {other:?}"
+                ),
+            );
+            false
+        }
+    }
 }
 
 fn tag(input: &Input, errors: &mut Errors) -> Option<String> {

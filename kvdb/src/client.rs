@@ -172,6 +172,11 @@ impl Resolved {
             format!("{:?}", a.client_name),
             format!("{:?}", b.client_name),
         );
+        check(
+            "read_from_replicas",
+            a.read_from_replicas.to_string(),
+            b.read_from_replicas.to_string(),
+        );
         let (a, b) = (&self.encoder, &other.encoder);
         check(
             "serializer",

@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, KeyContext, Result};
-use crate::format::{Encoder, decode_for};
+use crate::format::{Encoder, Format, Sink, decode_for};
+use crate::model::KvModel;
 use crate::options::Limits;
 
 /// The codec side of a session, copied into each operation.
@@ -84,6 +85,43 @@ impl<W: std::io::Write> crate::format::Sink for Chunked<'_, W> {
     }
 }
 
+/// What goes into one command argument, written to a [`Sink`].
+trait ArgValue {
+    /// The type, for errors.
+    fn type_name(&self) -> &'static str;
+    /// Writes the argument.
+    fn encode<S: Sink>(self, encoder: &Encoder, sink: &mut S) -> Result<()>;
+}
+
+/// A value (a model when `model` has its tag and version), in the session's format.
+struct Plain<'a, T: ?Sized> {
+    value: &'a T,
+    model: Option<(&'a str, u32)>,
+}
+
+impl<T: Serialize + ?Sized> ArgValue for Plain<'_, T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    fn encode<S: Sink>(self, encoder: &Encoder, sink: &mut S) -> Result<()> {
+        encoder.encode_to(self.value, self.model, sink)
+    }
+}
+
+/// A model as its Python class, in kvdb-py's format (built whole in the sink's buffer).
+struct PyModel<'a, T>(&'a T);
+
+impl<T: KvModel> ArgValue for PyModel<'_, T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    fn encode<S: Sink>(self, encoder: &Encoder, sink: &mut S) -> Result<()> {
+        encoder.encode_py_model(self.0, crate::model::py_class::<T>(), sink.buffer())
+    }
+}
+
 impl Core {
     /// Encodes `value` into `cmd` as its next argument, through a buffer of at most about
     /// [`CHUNK`] bytes. On error `cmd` holds a partial argument and must be dropped, as every
@@ -94,17 +132,35 @@ impl Core {
         value: &T,
         model: Option<(&str, u32)>,
     ) -> Result<()> {
-        let mut run = |buf: &mut Vec<u8>| {
+        self.encode_arg_with(cmd, Plain { value, model })
+    }
+
+    /// Encodes a model: with its tag and version in kvdb's format, or as its Python class in
+    /// kvdb-py's.
+    pub(crate) fn encode_model_arg<T: KvModel>(
+        &self,
+        cmd: &mut redis::Cmd,
+        model: &T,
+    ) -> Result<()> {
+        match self.encoder.format {
+            Format::KvdbPy => self.encode_arg_with(cmd, PyModel(model)),
+            _ => self.encode_arg(cmd, model, Some((T::TAG, T::VERSION))),
+        }
+    }
+
+    fn encode_arg_with(&self, cmd: &mut redis::Cmd, value: impl ArgValue) -> Result<()> {
+        let type_name = value.type_name();
+        let run = |buf: &mut Vec<u8>| {
             buf.clear();
             let mut w = Chunked {
                 buf,
                 inner: cmd.writer_for_next_arg(),
                 passed: 0,
             };
-            self.encoder.encode_to(value, model, &mut w)?;
+            value.encode(&self.encoder, &mut w)?;
             w.pass().map_err(|e| Error::Encode {
                 key: KeyContext::default(),
-                type_name: std::any::type_name::<T>(),
+                type_name,
                 codec: crate::format::Codec::Raw,
                 source: e.into(),
             })?;

@@ -87,6 +87,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// The server refused this session's connections for a reason that waiting will not fix:
+    /// wrong credentials ([`is_auth_error`](Error::is_auth_error)), a user not allowed to
+    /// select the database or name the connection, or a TLS certificate not trusted. Raised
+    /// at once, without waiting for the pool timeout.
+    #[error("cannot connect to {server}: {source}")]
+    Connect {
+        /// The server (credentials redacted).
+        server: String,
+        /// The error of the last attempt.
+        #[source]
+        source: redis::RedisError,
+    },
+
     /// The value cannot be encoded by the serializer.
     #[error("cannot encode {type_name}{key} with {codec}: {source}")]
     Encode {
@@ -300,9 +313,40 @@ pub enum Error {
     #[error("kvdb's async API must be called from within a tokio runtime")]
     NoRuntime,
 
-    /// The operation is not possible in this configuration (e.g. cross-slot atomic batch).
+    /// An atomic operation names keys in several Redis Cluster hash slots, which a cluster
+    /// cannot run as one: a MULTI/EXEC pipeline, a Lua script, `RENAME`, `BLPOP` over several
+    /// keys. Put the keys in one slot with a hash tag (`{user42}:cart`, or
+    /// `#[kv(hash_tag = "{field}")]` on a model; see `docs/scaling.md`). Non-atomic
+    /// multi-key operations (`mget`, `mset`, `get_models`, `set_models`, `delete`, plain
+    /// pipelines) are split by slot instead and never fail this way.
+    #[error(
+        "{operation} is atomic, so a Redis Cluster needs all its keys in one hash slot, but they \
+         are in several: {}; give the keys a common hash tag, e.g. {{user42}}:cart",
+        slots_list(.keys_and_slots)
+    )]
+    CrossSlot {
+        /// The operation, e.g. `atomic pipeline` or `EVALSHA`.
+        operation: String,
+        /// Each key and its hash slot ([`key_slot`](crate::key_slot)), in the operation's order.
+        keys_and_slots: Vec<(String, u16)>,
+    },
+
+    /// The operation is not possible in this configuration.
     #[error("unsupported operation: {0}")]
     Unsupported(String),
+}
+
+/// `"a" (slot 15495), "b" (slot 3300)`, the first 8 keys.
+fn slots_list(keys: &[(String, u16)]) -> String {
+    let mut out: Vec<String> = keys
+        .iter()
+        .take(8)
+        .map(|(k, s)| format!("{k:?} (slot {s})"))
+        .collect();
+    if keys.len() > 8 {
+        out.push(format!("and {} more", keys.len() - 8));
+    }
+    out.join(", ")
 }
 
 /// Matches the variants that carry a key: `$body` with the key bound to `$key`, else `$none`.
@@ -349,7 +393,8 @@ impl Error {
     }
 
     /// True when the error is a failure to reach or talk to the server (connection refused,
-    /// reset, timed out, pool exhausted), as opposed to a bad value or a bad command.
+    /// reset, timed out, pool exhausted, connection refused by the server: [`Error::Connect`]),
+    /// as opposed to a bad value or a bad command.
     pub fn is_connection_error(&self) -> bool {
         match self {
             Error::Redis { source, .. } => {
@@ -358,7 +403,28 @@ impl Error {
                     || source.is_connection_refusal()
                     || source.is_timeout()
             }
-            Error::Pool { .. } => true,
+            Error::Pool { .. } | Error::Connect { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// True when the server refused the session's credentials (wrong username or password,
+    /// or none given to a server that needs them). Neither the error's `Display` nor its
+    /// `Debug` contains the password.
+    pub fn is_auth_error(&self) -> bool {
+        match self {
+            Error::Redis { source, .. } | Error::Connect { source, .. } => is_auth(source),
+            _ => false,
+        }
+    }
+
+    /// True when the server's access control refused a command or a key to this user
+    /// (`NOPERM`).
+    pub fn is_permission_error(&self) -> bool {
+        match self {
+            Error::Redis { source, .. } | Error::Connect { source, .. } => {
+                source.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm)
+            }
             _ => false,
         }
     }
@@ -371,6 +437,12 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Whether a `redis` error is a refusal of credentials.
+pub(crate) fn is_auth(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
 }
 
 impl From<redis::RedisError> for Error {

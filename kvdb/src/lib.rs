@@ -39,14 +39,35 @@
 //! | `lz4` | yes | [`Compression::Lz4`] (LZ4 frame format, lz4_flex) |
 //! | `gzip` | yes | [`Compression::Gzip`] (flate2) |
 //! | `zlib` | yes | [`Compression::Zlib`] (flate2) |
-//! | `testing` | no | [`testing::TestServer`]: a throwaway `redis-server` for tests and examples |
+//! | `tls` | no | `rediss://` with rustls (ring provider): [`SessionOptions::tls_ca_cert`] and client certificates |
+//! | `cluster` | no | Redis Cluster sessions (`redis+cluster://h1:p1,h2:p2`, [`SessionOptions::cluster_nodes`]); pulls in the `redis` crate's cluster clients (and its tokio support) |
+//! | `sentinel` | no | Sentinel sessions that follow failovers (`redis+sentinel://s1:p1,s2:p2/mymaster/0`, [`SessionOptions::sentinel`]) |
+//! | `testing` | no | [`testing::TestServer`], `TestCluster`, `TestSentinel`: throwaway servers for tests and examples |
 //!
 //! JSON is always available. A value written with a codec or compression that this build
 //! lacks reads as [`Error::NotCompiledIn`], naming the feature to enable.
 //!
+//! # Cluster and Sentinel
+//!
+//! With the `cluster` or `sentinel` feature, a session can talk to a Redis Cluster or to a
+//! sentinel-managed primary with the same API. Multi-key operations (`mget`, `get_models`,
+//! `set_models`, plain pipelines, `delete`, `scan`) are split by hash slot
+//! ([`key_slot`]); atomic ones over several slots fail with [`Error::CrossSlot`]. See
+//! `docs/scaling.md`.
+//!
+//! ```no_run
+//! # fn main() -> kvdb::Result<()> {
+//! use kvdb::{KVDBClient, SessionOptions};
+//! let session = KVDBClient::get_session(
+//!     SessionOptions::new("orders").url("redis+cluster://127.0.0.1:7000,127.0.0.1:7001"),
+//! )?;
+//! let counts: Vec<Option<u64>> = session.mget(&["a", "b", "c"])?; // three slots, one call
+//! # Ok(()) }
+//! ```
+//!
 //! # The stored format
 //!
-//! See [`format`] and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
+//! See [`format`](mod@format) and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
 //! chosen by whoever wrote the bytes.
 #![warn(missing_docs)]
 // Library code never unwraps: bad input gets a typed error. Tests may.
@@ -59,8 +80,11 @@ extern crate self as kvdb;
 pub mod error;
 pub mod format;
 pub mod model;
+mod nodes;
 mod options;
 mod settings;
+mod slot;
+mod tls;
 mod transport;
 
 pub use error::{Error, Result};
@@ -70,6 +94,7 @@ pub use kvdb_derive::KvModel;
 pub use model::{AnyModel, KvModel, registry};
 pub use options::{DEFAULT_URL, SessionOptions};
 pub use settings::Protocol;
+pub use slot::{SLOT_COUNT, key_slot};
 
 mod client;
 mod core;
@@ -94,9 +119,13 @@ pub use session::Session;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// What `#[derive(KvModel)]` expands to refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::format::PyKind;
     pub use crate::model::stored::migrate;
     pub use crate::model::{KeyPart, KeySchema, KvModel, Migration, Registration, Segment, Stored};
     pub use ::core::option::Option;

@@ -13,6 +13,30 @@ pub(crate) enum Addr {
     Tcp { host: String, port: u16, tls: bool },
     /// A Unix domain socket.
     Unix(PathBuf),
+    /// A Redis Cluster, reached through these seed nodes (sorted, no duplicates).
+    Cluster(Vec<Node>),
+    /// The primary that these sentinels (sorted, no duplicates) name for `master`.
+    Sentinel {
+        sentinels: Vec<Node>,
+        master: String,
+    },
+}
+
+/// A `host:port` of a cluster seed node or a sentinel.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Node {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
 }
 
 /// RESP protocol version.
@@ -49,12 +73,32 @@ pub(crate) struct ConnectionSettings {
     pub(crate) pool_size: u32,
     pub(crate) pool_timeout: Duration,
     pub(crate) client_name: Option<String>,
+    /// CA and client certificates of a `rediss://` connection.
+    pub(crate) tls: crate::tls::TlsSettings,
+    /// Cluster only: read-only commands may be served by replicas.
+    pub(crate) read_from_replicas: bool,
 }
 
 impl ConnectionSettings {
+    /// The database, protocol and credentials for a data node (not a sentinel).
+    pub(crate) fn redis_info(&self) -> redis::RedisConnectionInfo {
+        let mut redis_info = redis::RedisConnectionInfo::default()
+            .set_db(self.db)
+            .set_protocol(match self.protocol {
+                Protocol::Resp2 => redis::ProtocolVersion::RESP2,
+                Protocol::Resp3 => redis::ProtocolVersion::RESP3,
+            });
+        if let Some(u) = &self.username {
+            redis_info = redis_info.set_username(u);
+        }
+        if let Some(p) = &self.password {
+            redis_info = redis_info.set_password(&p.0);
+        }
+        redis_info
+    }
+
     /// The `redis` crate's connection info.
     pub(crate) fn connection_info(&self) -> redis::ConnectionInfo {
-        use redis::IntoConnectionInfo;
         let addr = match &self.addr {
             Addr::Tcp {
                 host,
@@ -72,25 +116,58 @@ impl ConnectionSettings {
                 tls_params: None,
             },
             Addr::Unix(p) => redis::ConnectionAddr::Unix(p.clone()),
+            // Multi-node modes: the first node, for the rare caller that wants one address
+            // (the cluster and sentinel transports use `nodes` instead).
+            Addr::Cluster(nodes)
+            | Addr::Sentinel {
+                sentinels: nodes, ..
+            } => match nodes.first() {
+                Some(n) => redis::ConnectionAddr::Tcp(n.host.clone(), n.port),
+                None => redis::ConnectionAddr::Tcp("localhost".into(), 6379),
+            },
         };
-        let mut redis_info = redis::RedisConnectionInfo::default()
-            .set_db(self.db)
-            .set_protocol(match self.protocol {
-                Protocol::Resp2 => redis::ProtocolVersion::RESP2,
-                Protocol::Resp3 => redis::ProtocolVersion::RESP3,
-            });
-        if let Some(u) = &self.username {
-            redis_info = redis_info.set_username(u);
-        }
-        if let Some(p) = &self.password {
-            redis_info = redis_info.set_password(&p.0);
-        }
-        #[allow(clippy::expect_used)]
-        addr.into_connection_info()
-            .expect("a ConnectionAddr always converts")
-            .set_redis_settings(redis_info)
+        node_info(addr, self.redis_info())
+    }
+
+    /// The connection info of each cluster seed node (with the data nodes' credentials) or
+    /// each sentinel (without: sentinels get none).
+    #[cfg_attr(not(any(feature = "cluster", feature = "sentinel")), allow(dead_code))]
+    pub(crate) fn node_infos(&self) -> Vec<redis::ConnectionInfo> {
+        let (nodes, info) = match &self.addr {
+            Addr::Cluster(nodes) => (nodes, self.redis_info()),
+            Addr::Sentinel { sentinels, .. } => (
+                sentinels,
+                redis::RedisConnectionInfo::default().set_protocol(match self.protocol {
+                    Protocol::Resp2 => redis::ProtocolVersion::RESP2,
+                    Protocol::Resp3 => redis::ProtocolVersion::RESP3,
+                }),
+            ),
+            _ => return vec![self.connection_info()],
+        };
+        nodes
+            .iter()
+            .map(|n| {
+                node_info(
+                    redis::ConnectionAddr::Tcp(n.host.clone(), n.port),
+                    info.clone(),
+                )
+            })
+            .collect()
     }
 }
+
+fn node_info(
+    addr: redis::ConnectionAddr,
+    redis_info: redis::RedisConnectionInfo,
+) -> redis::ConnectionInfo {
+    use redis::IntoConnectionInfo;
+    #[allow(clippy::expect_used)]
+    addr.into_connection_info()
+        .expect("a ConnectionAddr always converts")
+        .set_redis_settings(redis_info)
+}
+
+impl ConnectionSettings {}
 
 /// Shows the URL with the password replaced by `***`.
 impl fmt::Display for ConnectionSettings {
@@ -99,6 +176,8 @@ impl fmt::Display for ConnectionSettings {
             Addr::Tcp { tls: false, .. } => "redis",
             Addr::Tcp { tls: true, .. } => "rediss",
             Addr::Unix(_) => "redis+unix",
+            Addr::Cluster(_) => "redis+cluster",
+            Addr::Sentinel { .. } => "redis+sentinel",
         };
         write!(f, "{scheme}://")?;
         match (&self.username, &self.password) {
@@ -111,12 +190,27 @@ impl fmt::Display for ConnectionSettings {
             Addr::Tcp { host, port, .. } if host.contains(':') => write!(f, "[{host}]:{port}")?,
             Addr::Tcp { host, port, .. } => write!(f, "{host}:{port}")?,
             Addr::Unix(p) => write!(f, "{}", p.display())?,
+            Addr::Cluster(nodes)
+            | Addr::Sentinel {
+                sentinels: nodes, ..
+            } => write_nodes(f, nodes)?,
         }
         match &self.addr {
             Addr::Unix(_) => write!(f, "?db={}", self.db),
-            Addr::Tcp { .. } => write!(f, "/{}", self.db),
+            Addr::Tcp { .. } | Addr::Cluster(_) => write!(f, "/{}", self.db),
+            Addr::Sentinel { master, .. } => write!(f, "/{master}/{}", self.db),
         }
     }
+}
+
+fn write_nodes(f: &mut fmt::Formatter<'_>, nodes: &[Node]) -> fmt::Result {
+    for (i, n) in nodes.iter().enumerate() {
+        if i > 0 {
+            f.write_str(",")?;
+        }
+        write!(f, "{n}")?;
+    }
+    Ok(())
 }
 
 impl fmt::Debug for ConnectionSettings {
@@ -129,6 +223,8 @@ impl fmt::Debug for ConnectionSettings {
             .field("pool_size", &self.pool_size)
             .field("pool_timeout", &self.pool_timeout)
             .field("client_name", &self.client_name)
+            .field("tls", &self.tls)
+            .field("read_from_replicas", &self.read_from_replicas)
             .finish()
     }
 }
@@ -148,6 +244,16 @@ impl fmt::Debug for Addr {
         match self {
             Addr::Tcp { host, port, tls } => write!(f, "Tcp({host}:{port}, tls={tls})"),
             Addr::Unix(p) => write!(f, "Unix({})", p.display()),
+            Addr::Cluster(nodes) => {
+                f.write_str("Cluster(")?;
+                write_nodes(f, nodes)?;
+                f.write_str(")")
+            }
+            Addr::Sentinel { sentinels, master } => {
+                write!(f, "Sentinel({master} via ")?;
+                write_nodes(f, sentinels)?;
+                f.write_str(")")
+            }
         }
     }
 }
@@ -162,6 +268,10 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
         .split_once("://")
         .ok_or_else(|| format!("{} is not a URL (expected scheme://...)", redact(url)))?;
     let scheme = scheme.to_ascii_lowercase();
+    // The credentials end at the last `@`, so that a password holding `/`, `?`, `#` or `@`
+    // unescaped is still taken whole, and never reaches the host, path or query parsing (nor
+    // their error messages).
+    let (userinfo, rest) = split_userinfo(rest);
     let (rest, query) = match rest.split_once('?') {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
@@ -191,7 +301,7 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
         "redis" | "keydb" | "dragonfly" | "valkey" => false,
         "rediss" | "keydbs" | "valkeys" => true,
         "redis+unix" | "unix" => {
-            let (userinfo, path) = split_userinfo(rest);
+            let path = rest;
             let (username, password) = parse_userinfo(userinfo)?;
             if path.is_empty() {
                 return Err("a unix socket URL needs a path: redis+unix:///run/redis.sock".into());
@@ -204,10 +314,33 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
                 protocol,
             });
         }
+        "redis+cluster" | "valkey+cluster" | "redis+sentinel" | "valkey+sentinel" => {
+            let (username, password) = parse_userinfo(userinfo)?;
+            let sentinel = scheme.ends_with("+sentinel");
+            let (addr, db_path) = crate::nodes::parse_multi(rest, sentinel)?;
+            let db = match (db_path, db_query) {
+                (Some(a), Some(b)) if a != b => {
+                    return Err(format!(
+                        "the URL names two databases: /{a} in the path and ?db={b} in the query"
+                    ));
+                }
+                (a, b) => a.or(b),
+            };
+            return Ok(ParsedUrl {
+                addr,
+                db,
+                username,
+                password,
+                protocol,
+            });
+        }
+        "rediss+cluster" | "rediss+sentinel" | "valkeys+cluster" | "valkeys+sentinel" => {
+            return Err("TLS (rediss://) is not supported for clusters and sentinels yet".into());
+        }
         other => {
             return Err(format!(
-                "unknown URL scheme {other:?}; expected redis, rediss, redis+unix, unix, keydb, \
-                 keydbs, dragonfly, valkey or valkeys"
+                "unknown URL scheme {other:?}; expected redis, rediss, redis+unix, unix, \
+                 redis+cluster, redis+sentinel, keydb, keydbs, dragonfly, valkey or valkeys"
             ));
         }
     };
@@ -215,9 +348,8 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, ""),
     };
-    let (userinfo, hostport) = split_userinfo(authority);
     let (username, password) = parse_userinfo(userinfo)?;
-    let (host, port) = parse_hostport(hostport)?;
+    let (host, port) = parse_hostport(authority)?;
     let path = path.trim_end_matches('/');
     let db_path = if path.is_empty() {
         None
@@ -241,6 +373,7 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
     })
 }
 
+/// The userinfo of `user:pass@authority/path`: only an `@` before the first `/` counts.
 fn split_userinfo(s: &str) -> (Option<&str>, &str) {
     match s.rfind('@') {
         Some(i) => (Some(&s[..i]), &s[i + 1..]),
@@ -271,6 +404,11 @@ fn parse_userinfo(info: Option<&str>) -> Result<(Option<String>, Option<Secret>)
 }
 
 fn parse_hostport(s: &str) -> Result<(String, u16), String> {
+    parse_hostport_or(s, 6379)
+}
+
+/// `host[:port]` or `[v6host][:port]`, with `default_port` when there is none.
+pub(crate) fn parse_hostport_or(s: &str, default_port: u16) -> Result<(String, u16), String> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let end = rest.find(']').ok_or("unclosed [ in an IPv6 host")?;
         let host = &rest[..end];
@@ -291,7 +429,7 @@ fn parse_hostport(s: &str) -> Result<(String, u16), String> {
         return Err("the URL has no host".into());
     }
     let port = match port {
-        None | Some("") => 6379,
+        None | Some("") => default_port,
         Some(p) => parse_port(p)?,
     };
     Ok((percent_decode(host)?, port))
@@ -347,18 +485,17 @@ pub(crate) fn redact(url: &str) -> String {
         // Not a URL at all: it could be a bare password pasted in the wrong place.
         return "<the given value>".into();
     };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rfind('@') {
+    // As in `parse_url`: the credentials are everything up to the last `@`.
+    match rest.rfind('@') {
         Some(at) => {
-            let userinfo = &authority[..at];
+            let userinfo = &rest[..at];
             let user = userinfo.split(':').next().unwrap_or_default();
             let masked = if userinfo.contains(':') {
                 format!("{user}:***")
             } else {
                 user.to_owned()
             };
-            format!("{scheme}://{masked}@{}{tail}", &authority[at + 1..])
+            format!("{scheme}://{masked}@{}", &rest[at + 1..])
         }
         None => url.to_owned(),
     }

@@ -63,6 +63,8 @@ pub struct TestServer {
     watchdog: Option<Child>,
     port: u16,
     dir: PathBuf,
+    /// A config file given first on the command line (sentinels need one).
+    config: Option<PathBuf>,
 }
 
 /// The `redis-server` program: `REDIS_SERVER_BIN` or `redis-server`.
@@ -115,22 +117,47 @@ impl TestServer {
         }))
     }
 
+    /// Starts a server whose configuration file (written into its directory, then given
+    /// first on the command line) has `config`, plus `args`; e.g. a sentinel:
+    /// `start_with_config("sentinel monitor mymaster 127.0.0.1 6380 2", &["--sentinel"])`.
+    pub fn start_with_config<S: AsRef<str>>(
+        config: &str,
+        args: &[S],
+    ) -> Result<TestServer, TestServerError> {
+        let mut last = None;
+        for _ in 0..5 {
+            match Self::try_start_in(Some(config), args) {
+                Ok(s) => return Ok(s),
+                Err(e @ TestServerError::NotReady { .. }) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(TestServerError::NotReady {
+            detail: "no attempt was made".into(),
+        }))
+    }
+
     fn try_start<S: AsRef<str>>(args: &[S]) -> Result<TestServer, TestServerError> {
+        Self::try_start_in(None, args)
+    }
+
+    fn try_start_in<S: AsRef<str>>(
+        config: Option<&str>,
+        args: &[S],
+    ) -> Result<TestServer, TestServerError> {
         let port = free_port().map_err(TestServerError::Io)?;
         let dir = std::env::temp_dir().join(format!("kvdb-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(TestServerError::Io)?;
+        let config = match config {
+            Some(text) => {
+                let path = dir.join("redis.conf");
+                std::fs::write(&path, format!("{text}\n")).map_err(TestServerError::Io)?;
+                Some(path)
+            }
+            None => None,
+        };
         let program = program();
-        let mut cmd = Command::new(&program);
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .args(["--logfile", "redis.log"])
-            .args(args.iter().map(AsRef::as_ref))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let child = match cmd.spawn() {
+        let child = match spawn(port, &dir, config.as_deref(), args, Stdio::piped()) {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let _ = std::fs::remove_dir_all(&dir);
@@ -143,6 +170,7 @@ impl TestServer {
             child,
             port,
             dir,
+            config,
         };
         server.wait_ready()?;
         Ok(server)
@@ -201,17 +229,14 @@ impl TestServer {
     /// Starts the server again on the same port with the same arguments it had.
     pub fn restart<S: AsRef<str>>(&mut self, args: &[S]) -> Result<(), TestServerError> {
         self.kill();
-        let mut cmd = Command::new(program());
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .args(["--logfile", "redis.log"])
-            .args(args.iter().map(AsRef::as_ref))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        self.child = cmd.spawn().map_err(TestServerError::Io)?;
+        self.child = spawn(
+            self.port,
+            &self.dir,
+            self.config.as_deref(),
+            args,
+            Stdio::null(),
+        )
+        .map_err(TestServerError::Io)?;
         if let Some(mut w) = self.watchdog.take() {
             let _ = w.kill();
             let _ = w.wait();
@@ -219,6 +244,36 @@ impl TestServer {
         self.watchdog = spawn_watchdog(self.child.id());
         self.wait_ready()
     }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+/// `redis-server [config] --port P --bind 127.0.0.1 --save "" --appendonly no --dir D
+/// --logfile redis.log ARGS...`
+fn spawn<S: AsRef<str>>(
+    port: u16,
+    dir: &std::path::Path,
+    config: Option<&std::path::Path>,
+    args: &[S],
+    stderr: Stdio,
+) -> std::io::Result<Child> {
+    let mut cmd = Command::new(program());
+    if let Some(config) = config {
+        cmd.arg(config);
+    }
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--logfile", "redis.log"])
+        .args(args.iter().map(AsRef::as_ref))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
 }
 
 /// A `sh` loop that kills `pid` once this process is gone. Best effort: without `sh` the
@@ -248,3 +303,7 @@ impl Drop for TestServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+#[path = "testing_cluster.rs"]
+mod cluster;
+pub use cluster::{TestCluster, TestSentinel};

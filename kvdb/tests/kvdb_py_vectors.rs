@@ -368,3 +368,56 @@ fn refused_python_types_give_clear_errors() {
     let err = decode::<User>(br#"_kvdbenc_{"id": "#).unwrap_err();
     assert!(matches!(err, kvdb::Error::Decode { .. }), "{err:?}");
 }
+
+/// kvdb-py's datetimes and UUIDs read into chrono, time and uuid types as well as `String`.
+#[test]
+fn python_datetimes_and_uuids_read_into_rust_types() {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+    #[derive(Debug, Deserialize)]
+    struct UserTimes {
+        created: DateTime<Utc>,
+    }
+    let by_case = |case: &str| {
+        let v = vectors()
+            .into_iter()
+            .find(|v| {
+                v.case == case && v.compression.is_none() && v.serializer.as_deref() == Some("json")
+            })
+            .unwrap_or_else(|| panic!("vector {case}"));
+        unhex(v.bytes_hex.as_deref().unwrap())
+    };
+    let user: UserTimes = decode(&by_case("pydantic_user")).unwrap();
+    assert_eq!(
+        user.created.to_rfc3339(),
+        "2024-01-02T03:04:05.123456+00:00"
+    );
+    let t: DateTime<Utc> = decode(&by_case("datetime_utc")).unwrap();
+    assert_eq!(t.to_rfc3339(), "2024-01-02T03:04:05+00:00");
+    let naive: NaiveDateTime = decode(&by_case("datetime_naive")).unwrap();
+    assert_eq!(naive.to_string(), "2024-01-02 03:04:05.123456");
+    let date: NaiveDate = decode(&by_case("date")).unwrap();
+    assert_eq!(date.to_string(), "2024-01-02");
+    // time's own serde format is not ISO 8601; its rfc3339 module reads Python's text.
+    #[derive(Deserialize)]
+    struct Rfc3339(#[serde(with = "time::serde::rfc3339")] time::OffsetDateTime);
+    let odt: Rfc3339 = decode(&by_case("datetime_utc")).unwrap();
+    assert_eq!(odt.0.unix_timestamp(), 1_704_164_645);
+    let id: uuid::Uuid = decode(&by_case("uuid")).unwrap();
+    assert_eq!(id.to_string(), "12345678-1234-5678-1234-567812345678");
+    // And back: a chrono value in the datetime envelope. chrono's serde writes UTC as `Z`
+    // (which Python's fromisoformat reads too); its to_rfc3339 gives isoformat's exact bytes.
+    let mut enc = Encoder::new(Serializer::Json);
+    enc.format = Format::KvdbPy;
+    let z = enc.encode(&py::Datetime(t)).unwrap();
+    assert!(
+        String::from_utf8(z)
+            .unwrap()
+            .ends_with(r#""value": "2024-01-02T03:04:05Z"}"#)
+    );
+    assert_eq!(
+        enc.encode(&py::Datetime(t.to_rfc3339())).unwrap(),
+        by_case("datetime_utc")
+    );
+    assert_eq!(enc.encode(&py::Uuid(id)).unwrap(), by_case("uuid"));
+}

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use kvdb::{Compression, Format, Serializer, py};
+use kvdb::{Compression, Format, KvModel, Serializer, py};
 use kvdb_tests::{options, server, unique};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -42,6 +42,20 @@ struct Point {
     label: String,
 }
 
+/// `models.User` as a kvdb model: what `get_any` rebuilds from `__class__`.
+#[derive(Debug, PartialEq, Serialize, Deserialize, KvModel)]
+#[kv(tag = "live.User", key = "liveusers:{id}", python = "models.User")]
+struct LiveUser {
+    id: i64,
+    name: String,
+    email: String,
+    tags: Vec<String>,
+    created: String,
+    score: f64,
+    active: bool,
+    address: Option<Address>,
+}
+
 #[derive(Debug, PartialEq, Deserialize)]
 struct Blob {
     blob: Vec<u8>,
@@ -67,9 +81,14 @@ fn python() -> Result<String, String> {
 }
 
 fn run_python(py: &str, verb: &str, prefix: &str) -> String {
+    run_python_args(py, &[verb, server().url(), prefix])
+}
+
+fn run_python_args(py: &str, args: &[&str]) -> String {
+    let verb = args[0];
     let out = Command::new(py)
         .arg(fixtures().join("interop.py"))
-        .args([verb, server().url(), prefix])
+        .args(args)
         .env("PYTHONPATH", fixtures())
         .output()
         .expect("python runs");
@@ -117,6 +136,17 @@ fn rust_reads_what_kvdb_py_wrote() {
     for (ser, comp) in CONFIGS {
         let p = format!("{prefix}:{ser}:{comp}");
         let ctx = format!("{ser}+{comp}");
+        // The exact Rust type, found from the stored `__class__`.
+        let any = s.get_any(&format!("{p}:user")).unwrap().expect("a model");
+        assert_eq!(any.tag(), "live.User", "{ctx}");
+        let live = any
+            .downcast::<LiveUser>()
+            .unwrap_or_else(|m| panic!("not a LiveUser: {m:?}"));
+        assert_eq!(
+            (live.id, live.email.as_str()),
+            (42, "zoe@example.com"),
+            "{ctx}"
+        );
         let user: User = s.get(&format!("{p}:user")).unwrap().expect("user");
         assert_eq!(
             (user.id, user.name.as_str(), user.score),
@@ -247,6 +277,34 @@ fn kvdb_py_reads_what_rust_wrote() {
             .unwrap();
         }
     }
+    // Models: written with their Python class, read by Python as that class.
+    let id = i64::from(std::process::id());
+    for (ser, serializer) in [("json", Serializer::Json), ("msgpack", Serializer::MsgPack)] {
+        let s = kvdb::KVDBClient::get_session(
+            options("py-model-writer")
+                .format(Format::KvdbPy)
+                .serializer(serializer),
+        )
+        .unwrap();
+        let user = LiveUser {
+            id,
+            name: "Zoë".into(),
+            email: "zoe@example.com".into(),
+            tags: vec!["a".into()],
+            created: "2024-01-02T03:04:05Z".into(),
+            score: 1.5,
+            active: true,
+            address: None,
+        };
+        s.set_model(&user).unwrap();
+        let key = format!("liveusers:{id}");
+        let line = run_python_args(&py, &["get", server().url(), ser, "None", &key]);
+        let r: Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(r["type"], "models.User", "{ser}: {r}");
+        assert_eq!(r["value"]["name"], "Zoë", "{ser}: {r}");
+        assert_eq!(r["value"]["created"], "2024-01-02T03:04:05Z", "{ser}: {r}");
+    }
+
     let lines = run_python(&py, "read", &prefix);
     let results: Vec<Value> = lines
         .lines()

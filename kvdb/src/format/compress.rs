@@ -358,11 +358,16 @@ mod zstd_ctx {
     use super::{Compression, Error, KeyContext, Result, io_err, read_capped, too_large};
 
     /// Content sizes up to this are decompressed in one call into an exactly sized buffer.
-    /// Larger claims (which a hostile header can make) are too, if that much address space
-    /// can be reserved (`try_reserve_exact`: only the pages written are ever touched, and a
-    /// frame that does not hold what it claims falls back to the capped stream); else they
-    /// go through the capped stream.
+    /// Larger claims (which a hostile header can make) are too if they are plausible for the
+    /// frame's size and that much address space can be reserved (`try_reserve_exact`: only
+    /// the pages written are ever touched, and a frame that does not hold what it claims
+    /// falls back to the capped stream); else they go through the capped stream.
     const BULK_MAX: u64 = 8 * 1024 * 1024;
+
+    /// Above [`BULK_MAX`], a claimed size is only reserved up front if the frame is at least
+    /// 1/1024 of it (real data compresses far less; a tiny frame claiming a huge size goes
+    /// through the capped stream, whose window is bounded).
+    const MAX_CLAIMED_RATIO: u64 = 1024;
 
     thread_local! {
         static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
@@ -423,7 +428,11 @@ mod zstd_ctx {
         };
         match size {
             Some(n) if n > limit as u64 => Err(too_large(alg, limit)),
-            Some(n) if n <= BULK_MAX || out.try_reserve_exact(n as usize).is_ok() => {
+            Some(n)
+                if n <= BULK_MAX
+                    || (n <= (input.len() as u64).saturating_mul(MAX_CLAIMED_RATIO)
+                        && out.try_reserve_exact(n as usize).is_ok()) =>
+            {
                 out.reserve_exact(n as usize);
                 let r = DECOMPRESSOR.with(|cell| match cell.try_borrow_mut() {
                     Ok(mut slot) => {
@@ -453,9 +462,21 @@ mod zstd_ctx {
     }
 
     fn stream(input: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<()> {
-        let dec =
+        let mut dec =
             zstd::stream::read::Decoder::with_buffer(input).map_err(io_err(Compression::Zstd))?;
+        // libzstd allocates the window the frame declares (C memory, outside the cap's
+        // count): a 20-byte frame may declare 128 MiB. Bound it by the cap.
+        dec.window_log_max(window_log_max(limit))
+            .map_err(io_err(Compression::Zstd))?;
         read_capped(Compression::Zstd, dec, limit, out)
+    }
+
+    /// The largest window (log2 of bytes) a streamed frame may declare: enough for any value
+    /// within `limit`, at least 8 MiB (what zstd's level 19 declares when it does not know the
+    /// size) and at most 128 MiB (libzstd's own default limit).
+    pub(super) fn window_log_max(limit: usize) -> u32 {
+        let ceil_log2 = usize::BITS - limit.saturating_sub(1).leading_zeros();
+        ceil_log2.clamp(23, 27)
     }
 }
 
@@ -528,6 +549,29 @@ mod tests {
             );
             assert!(d.capacity() <= 4 * 1024 * 1024, "{alg} held too much");
         }
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_windows_are_bounded_by_the_cap() {
+        use std::io::Write;
+        assert_eq!(zstd_ctx::window_log_max(1), 23);
+        assert_eq!(zstd_ctx::window_log_max(16 << 20), 24);
+        assert_eq!(zstd_ctx::window_log_max((16 << 20) + 1), 25);
+        assert_eq!(zstd_ctx::window_log_max(usize::MAX), 27);
+        // A few bytes declaring a 128 MiB window and no content size.
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.include_contentsize(false).unwrap();
+        enc.window_log(27).unwrap();
+        enc.long_distance_matching(true).unwrap();
+        enc.write_all(b"hello").unwrap();
+        let frame = enc.finish().unwrap();
+        let mut d = Vec::new();
+        let err = decompress_into(Compression::Zstd, &frame, 1 << 20, &mut d).unwrap_err();
+        assert!(matches!(err, Error::Decompress { .. }), "{err}");
+        // Under the default cap the same frame is fine.
+        decompress_into(Compression::Zstd, &frame, DEFAULT_MAX_DECOMPRESSED, &mut d).unwrap();
+        assert_eq!(d, b"hello");
     }
 
     #[test]

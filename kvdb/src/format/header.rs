@@ -115,7 +115,7 @@ impl<'a> Header<'a> {
 
     /// Parses the header at the start of `bytes`; returns it and the payload after it.
     ///
-    /// `bytes` must start with `kv` and a digit ([`looks_like_header`]); errors name what is
+    /// `bytes` must start with `kv` and a digit; errors name what is
     /// malformed.
     pub fn parse(bytes: &'a [u8]) -> Result<(Header<'a>, &'a [u8])> {
         let corrupt = |reason: String| Error::Corrupt {

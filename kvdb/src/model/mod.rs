@@ -43,9 +43,11 @@
 //! | `key` | field | a key field; several are key parts in field order; `type Key` is the field's type, or a tuple of them |
 //! | `prefix = "users"` | type | the key's fixed first segment; default: the tag |
 //! | `key = "org:{org}:user:{id}"` | type | a full key template; its `{field}` placeholders are the key fields, in template order (instead of `#[kv(key)]` and `prefix`). A template without placeholders is a singleton, `type Key = ()` |
-//! | `hash_tag = "{org}"` | type | writes that key field's part as a Redis Cluster hash tag `{...}` |
+//! | `hash_tag = "{org}"` | type | writes that key field's part as a Redis Cluster hash tag `{...}`: every key with the same `org` is in one slot, so a cluster can run atomic pipelines and scripts over them (see `docs/scaling.md`) |
 //! | `ttl = "1h30m"` or `ttl = 3600` | type | the default TTL of [`set_model`](crate::Session::set_model) (units d, h, m, s; an integer is seconds) |
 //! | `crate = "path::to::kvdb"` | type | where kvdb is, for crates that re-export it |
+//! | `python = "models.User"` | type | the Python class of this model in kvdb-py data (repeatable: the first is written, all are read; see `docs/kvdb-py.md`) |
+//! | `python_kind = "dataclass"` | type | the Python class is a dataclass, not a pydantic model |
 //!
 //! Every attribute is checked at compile time: an unknown or repeated attribute, a bad tag or
 //! TTL, a placeholder that names no field, a key field whose type is not a [`KeyPart`]... are
@@ -107,6 +109,24 @@ pub(crate) use stored::{decode_any, decode_model};
 pub use ttl::{parse_ttl, ttl_seconds};
 
 use crate::error::{Error, Result};
+use crate::format::{PyClass, PyKind};
+
+/// The Python class sessions in kvdb-py format write for `T`.
+pub(crate) fn py_class<T: KvModel>() -> PyClass<'static> {
+    PyClass {
+        kind: T::PYTHON_KIND,
+        name: T::PYTHON.first().copied().unwrap_or(T::TAG),
+    }
+}
+
+/// Whether kvdb-py data of class `class` is a `T`.
+pub(crate) fn is_py_class<T: KvModel>(class: &str) -> bool {
+    if T::PYTHON.is_empty() {
+        class == T::TAG
+    } else {
+        T::PYTHON.contains(&class)
+    }
+}
 
 /// A typed value with a stable type tag, a schema version and a key schema.
 ///
@@ -151,6 +171,14 @@ pub trait KvModel: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// Reads older schema versions. Default: none.
     const MIGRATIONS: &'static [Migration<Self>] = &[];
+
+    /// The Python classes this model corresponds to in kvdb-py data (`models.User`), the first
+    /// one written by sessions in [`Format::KvdbPy`](crate::Format::KvdbPy), every one read.
+    /// Default: none (kvdb-py sessions then write the tag as the class).
+    const PYTHON: &'static [&'static str] = &[];
+
+    /// Whether the Python class is a pydantic model (the default) or a dataclass.
+    const PYTHON_KIND: PyKind = PyKind::Pydantic;
 
     /// Calls `f` with this model's key parts, in key order.
     fn visit_key(&self, f: &mut dyn FnMut(&[&dyn KeyPart]));

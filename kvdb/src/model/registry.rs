@@ -10,7 +10,9 @@
 //! Where link-time registration cannot run (some targets, or hand-written [`KvModel`] impls),
 //! [`register`] adds a type by hand.
 //!
-//! ```standalone_crate
+// Standalone: rustdoc merges the other doctests into one binary, where their example types
+// (several `User`s) share tags and would make `check()` fail.
+//! ```rust,standalone_crate
 //! use kvdb::KvModel;
 //! use serde::{Deserialize, Serialize};
 //!
@@ -40,6 +42,7 @@ type AnyBox = Box<dyn Any + Send + Sync>;
 pub struct Registration {
     tag: &'static str,
     version: u32,
+    python: &'static [&'static str],
     type_name: fn() -> &'static str,
     type_id: fn() -> TypeId,
     decode: fn(&Stored<'_>) -> Result<AnyBox>,
@@ -64,6 +67,7 @@ impl Registration {
         Registration {
             tag: T::TAG,
             version: T::VERSION,
+            python: T::PYTHON,
             type_name: std::any::type_name::<T>,
             type_id: TypeId::of::<T>,
             decode: decode_boxed::<T>,
@@ -79,6 +83,11 @@ impl Registration {
     /// The current schema version.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// The Python classes this model corresponds to in kvdb-py data.
+    pub fn python(&self) -> &'static [&'static str] {
+        self.python
     }
 
     /// The Rust type's name (with its module path).
@@ -122,27 +131,55 @@ impl Duplicate {
     }
 }
 
-/// The registrations by tag. Pure: no global state.
+/// The registrations by tag and by Python class. Pure: no global state.
 #[derive(Default)]
 struct Table {
     by_tag: HashMap<&'static str, Registration>,
+    by_python: HashMap<&'static str, Registration>,
+}
+
+/// `reg` under `name` in `map`, unless another type has it.
+fn claim(
+    map: &HashMap<&'static str, Registration>,
+    name: &'static str,
+    reg: &Registration,
+) -> std::result::Result<bool, Duplicate> {
+    match map.get(name) {
+        Some(old) if (old.type_id)() != (reg.type_id)() => Err(Duplicate {
+            tag: name,
+            first: old.type_name(),
+            second: reg.type_name(),
+        }),
+        Some(_) => Ok(false),
+        None => Ok(true),
+    }
 }
 
 impl Table {
-    /// Adds `reg`; registering the same type again is a no-op.
+    /// Adds `reg`; registering the same type again is a no-op. Nothing changes on error.
     fn insert(&mut self, reg: Registration) -> std::result::Result<(), Duplicate> {
-        match self.by_tag.get(reg.tag) {
-            Some(old) if (old.type_id)() != (reg.type_id)() => Err(Duplicate {
-                tag: reg.tag,
-                first: old.type_name(),
-                second: reg.type_name(),
-            }),
-            Some(_) => Ok(()),
-            None => {
-                self.by_tag.insert(reg.tag, reg);
-                Ok(())
-            }
+        let new_tag = claim(&self.by_tag, reg.tag, &reg)?;
+        for name in reg.python {
+            claim(&self.by_python, name, &reg)?;
         }
+        if new_tag {
+            self.by_tag.insert(reg.tag, reg);
+        }
+        for name in reg.python {
+            self.by_python.insert(name, reg);
+        }
+        Ok(())
+    }
+
+    /// The model of kvdb-py class `class`: one that declares it, or one whose tag it is and
+    /// that declares no Python class.
+    fn python(&self, class: &str) -> Option<Registration> {
+        self.by_python.get(class).copied().or_else(|| {
+            self.by_tag
+                .get(class)
+                .filter(|r| r.python.is_empty())
+                .copied()
+        })
     }
 
     fn build(
@@ -194,6 +231,12 @@ pub fn lookup(tag: &str) -> Result<Option<Registration>> {
         }
     }
     with_table(|table| Ok(table.by_tag.get(tag).copied()))
+}
+
+/// The registration of the model that corresponds to the Python class `class` in kvdb-py
+/// data, if any.
+pub fn lookup_python(class: &str) -> Result<Option<Registration>> {
+    with_table(|table| Ok(table.python(class)))
 }
 
 /// Builds the registry now; fails with [`Error::DuplicateTag`] if two types share a tag.

@@ -1,24 +1,29 @@
 //! Reading stored models: the tag check, schema versions and migrations.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 
-use super::KvModel;
 use super::registry::{self, AnyModel};
+use super::{KvModel, is_py_class, py_class};
 use crate::error::{BoxError, Error, KeyContext, Result};
-use crate::format::{StoredKind, decode_payload, split};
+use crate::format::{PyDoc, StoredKind, decode_payload, split};
 
 /// What `TypeMismatch` reports for a value that carries no type tag.
 const UNTAGGED: &str = "<none>";
 
 /// A stored model value whose header has been read and whose payload is not decoded yet:
 /// what a [`Migration`] receives.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct Stored<'a> {
     kind: StoredKind<'a>,
     payload: &'a [u8],
     limit: usize,
-    tag: &'a str,
+    /// The type tag, or the Python class of a kvdb-py value.
+    tag: Cow<'a, str>,
     version: u32,
+    /// A kvdb-py value, already parsed (kvdb-py has no schema versions).
+    python: Option<PyDoc>,
 }
 
 impl<'a> Stored<'a> {
@@ -31,28 +36,49 @@ impl<'a> Stored<'a> {
                     kind,
                     payload,
                     limit,
-                    tag,
+                    tag: Cow::Borrowed(tag),
                     version: h.version,
+                    python: None,
                 }),
                 None => Err(mismatch(expected, UNTAGGED)),
             },
+            StoredKind::KvdbPy => {
+                let doc = PyDoc::parse(payload, limit)?;
+                let class = doc.class().ok_or_else(|| mismatch(expected, UNTAGGED))?;
+                Ok(Stored {
+                    kind,
+                    payload,
+                    limit,
+                    tag: Cow::Owned(class.to_owned()),
+                    version: 0,
+                    python: Some(doc),
+                })
+            }
             _ => Err(mismatch(expected, UNTAGGED)),
         }
     }
 
-    /// The stored type tag.
-    pub fn tag(&self) -> &'a str {
-        self.tag
+    /// The stored type tag, or the Python class of a value written by kvdb-py.
+    pub fn tag(&self) -> &str {
+        &self.tag
     }
 
-    /// The stored schema version.
+    /// The stored schema version (0 for kvdb-py values, which have none).
     pub fn version(&self) -> u32 {
         self.version
     }
 
+    /// Whether the value was written in kvdb-py's format.
+    pub fn is_kvdb_py(&self) -> bool {
+        self.python.is_some()
+    }
+
     /// Decodes the payload as an `O` (whatever codec and compression wrote it).
     pub fn decode<O: DeserializeOwned>(&self) -> Result<O> {
-        decode_payload(self.kind, self.payload, self.limit)
+        match &self.python {
+            Some(doc) => doc.deserialize(),
+            None => decode_payload(self.kind, self.payload, self.limit),
+        }
     }
 }
 
@@ -114,7 +140,7 @@ where
 
 /// Reads a value already known to carry `T`'s tag: the current version, or a migration.
 pub(super) fn read<T: KvModel>(stored: &Stored<'_>) -> Result<T> {
-    if stored.version == T::VERSION {
+    if stored.version == T::VERSION || stored.is_kvdb_py() {
         return stored.decode();
     }
     match T::MIGRATIONS.iter().find(|m| m.from == stored.version) {
@@ -131,8 +157,12 @@ pub(super) fn read<T: KvModel>(stored: &Stored<'_>) -> Result<T> {
 /// Decodes stored bytes as a `T`, checking the tag and migrating older versions.
 pub(crate) fn decode_model<T: KvModel>(bytes: &[u8], limit: usize) -> Result<T> {
     let stored = Stored::parse(bytes, limit, T::TAG)?;
-    if stored.tag != T::TAG {
-        return Err(mismatch(T::TAG, stored.tag));
+    if stored.is_kvdb_py() {
+        if !is_py_class::<T>(&stored.tag) {
+            return Err(mismatch(py_class::<T>().name, &stored.tag));
+        }
+    } else if stored.tag != T::TAG {
+        return Err(mismatch(T::TAG, &stored.tag));
     }
     read(&stored)
 }
@@ -140,9 +170,14 @@ pub(crate) fn decode_model<T: KvModel>(bytes: &[u8], limit: usize) -> Result<T> 
 /// Decodes stored bytes as whatever registered model their tag names.
 pub(crate) fn decode_any(bytes: &[u8], limit: usize) -> Result<AnyModel> {
     let stored = Stored::parse(bytes, limit, "<any registered model>")?;
-    let reg = registry::lookup(stored.tag)?.ok_or_else(|| Error::UnknownTag {
+    let reg = if stored.is_kvdb_py() {
+        registry::lookup_python(&stored.tag)?
+    } else {
+        registry::lookup(&stored.tag)?
+    };
+    let reg = reg.ok_or_else(|| Error::UnknownTag {
         key: KeyContext::default(),
-        tag: stored.tag.to_owned(),
+        tag: stored.tag.clone().into_owned(),
     })?;
     reg.decode(&stored)
 }

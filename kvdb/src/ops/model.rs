@@ -35,7 +35,7 @@ fn set_cmd<T: KvModel>(core: &Core, model: &T, ttl: Option<Duration>) -> Result<
     let key = model_key(model)?;
     let mut cmd = redis::cmd("SET");
     cmd.arg(&key);
-    core.encode_arg(&mut cmd, model, Some((T::TAG, T::VERSION)))
+    core.encode_model_arg(&mut cmd, model)
         .map_err(|e| e.at_key(&key))?;
     push_ttl(&mut cmd, ttl);
     Ok(cmd)

@@ -215,7 +215,7 @@ impl<T: KvModel, F: FnMut(&mut T)> Update<T, F> {
         let mut set = redis::cmd("SET");
         set.arg(&self.key);
         self.core
-            .encode_arg(&mut set, &model, Some((T::TAG, T::VERSION)))
+            .encode_model_arg(&mut set, &model)
             .map_err(|e| e.at_key(&self.key))?;
         set.arg("KEEPTTL");
         let mut pipe = redis::pipe();

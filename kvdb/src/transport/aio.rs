@@ -1,5 +1,6 @@
 //! The async transport (feature `async`): one auto-reconnecting multiplexed connection
-//! (`redis::aio::ConnectionManager`) per pool and per tokio runtime.
+//! (`redis::aio::ConnectionManager`, or for a cluster `redis::cluster_async::ClusterConnection`)
+//! per pool and per tokio runtime.
 //!
 //! A multiplexed connection is driven by a task on the runtime that created it; when that
 //! runtime shuts down (every `#[tokio::test]` has its own), the connection dies with it. So the
@@ -8,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use redis::Value;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -17,10 +19,11 @@ use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, wi
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
 
-struct Entry {
+/// The shared connection of one runtime.
+struct Entry<C> {
     runtime: tokio::runtime::Id,
     alive: Arc<AtomicBool>,
-    manager: ConnectionManager,
+    conn: C,
 }
 
 /// Sets `alive` to false when dropped, i.e. when its runtime drops the task holding it.
@@ -32,37 +35,40 @@ impl Drop for AliveGuard {
     }
 }
 
-/// The async side of a pool.
-pub(crate) struct AsyncPool {
-    client: redis::Client,
-    settings: ConnectionSettings,
-    entries: Mutex<Vec<Entry>>,
-}
+/// One shared connection per live runtime.
+struct Entries<C>(Mutex<Vec<Entry<C>>>);
 
-impl AsyncPool {
-    /// Builds the pool without connecting.
-    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
-        Ok(AsyncPool {
-            client: redis::Client::open(settings.connection_info())?,
-            settings: settings.clone(),
-            entries: Mutex::new(Vec::new()),
-        })
+impl<C: Clone> Entries<C> {
+    fn new() -> Self {
+        Entries(Mutex::new(Vec::new()))
     }
 
-    /// The shared multiplexed connection for the current runtime (created lazily, no I/O).
-    pub(crate) fn manager(&self) -> Result<ConnectionManager> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry<C>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current runtime's connection, if it has one.
+    fn get(&self) -> Result<Option<C>> {
+        let id = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::NoRuntime)?
+            .id();
+        let mut entries = self.lock();
+        entries.retain(|e| e.alive.load(Ordering::Acquire));
+        Ok(entries
+            .iter()
+            .find(|e| e.runtime == id)
+            .map(|e| e.conn.clone()))
+    }
+
+    /// Keeps `conn` as the current runtime's connection (unless another task got there
+    /// first: then that one), for as long as the runtime lives.
+    fn put(&self, conn: C) -> Result<C> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let id = handle.id();
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|e| e.alive.load(Ordering::Acquire));
+        let mut entries = self.lock();
         if let Some(e) = entries.iter().find(|e| e.runtime == id) {
-            return Ok(e.manager.clone());
+            return Ok(e.conn.clone());
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.settings.connect_timeout))
-            .set_response_timeout(self.settings.response_timeout)
-            .set_number_of_retries(2);
-        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
         let alive = Arc::new(AtomicBool::new(true));
         let guard = AliveGuard(alive.clone());
         handle.spawn(async move {
@@ -72,34 +78,260 @@ impl AsyncPool {
         entries.push(Entry {
             runtime: id,
             alive,
-            manager: manager.clone(),
+            conn: conn.clone(),
         });
-        Ok(manager)
+        Ok(conn)
+    }
+
+    /// Forgets the current runtime's connection (the next call makes a new one).
+    #[cfg_attr(not(any(feature = "sentinel", feature = "cluster")), allow(dead_code))]
+    fn forget(&self) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let id = handle.id();
+            self.lock().retain(|e| e.runtime != id);
+        }
+    }
+}
+
+/// Who a server connection goes to: a fixed address, or the primary the sentinels name.
+enum Target {
+    Fixed(redis::Client),
+    #[cfg(feature = "sentinel")]
+    Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>),
+}
+
+impl Target {
+    async fn client(&self) -> Result<redis::Client> {
+        match self {
+            Target::Fixed(c) => Ok(c.clone()),
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(s) => Ok(s.lock().await.async_get_client().await?),
+        }
+    }
+}
+
+/// The connections of an async pool.
+enum Backend {
+    Server {
+        target: Target,
+        entries: Entries<ConnectionManager>,
+    },
+    #[cfg(feature = "cluster")]
+    Cluster {
+        client: redis::cluster::ClusterClient,
+        entries: Entries<redis::cluster_async::ClusterConnection>,
+        primaries: super::cluster::Primaries,
+    },
+}
+
+/// A connection to send requests on: a server's shared or dedicated connection, or a
+/// cluster connection.
+pub(crate) enum Link {
+    Shared(ConnectionManager),
+    Dedicated(redis::aio::MultiplexedConnection),
+    #[cfg(feature = "cluster")]
+    Cluster {
+        conn: redis::cluster_async::ClusterConnection,
+        primaries: super::cluster::Primaries,
+    },
+}
+
+impl Link {
+    /// Sends `request`; the outer `Err` is for a request refused before sending.
+    async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
+        match self {
+            Link::Shared(c) => Ok(send(c, request).await),
+            Link::Dedicated(c) => Ok(send(c, request).await),
+            #[cfg(feature = "cluster")]
+            Link::Cluster { conn, primaries } => {
+                super::cluster::aio::send(conn, primaries, request).await
+            }
+        }
+    }
+}
+
+/// The async side of a pool.
+pub(crate) struct AsyncPool {
+    settings: ConnectionSettings,
+    backend: Backend,
+}
+
+impl AsyncPool {
+    /// Builds the pool without connecting.
+    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+        let backend = match &settings.addr {
+            #[cfg(feature = "cluster")]
+            crate::settings::Addr::Cluster(_) => Backend::Cluster {
+                client: super::cluster::client(settings)?,
+                entries: Entries::new(),
+                primaries: Default::default(),
+            },
+            #[cfg(feature = "sentinel")]
+            crate::settings::Addr::Sentinel { master, .. } => Backend::Server {
+                target: Target::Sentinel(tokio::sync::Mutex::new(super::sentinel::client(
+                    settings, master,
+                )?)),
+                entries: Entries::new(),
+            },
+            _ => Backend::Server {
+                target: Target::Fixed(crate::tls::client(settings)?),
+                entries: Entries::new(),
+            },
+        };
+        Ok(AsyncPool {
+            settings: settings.clone(),
+            backend,
+        })
+    }
+
+    /// The shared connection for the current runtime (created lazily).
+    async fn shared(&self) -> Result<Link> {
+        match &self.backend {
+            Backend::Server { target, entries } => {
+                if let Some(c) = entries.get()? {
+                    return Ok(Link::Shared(c));
+                }
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.settings.connect_timeout))
+                    .set_response_timeout(self.settings.response_timeout)
+                    .set_number_of_retries(2);
+                let manager =
+                    ConnectionManager::new_lazy_with_config(target.client().await?, config)?;
+                Ok(Link::Shared(entries.put(manager)?))
+            }
+            #[cfg(feature = "cluster")]
+            Backend::Cluster {
+                client,
+                entries,
+                primaries,
+            } => {
+                let conn = match entries.get()? {
+                    Some(c) => c,
+                    None => entries.put(
+                        client.get_pending_async_connection_with_config(self.cluster_config(None)),
+                    )?,
+                };
+                Ok(Link::Cluster {
+                    conn,
+                    primaries: primaries.clone(),
+                })
+            }
+        }
+    }
+
+    #[cfg(feature = "cluster")]
+    fn cluster_config(
+        &self,
+        response_timeout: Option<Option<Duration>>,
+    ) -> redis::cluster::ClusterConfig {
+        let config = redis::cluster::ClusterConfig::new()
+            .set_connection_timeout(self.settings.connect_timeout);
+        // No response timeout (wait for ever): a year stands for it.
+        match response_timeout.unwrap_or(self.settings.response_timeout) {
+            Some(t) => config.set_response_timeout(t),
+            None => config.set_response_timeout(Duration::from_secs(365 * 24 * 3600)),
+        }
+    }
+
+    /// After a failed request on the shared connection: a sentinel session whose server is
+    /// gone or is a replica now forgets its connection, so that the next request asks the
+    /// sentinels where the primary is; a cluster session whose connection timed out or was
+    /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
+    /// failover: every later request timed out in our failover test), so that the next
+    /// request starts a fresh one, with a fresh slot map.
+    fn after_failure(&self, reply: &redis::RedisResult<Value>) {
+        let lost = |e: &redis::RedisError| {
+            e.is_io_error()
+                || e.is_connection_dropped()
+                || e.is_connection_refusal()
+                || e.is_timeout()
+        };
+        match &self.backend {
+            #[cfg(feature = "sentinel")]
+            Backend::Server {
+                target: Target::Sentinel(_),
+                entries,
+            } => {
+                let gone = match reply {
+                    Err(e) => {
+                        lost(e)
+                            || e.kind()
+                                == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+                    }
+                    Ok(v) => read_only(v),
+                };
+                if gone {
+                    entries.forget();
+                }
+            }
+            #[cfg(feature = "cluster")]
+            Backend::Cluster { entries, .. } => {
+                if matches!(reply, Err(e) if lost(e)) {
+                    entries.forget();
+                }
+            }
+            _ => {}
+        }
     }
 
     /// A new connection of its own, for WATCH transactions and blocking commands.
-    pub(crate) async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection> {
-        self.dedicated_with_timeout(self.settings.response_timeout)
-            .await
-    }
-
-    async fn dedicated_with_timeout(
-        &self,
-        response_timeout: Option<std::time::Duration>,
-    ) -> Result<redis::aio::MultiplexedConnection> {
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.settings.connect_timeout))
-            .set_response_timeout(response_timeout);
-        Ok(self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?)
+    async fn dedicated(&self, response_timeout: Option<Duration>) -> Result<Link> {
+        match &self.backend {
+            Backend::Server { target, .. } => {
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.settings.connect_timeout))
+                    .set_response_timeout(response_timeout);
+                Ok(Link::Dedicated(
+                    target
+                        .client()
+                        .await?
+                        .get_multiplexed_async_connection_with_config(&config)
+                        .await?,
+                ))
+            }
+            #[cfg(feature = "cluster")]
+            Backend::Cluster {
+                client, primaries, ..
+            } => Ok(Link::Cluster {
+                conn: client
+                    .get_async_connection_with_config(self.cluster_config(Some(response_timeout)))
+                    .await?,
+                primaries: primaries.clone(),
+            }),
+        }
     }
 
     /// A pub/sub connection subscribed to `channels` (subscriptions confirmed), as a stream
     /// of messages that ends when the connection is lost.
     pub(crate) async fn subscribe(&self, channels: &[String]) -> Result<redis::aio::PubSubStream> {
-        let mut pubsub = self.client.get_async_pubsub().await?;
+        let mut pubsub = match &self.backend {
+            Backend::Server { target, .. } => target.client().await?.get_async_pubsub().await?,
+            // A cluster broadcasts (non-sharded) pub/sub messages to every node: any one will do.
+            #[cfg(feature = "cluster")]
+            Backend::Cluster { .. } => {
+                let mut last = None;
+                let mut found = None;
+                for info in self.settings.node_infos() {
+                    match redis::Client::open(info) {
+                        Ok(c) => match c.get_async_pubsub().await {
+                            Ok(p) => {
+                                found = Some(p);
+                                break;
+                            }
+                            Err(e) => last = Some(e),
+                        },
+                        Err(e) => last = Some(e),
+                    }
+                }
+                match (found, last) {
+                    (Some(p), _) => p,
+                    (None, Some(e)) => return Err(e.into()),
+                    (None, None) => {
+                        return Err(Error::Unsupported("no cluster node is known".into()));
+                    }
+                }
+            }
+        };
         pubsub.subscribe(channels).await?;
         Ok(pubsub.into_on_message())
     }
@@ -108,9 +340,9 @@ impl AsyncPool {
     /// shared connection is not held up) whose response timeout allows for the wait.
     pub(crate) async fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
         let timeout = blocking.response_timeout(self.settings.response_timeout);
-        let mut conn = self.dedicated_with_timeout(timeout).await?;
+        let mut conn = self.dedicated(timeout).await?;
         let mut op = blocking.op;
-        let reply = send(&mut conn, &op.request()).await;
+        let reply = conn.send(&op.request()).await?;
         let reply = finish(reply, &op.request())?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
@@ -142,8 +374,9 @@ impl AsyncPool {
 
     /// Runs one round trip on the shared connection.
     pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
-        let mut conn = self.manager()?;
-        let reply = send(&mut conn, &op.request()).await;
+        let mut conn = self.shared().await?;
+        let reply = conn.send(&op.request()).await?;
+        self.after_failure(&reply);
         let reply = finish(reply, &op.request())?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
@@ -152,11 +385,43 @@ impl AsyncPool {
     /// Runs a multi-step conversation, on a dedicated connection if it needs one.
     pub(crate) async fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
         if conv.needs_dedicated_connection() {
-            let conn = self.dedicated().await?;
-            drive(conn, conv).await
+            let conn = self.dedicated(self.settings.response_timeout).await?;
+            self.drive(conn, conv).await
         } else {
-            drive(self.manager()?, conv).await
+            let conn = self.shared().await?;
+            self.drive(conn, conv).await
         }
+    }
+
+    async fn drive<V: Conversation>(&self, mut conn: Link, mut conv: V) -> Result<V::Output> {
+        let mut reply = None;
+        loop {
+            match conv.step(reply.take())? {
+                Step::Send(cmd) => {
+                    let request = Request::Cmd(&cmd);
+                    let r = conn.send(&request).await?;
+                    self.after_failure(&r);
+                    reply = Some(check_connection(r, || request.key())?);
+                }
+                Step::SendPipe(pipe) => {
+                    let r = conn.send(&Request::Pipe(&pipe)).await?;
+                    self.after_failure(&r);
+                    reply = Some(check_connection(r, || None)?);
+                }
+                Step::Sleep(d) => tokio::time::sleep(d).await,
+                Step::Done(out) => return Ok(out),
+            }
+        }
+    }
+}
+
+/// Whether a reply says `READONLY` (the server is a replica now).
+#[cfg(feature = "sentinel")]
+fn read_only(v: &Value) -> bool {
+    match v {
+        Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
+        Value::Array(items) => items.iter().any(read_only),
+        _ => false,
     }
 }
 
@@ -164,23 +429,5 @@ async fn send<C: ConnectionLike>(conn: &mut C, request: &Request<'_>) -> redis::
     match request {
         Request::Cmd(cmd) => conn.req_packed_command(cmd).await,
         Request::Pipe(pipe) => pipe.query_async::<Value>(conn).await,
-    }
-}
-
-async fn drive<C: ConnectionLike, V: Conversation>(mut conn: C, mut conv: V) -> Result<V::Output> {
-    let mut reply = None;
-    loop {
-        match conv.step(reply.take())? {
-            Step::Send(cmd) => {
-                let r = conn.req_packed_command(&cmd).await;
-                reply = Some(check_connection(r, || Request::Cmd(&cmd).key())?);
-            }
-            Step::SendPipe(pipe) => {
-                let r = pipe.query_async::<Value>(&mut conn).await;
-                reply = Some(check_connection(r, || None)?);
-            }
-            Step::Sleep(d) => tokio::time::sleep(d).await,
-            Step::Done(out) => return Ok(out),
-        }
     }
 }

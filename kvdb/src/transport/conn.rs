@@ -4,6 +4,10 @@
 //! late reply of a request its caller has given up on. redis-rs tries to skip such replies; a
 //! pool must not bet a wrong answer on it. A connection that saw such an error is *suspect*:
 //! the pool drops it instead of handing it to the next caller.
+//!
+//! A `READONLY` answer makes a connection suspect too: the server it reaches has become a
+//! replica (a failover happened), and a new connection finds the new primary (through the
+//! sentinels, for a sentinel session).
 
 //!
 //! Two more things keep a pooled connection's memory bounded by what one request needs:
@@ -96,11 +100,18 @@ impl Conn {
         r
     }
 
-    fn watch<T>(&mut self, r: RedisResult<T>) -> RedisResult<T> {
-        if let Err(e) = &r
-            && (e.is_timeout() || e.is_io_error() || e.is_connection_dropped())
-        {
-            self.suspect = true;
+    fn watch<T: Replies>(&mut self, r: RedisResult<T>) -> RedisResult<T> {
+        match &r {
+            Err(e)
+                if e.is_timeout()
+                    || e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly) =>
+            {
+                self.suspect = true;
+            }
+            Ok(v) if v.read_only() => self.suspect = true,
+            _ => {}
         }
         r
     }
@@ -108,7 +119,31 @@ impl Conn {
     /// Sets the socket's read timeout.
     pub(crate) fn set_read_timeout(&mut self, t: Option<std::time::Duration>) -> RedisResult<()> {
         let r = self.inner.set_read_timeout(t);
-        self.watch(r)
+        if r.is_err() {
+            self.suspect = true;
+        }
+        r
+    }
+}
+
+/// Replies that may say `READONLY`.
+trait Replies {
+    fn read_only(&self) -> bool;
+}
+
+impl Replies for Value {
+    fn read_only(&self) -> bool {
+        match self {
+            Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
+            Value::Array(items) => items.iter().any(Replies::read_only),
+            _ => false,
+        }
+    }
+}
+
+impl Replies for Vec<Value> {
+    fn read_only(&self) -> bool {
+        self.iter().any(Replies::read_only)
     }
 }
 

@@ -8,7 +8,11 @@
 
 #[cfg(feature = "async")]
 pub(crate) mod aio;
+#[cfg(feature = "cluster")]
+pub(crate) mod cluster;
 mod conn;
+#[cfg(feature = "sentinel")]
+mod sentinel;
 pub(crate) mod sync;
 
 use std::collections::VecDeque;

@@ -1,7 +1,7 @@
 //! The synchronous transport: a bounded pool of blocking connections (r2d2), no runtime.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{ConnectionLike, Value};
 
@@ -10,10 +10,69 @@ use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, wi
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
 
+/// A checked-out blocking connection: to one server, or to a cluster.
+pub(crate) trait Link {
+    /// Sends `request`. The outer `Err` is for a request refused before anything is sent
+    /// (e.g. [`Error::CrossSlot`]); the inner result is the server's answer or the
+    /// connection's failure.
+    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>>;
+    /// Sets the socket read timeout(s).
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()>;
+}
+
+impl Link for Conn {
+    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
+        Ok(match request {
+            Request::Cmd(cmd) => self.req_command(cmd),
+            Request::Pipe(pipe) => pipe.query::<Value>(self),
+        })
+    }
+
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
+        Conn::set_read_timeout(self, t)
+    }
+}
+
+/// Who a server connection goes to: a fixed address, or the primary that sentinels name
+/// at connection time (so that new connections follow a failover).
+// One per pool, never moved afterwards: the variants' sizes (a client with TLS parameters
+// is large) do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+pub(crate) enum Target {
+    Fixed(redis::Client),
+    #[cfg(feature = "sentinel")]
+    Sentinel(std::sync::Arc<std::sync::Mutex<redis::sentinel::SentinelClient>>),
+}
+
+impl Target {
+    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+        match &settings.addr {
+            #[cfg(feature = "sentinel")]
+            crate::settings::Addr::Sentinel { master, .. } => {
+                let client = super::sentinel::client(settings, master)?;
+                Ok(Target::Sentinel(std::sync::Arc::new(
+                    std::sync::Mutex::new(client),
+                )))
+            }
+            _ => Ok(Target::Fixed(crate::tls::client(settings)?)),
+        }
+    }
+
+    /// The client for the server to connect to now.
+    pub(crate) fn client(&self) -> redis::RedisResult<redis::Client> {
+        match self {
+            Target::Fixed(c) => Ok(c.clone()),
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(s) => s.lock().unwrap_or_else(|p| p.into_inner()).get_client(),
+        }
+    }
+}
+
 /// Opens blocking connections with the session's timeouts and client name.
 #[derive(Clone)]
 pub(crate) struct Manager {
-    client: redis::Client,
+    target: Target,
     settings: ConnectionSettings,
 }
 
@@ -23,7 +82,8 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> redis::RedisResult<Conn> {
         let mut conn = self
-            .client
+            .target
+            .client()?
             .get_connection_with_timeout(self.settings.connect_timeout)?;
         conn.set_read_timeout(self.settings.response_timeout)?;
         conn.set_write_timeout(self.settings.response_timeout)?;
@@ -45,72 +105,195 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// A pool of blocking connections to one server.
+/// The connections of a sync pool: to one server (possibly found through sentinels), or to
+/// a cluster.
+// One per pool, built once and never moved afterwards: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum Backend {
+    Server {
+        pool: r2d2::Pool<Manager>,
+        /// Opens connections outside the pool (pub/sub).
+        manager: Manager,
+    },
+    #[cfg(feature = "cluster")]
+    Cluster {
+        pool: r2d2::Pool<super::cluster::sync::ClusterManager>,
+        manager: super::cluster::sync::ClusterManager,
+    },
+}
+
+/// Runs `$body` with `$pool` bound to the backend's r2d2 pool, whatever its kind.
+macro_rules! with_pool {
+    ($self:ident, |$pool:ident| $body:expr) => {
+        match &$self.backend {
+            Backend::Server { pool: $pool, .. } => $body,
+            #[cfg(feature = "cluster")]
+            Backend::Cluster { pool: $pool, .. } => $body,
+        }
+    };
+}
+
+/// A pool of blocking connections to one server or one cluster.
 pub(crate) struct SyncPool {
-    pool: r2d2::Pool<Manager>,
-    /// Opens connections outside the pool (pub/sub).
-    manager: Manager,
+    backend: Backend,
+    settings: ConnectionSettings,
     server: String,
     last_error: std::sync::Arc<LastErrorShared>,
 }
 
-type LastErrorShared = std::sync::Mutex<Option<String>>;
+/// The latest connection attempt, if it failed: when, and its error.
+type LastErrorShared = std::sync::Mutex<Option<(Instant, redis::RedisError)>>;
 
-/// Records the last connection error, so a checkout timeout can say why.
+/// Records each failed connection attempt, so that a checkout can say why it failed, and
+/// fail at once when the server refuses connections.
 #[derive(Debug)]
 struct ErrorSink(std::sync::Arc<LastErrorShared>);
 
 impl r2d2::HandleError<redis::RedisError> for ErrorSink {
     fn handle_error(&self, error: redis::RedisError) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(error.to_string());
+            *slot = Some((Instant::now(), error));
         }
     }
+}
+
+/// Forgets the failed attempt when a connection is made, so that the slot only ever holds
+/// the latest attempt's error.
+#[derive(Debug)]
+struct AcquireSink(std::sync::Arc<LastErrorShared>);
+
+impl r2d2::HandleEvent for AcquireSink {
+    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = None;
+        }
+    }
+}
+
+/// Whether a failed connection attempt was refused for a reason that retrying will not fix:
+/// credentials, access control, a bad database index or client name (the server's `ERR`), a
+/// TLS handshake failure (a certificate not trusted or not given).
+fn is_refusal(e: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    crate::error::is_auth(e)
+        || matches!(
+            e.kind(),
+            ErrorKind::InvalidClientConfig
+                | ErrorKind::Server(ServerErrorKind::NoPerm | ServerErrorKind::ResponseError)
+        )
+        || crate::tls::is_handshake_failure(e)
+}
+
+/// The first wait for a pooled connection before looking for a refusal; each next wait is
+/// twice as long (so a checkout that waits the whole pool timeout looks a handful of times).
+const FIRST_WAIT: Duration = Duration::from_millis(20);
+
+fn build<M: r2d2::ManageConnection<Error = redis::RedisError>>(
+    settings: &ConnectionSettings,
+    manager: M,
+    last_error: &std::sync::Arc<LastErrorShared>,
+) -> r2d2::Pool<M> {
+    r2d2::Pool::builder()
+        .max_size(settings.pool_size)
+        .min_idle(Some(0))
+        .connection_timeout(settings.pool_timeout)
+        // A PING before every checkout would double the round trips; broken connections
+        // are detected by `has_broken` and on use instead.
+        .test_on_check_out(false)
+        .error_handler(Box::new(ErrorSink(last_error.clone())))
+        .event_handler(Box::new(AcquireSink(last_error.clone())))
+        .build_unchecked(manager)
 }
 
 impl SyncPool {
     /// Builds the pool without connecting.
     pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
-        let client = redis::Client::open(settings.connection_info())?;
         let last_error = std::sync::Arc::new(LastErrorShared::default());
-        let manager = Manager {
-            client,
-            settings: settings.clone(),
+        let backend = match &settings.addr {
+            #[cfg(feature = "cluster")]
+            crate::settings::Addr::Cluster(_) => {
+                let manager = super::cluster::sync::ClusterManager::new(settings)?;
+                Backend::Cluster {
+                    pool: build(settings, manager.clone(), &last_error),
+                    manager,
+                }
+            }
+            _ => {
+                let manager = Manager {
+                    target: Target::new(settings)?,
+                    settings: settings.clone(),
+                };
+                Backend::Server {
+                    pool: build(settings, manager.clone(), &last_error),
+                    manager,
+                }
+            }
         };
-        let pool = r2d2::Pool::builder()
-            .max_size(settings.pool_size)
-            .min_idle(Some(0))
-            .connection_timeout(settings.pool_timeout)
-            // A PING before every checkout would double the round trips; broken connections
-            // are detected by `has_broken` and on use instead.
-            .test_on_check_out(false)
-            .error_handler(Box::new(ErrorSink(last_error.clone())))
-            .build_unchecked(manager.clone());
         Ok(SyncPool {
-            pool,
-            manager,
+            backend,
+            settings: settings.clone(),
             server: settings.to_string(),
             last_error,
         })
     }
 
-    fn checkout(&self) -> Result<r2d2::PooledConnection<Manager>> {
-        self.pool.get().map_err(|e| {
-            let last = self.last_error.lock().ok().and_then(|mut s| s.take());
-            Error::Pool {
-                server: self.server.clone(),
-                reason: match last {
-                    Some(last) => format!("{e}; last connection error: {last}"),
-                    None => format!("{e} (all {} connections busy)", self.pool.max_size()),
-                },
+    /// A pooled connection: an idle one, a new one, or one freed within the pool timeout.
+    /// Fails at once if the server refuses new connections ([`Error::Connect`]).
+    fn checkout<M: r2d2::ManageConnection>(
+        &self,
+        pool: &r2d2::Pool<M>,
+    ) -> Result<r2d2::PooledConnection<M>> {
+        let started = Instant::now();
+        let deadline = started + pool.connection_timeout();
+        let mut wait = FIRST_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let e = match pool.get_timeout(wait.min(left)) {
+                Ok(conn) => return Ok(conn),
+                Err(e) => e,
+            };
+            let last = self
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|slot| slot.as_ref().map(|(at, e)| (*at, e.clone())));
+            // The latest attempt, if recent: each checkout that finds no idle connection
+            // also starts one.
+            if let Some((at, source)) = &last
+                && *at + pool.connection_timeout() >= started
+                && is_refusal(source)
+            {
+                return Err(Error::Connect {
+                    server: self.server.clone(),
+                    source: source.clone(),
+                });
             }
-        })
+            if Instant::now() >= deadline {
+                return Err(Error::Pool {
+                    server: self.server.clone(),
+                    reason: match last {
+                        Some((_, last)) => format!("{e}; last connection error: {last}"),
+                        None => format!("{e} (all {} connections busy)", pool.max_size()),
+                    },
+                });
+            }
+            wait = wait.saturating_mul(2);
+        }
     }
 
     /// Runs one round trip.
-    pub(crate) fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
-        let mut conn = self.checkout()?;
-        let reply = send(&mut conn, &op.request());
+    pub(crate) fn run<O: Op>(&self, op: O) -> Result<O::Output> {
+        with_pool!(self, |pool| self.run_on(pool, op))
+    }
+
+    fn run_on<M, O>(&self, pool: &r2d2::Pool<M>, mut op: O) -> Result<O::Output>
+    where
+        M: r2d2::ManageConnection,
+        M::Connection: Link,
+        O: Op,
+    {
+        let mut conn = self.checkout(pool)?;
+        let reply = conn.send(&op.request())?;
         drop(conn);
         let reply = finish(reply, &op.request())?;
         op.decode(reply)
@@ -120,16 +303,25 @@ impl SyncPool {
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
     /// is lengthened by the wait for this one request.
     pub(crate) fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
-        let usual = self.manager.settings.response_timeout;
-        let mut conn = self.checkout()?;
+        with_pool!(self, |pool| self.blocking_on(pool, blocking))
+    }
+
+    fn blocking_on<M, O>(&self, pool: &r2d2::Pool<M>, blocking: Blocking<O>) -> Result<O::Output>
+    where
+        M: r2d2::ManageConnection,
+        M::Connection: Link,
+        O: Op,
+    {
+        let usual = self.settings.response_timeout;
+        let mut conn = self.checkout(pool)?;
         conn.set_read_timeout(blocking.response_timeout(usual))?;
         let mut op = blocking.op;
-        let reply = send(&mut conn, &op.request());
+        let reply = conn.send(&op.request());
         // Failing to restore the usual timeout means the socket is gone: the pool then
         // drops the connection (`has_broken`) instead of reusing it.
         let _ = conn.set_read_timeout(usual);
         drop(conn);
-        let reply = finish(reply, &op.request())?;
+        let reply = finish(reply?, &op.request())?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
     }
@@ -145,7 +337,11 @@ impl SyncPool {
     /// Opens a connection of its own, outside the pool, subscribed to `channels`.
     pub(crate) fn subscribe(&self, channels: &[String]) -> Result<PubSubConn> {
         use r2d2::ManageConnection;
-        let mut conn = self.manager.connect()?.inner;
+        let mut conn = match &self.backend {
+            Backend::Server { manager, .. } => manager.connect()?.inner,
+            #[cfg(feature = "cluster")]
+            Backend::Cluster { manager, .. } => manager.node_connection()?,
+        };
         conn.set_read_timeout(None)?;
         conn.send_packed_command(&redis::cmd("SUBSCRIBE").arg(channels).get_packed_command())?;
         let mut pending = VecDeque::new();
@@ -163,17 +359,27 @@ impl SyncPool {
     }
 
     /// Runs a multi-step conversation on one pooled connection.
-    pub(crate) fn converse<C: Conversation>(&self, mut conv: C) -> Result<C::Output> {
-        let mut conn = self.checkout()?;
+    pub(crate) fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
+        with_pool!(self, |pool| self.converse_on(pool, conv))
+    }
+
+    fn converse_on<M, C>(&self, pool: &r2d2::Pool<M>, mut conv: C) -> Result<C::Output>
+    where
+        M: r2d2::ManageConnection,
+        M::Connection: Link,
+        C: Conversation,
+    {
+        let mut conn = self.checkout(pool)?;
         let mut reply = None;
         loop {
             match conv.step(reply.take())? {
                 Step::Send(cmd) => {
-                    let r = conn.req_command(&cmd);
-                    reply = Some(check_connection(r, || Request::Cmd(&cmd).key())?);
+                    let request = Request::Cmd(&cmd);
+                    let r = conn.send(&request)?;
+                    reply = Some(check_connection(r, || request.key())?);
                 }
                 Step::SendPipe(pipe) => {
-                    let r = pipe.query::<Value>(&mut *conn);
+                    let r = conn.send(&Request::Pipe(&pipe))?;
                     reply = Some(check_connection(r, || None)?);
                 }
                 Step::Sleep(d) => std::thread::sleep(d),
@@ -229,13 +435,6 @@ impl PubSubConn {
     /// How long [`next_message`](Self::next_message) waits; `None`: for ever.
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<()> {
         Ok(self.conn.set_read_timeout(timeout)?)
-    }
-}
-
-fn send(conn: &mut Conn, request: &Request<'_>) -> redis::RedisResult<Value> {
-    match request {
-        Request::Cmd(cmd) => conn.req_command(cmd),
-        Request::Pipe(pipe) => pipe.query::<Value>(conn),
     }
 }
 

@@ -48,6 +48,15 @@ struct Invite {
     org: String,
 }
 
+/// Shared with Python: the class written, another read, as a dataclass.
+#[derive(Serialize, Deserialize, KvModel)]
+#[kv(prefix = "points", python = "models.Point", python = "legacy.models.Point", python_kind = "dataclass")]
+struct Point {
+    #[kv(key)]
+    label: String,
+    x: i64,
+}
+
 /// Tuple struct keyed by position.
 #[derive(Serialize, Deserialize, KvModel)]
 #[kv(key = "flags:{0}:{2}")]
@@ -136,11 +145,17 @@ fn main() -> kvdb::Result<()> {
 
     assert_eq!(key_of::<ViaReexport>(&1)?, "re:1");
 
+    assert_eq!(Point::PYTHON, ["models.Point", "legacy.models.Point"]);
+    assert_eq!(Point::PYTHON_KIND, kvdb::format::PyKind::Dataclass);
+    assert_eq!(Plain::PYTHON, [] as [&str; 0]);
+    assert_eq!(key_of::<Point>(&"o".into())?, "points:o");
+    let _ = Point { label: String::new(), x: 0 }.x;
+
     registry::check()?;
     let tags: Vec<&str> = registry::registrations()?.iter().map(|r| r.tag()).collect();
     let mut expected = [
-        "AllKeys", "Flag", "Maintenance", "Plain", "ViaReexport", "app.Mode", "orgs.Member",
-        "orgs/Invite-v2:x",
+        "AllKeys", "Flag", "Maintenance", "Plain", "Point", "ViaReexport", "app.Mode",
+        "orgs.Member", "orgs/Invite-v2:x",
     ];
     expected.sort_unstable();
     assert_eq!(tags, expected);

@@ -130,11 +130,7 @@ pub(crate) enum PyDoc {
     /// MessagePack of anything but a model.
     MsgPack(Vec<u8>),
     /// MessagePack extension type 2: a model's JSON with its class.
-    MsgPackModel {
-        json: Value,
-        #[allow(dead_code)] // read by `class`
-        class: String,
-    },
+    MsgPackModel { json: Value, class: String },
 }
 
 fn decode_error(codec: Codec, type_name: &'static str, e: impl std::fmt::Display) -> Error {
@@ -181,7 +177,6 @@ impl PyDoc {
     }
 
     /// The Python class of a model value, if the value is one.
-    #[allow(dead_code)] // used by the model API's kvdb-py support
     pub(crate) fn class(&self) -> Option<&str> {
         match self {
             PyDoc::Json(Value::Object(m)) => match (m.get("__type__"), m.get("__class__")) {

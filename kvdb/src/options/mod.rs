@@ -9,6 +9,7 @@ use crate::format::{
     SerializerOptions,
 };
 use crate::settings::{self, Addr, ConnectionSettings, Protocol, Secret};
+use crate::tls::TlsSettings;
 
 /// The URL used when neither the options nor the environment name one.
 pub const DEFAULT_URL: &str = "redis://localhost:6379/0";
@@ -63,6 +64,10 @@ pub struct SessionOptions {
     client_name: Option<String>,
     max_value_size: usize,
     max_decompressed_size: usize,
+    pub(crate) tls: TlsSettings,
+    cluster_nodes: Option<Vec<String>>,
+    sentinel: Option<(String, Vec<String>)>,
+    read_from_replicas: bool,
 }
 
 impl Default for SessionOptions {
@@ -86,6 +91,10 @@ impl fmt::Debug for SessionOptions {
             .field("compression", &self.compression)
             .field("compression_level", &self.compression_level)
             .field("compression_enabled", &self.compression_enabled)
+            .field("tls", &self.tls)
+            .field("cluster_nodes", &self.cluster_nodes)
+            .field("sentinel", &self.sentinel)
+            .field("read_from_replicas", &self.read_from_replicas)
             .finish_non_exhaustive()
     }
 }
@@ -126,7 +135,47 @@ impl SessionOptions {
             client_name: None,
             max_value_size: 512 * 1024 * 1024,
             max_decompressed_size: DEFAULT_MAX_DECOMPRESSED,
+            tls: TlsSettings::default(),
+            cluster_nodes: None,
+            sentinel: None,
+            read_from_replicas: false,
         }
+    }
+
+    /// Connects to a Redis Cluster through these seed nodes (`"host:port"`, port 6379 if
+    /// none); overrides the URL's address, keeps its credentials. The same as the URL
+    /// `redis+cluster://h1:p1,h2:p2`. Needs the `cluster` feature.
+    ///
+    /// ```
+    /// use kvdb::SessionOptions;
+    /// let opts = SessionOptions::new("orders").cluster_nodes(["10.0.0.1:7000", "10.0.0.2:7000"]);
+    /// # let _ = opts;
+    /// ```
+    pub fn cluster_nodes<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        self.cluster_nodes = Some(nodes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Connects to the primary that these sentinels (`"host:port"`, port 26379 if none)
+    /// monitor under the name `master`, and follows it through failovers; overrides the URL's
+    /// address, keeps its credentials and db. The same as the URL
+    /// `redis+sentinel://s1:p1,s2:p2/master/db`. Needs the `sentinel` feature.
+    ///
+    /// ```
+    /// use kvdb::SessionOptions;
+    /// let opts = SessionOptions::new("jobs").sentinel("mymaster", ["10.0.0.1:26379", "10.0.0.2:26379"]);
+    /// # let _ = opts;
+    /// ```
+    pub fn sentinel<S: Into<String>>(
+        mut self,
+        master: impl Into<String>,
+        sentinels: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.sentinel = Some((
+            master.into(),
+            sentinels.into_iter().map(Into::into).collect(),
+        ));
+        self
     }
 
     /// The session's name.
@@ -136,7 +185,10 @@ impl SessionOptions {
 
     setter!(
         /// The server URL, e.g. `redis://user:pass@host:6379/0`, `rediss://...`,
-        /// `redis+unix:///run/redis.sock?db=1`, `valkey://...`. See the type docs for precedence.
+        /// `redis+unix:///run/redis.sock?db=1`, `valkey://...`, a cluster
+        /// `redis+cluster://h1:7000,h2:7000` or a sentinel-managed primary
+        /// `redis+sentinel://s1:26379,s2:26379/mymaster/0` (see `docs/scaling.md`). See the
+        /// type docs for precedence.
         url: impl Into<String> => url = Some(url.into())
     );
     setter!(
@@ -216,6 +268,12 @@ impl SessionOptions {
         client_name: impl Into<String> => client_name = Some(client_name.into())
     );
     setter!(
+        /// Cluster sessions only: let replicas serve read-only commands (`GET`, `MGET`,
+        /// `get_models`...), which may then return slightly stale data. Default: every command
+        /// goes to the slot's primary.
+        read_from_replicas: bool => read_from_replicas = read_from_replicas
+    );
+    setter!(
         /// Values larger than this (encoded) are refused before they are sent. Default 512 MiB.
         max_value_size: usize => max_value_size = max_value_size
     );
@@ -223,200 +281,11 @@ impl SessionOptions {
         /// Values that decompress past this are refused. Default 512 MiB.
         max_decompressed_size: usize => max_decompressed_size = max_decompressed_size
     );
-
-    /// Resolves the options against the environment: connection settings and codec settings,
-    /// checked, with no I/O.
-    pub(crate) fn resolve(&self) -> Result<Resolved> {
-        self.resolve_with_env(&|k| std::env::var(k).ok())
-    }
-
-    pub(crate) fn resolve_with_env(
-        &self,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Resolved> {
-        let invalid =
-            |option: &'static str, reason: String| Error::InvalidOption { option, reason };
-        let url = self
-            .url
-            .clone()
-            .or_else(|| env("KVDB_URL"))
-            .or_else(|| env("REDIS_URL"));
-        let (mut parsed, from_env_parts) = match url {
-            Some(u) => (
-                settings::parse_url(&u).map_err(|r| invalid("url", r))?,
-                false,
-            ),
-            None => (
-                settings::parse_url(DEFAULT_URL).map_err(|r| invalid("url", r))?,
-                true,
-            ),
-        };
-        if from_env_parts {
-            let var = |k: &str| env(k).filter(|v| !v.is_empty());
-            if let (Some(h), Addr::Tcp { host, .. }) = (var("REDIS_HOST"), &mut parsed.addr) {
-                *host = h;
-            }
-            if let Some(p) = var("REDIS_PORT") {
-                let p = settings::parse_port(&p).map_err(|r| invalid("REDIS_PORT", r))?;
-                if let Addr::Tcp { port, .. } = &mut parsed.addr {
-                    *port = p;
-                }
-            }
-            if let Some(d) = var("REDIS_DB") {
-                parsed.db = Some(settings::parse_db(&d).map_err(|r| invalid("REDIS_DB", r))?);
-            }
-            if let Some(u) = var("REDIS_USERNAME") {
-                parsed.username = Some(u);
-            }
-            if let Some(p) = var("REDIS_PASSWORD") {
-                parsed.password = Some(Secret(p));
-            }
-        }
-        match (&mut parsed.addr, &self.host, self.port) {
-            (Addr::Tcp { host, .. }, h, p) => {
-                if let Some(h) = h {
-                    if h.is_empty() {
-                        return Err(invalid("host", "the host is empty".into()));
-                    }
-                    host.clone_from(h);
-                }
-                if let Some(p) = p {
-                    if p == 0 {
-                        return Err(invalid("port", "port 0 is not a valid port".into()));
-                    }
-                    if let Addr::Tcp { port, .. } = &mut parsed.addr {
-                        *port = p;
-                    }
-                }
-            }
-            (Addr::Unix(_), Some(_), _) | (Addr::Unix(_), _, Some(_)) => {
-                return Err(invalid(
-                    "host",
-                    "host and port cannot override a unix socket URL".into(),
-                ));
-            }
-            _ => {}
-        }
-        let db = match self.db_id {
-            Some(d) => settings::check_db(d).map_err(|r| invalid("db_id", r))?,
-            None => parsed.db.unwrap_or(0),
-        };
-        if self.pool_size == 0 {
-            return Err(invalid(
-                "pool_size",
-                "the pool needs at least 1 connection".into(),
-            ));
-        }
-        if let Addr::Tcp { tls: true, .. } = parsed.addr {
-            return Err(invalid(
-                "url",
-                "TLS (rediss://) is not supported by this build of kvdb".into(),
-            ));
-        }
-        let conn = ConnectionSettings {
-            addr: parsed.addr,
-            db,
-            username: self.username.clone().or(parsed.username),
-            password: self.password.clone().or(parsed.password),
-            protocol: self.protocol.or(parsed.protocol).unwrap_or_default(),
-            connect_timeout: self.connect_timeout,
-            response_timeout: self.response_timeout,
-            pool_size: self.pool_size,
-            pool_timeout: self.pool_timeout,
-            client_name: self.client_name.clone(),
-        };
-        Ok(Resolved {
-            conn,
-            encoder: self.encoder()?,
-            limits: Limits {
-                max_value_size: self.max_value_size,
-                max_decompressed_size: self.max_decompressed_size,
-            },
-        })
-    }
-
-    /// The codec settings: serializer and compression, checked against the build.
-    fn encoder(&self) -> Result<Encoder> {
-        let invalid =
-            |option: &'static str, reason: String| Error::InvalidOption { option, reason };
-        if let Some(codec) = self.serializer.codec()
-            && !crate::format::codec_compiled_in(codec)
-        {
-            return Err(invalid(
-                "serializer",
-                format!(
-                    "the {} serializer needs kvdb's `{}` cargo feature",
-                    self.serializer,
-                    crate::format::codec_feature(codec)
-                ),
-            ));
-        }
-        let algorithm = match (self.compression_enabled, self.compression) {
-            (Some(false), _) | (None, None) => Compression::None,
-            (_, Some(c)) => c,
-            (Some(true), None) => Compression::best_available().ok_or_else(|| {
-                invalid(
-                    "compression_enabled",
-                    "no compression algorithm is compiled in (features zstd, lz4, zlib, gzip)"
-                        .into(),
-                )
-            })?,
-        };
-        if self.compression_level.is_some() && algorithm == Compression::None {
-            return Err(invalid(
-                "compression_level",
-                "a level was set but compression is off; set compression(...) too".into(),
-            ));
-        }
-        if self.format == Format::KvdbPy && self.serializer == Serializer::Cbor {
-            return Err(invalid(
-                "serializer",
-                "kvdb-py has no CBOR serializer; use Json or MsgPack with Format::KvdbPy".into(),
-            ));
-        }
-        let default_level = match self.format {
-            Format::Native => algorithm.levels().0,
-            Format::KvdbPy => crate::format::kvdb_py_default_level(algorithm),
-        };
-        let compression = CompressionOptions {
-            algorithm,
-            level: self.compression_level.unwrap_or(default_level),
-            min_size: self.compression_min_size,
-        };
-        compression.validate().map_err(|r| {
-            invalid(
-                if self.compression_level.is_some() && algorithm.is_compiled_in() {
-                    "compression_level"
-                } else {
-                    "compression"
-                },
-                r,
-            )
-        })?;
-        Ok(Encoder {
-            format: self.format,
-            serializer: self.serializer,
-            serializer_options: self.serializer_options,
-            compression,
-        })
-    }
 }
 
-/// Options resolved and checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Resolved {
-    pub(crate) conn: ConnectionSettings,
-    pub(crate) encoder: Encoder,
-    pub(crate) limits: Limits,
-}
+mod resolve;
 
-/// Size limits of a session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Limits {
-    pub(crate) max_value_size: usize,
-    pub(crate) max_decompressed_size: usize,
-}
+pub(crate) use resolve::{Limits, Resolved};
 
 #[cfg(test)]
-#[path = "options_tests.rs"]
 mod tests;

@@ -172,7 +172,19 @@ fn bad_urls_and_options_are_refused_before_connecting() {
             "compression_level",
             "compression is off",
         ),
-        (SessionOptions::new("t").url("rediss://h"), "url", "TLS"),
+        #[cfg(not(feature = "tls"))]
+        (
+            SessionOptions::new("t").url("rediss://h"),
+            "url",
+            "`tls` cargo feature",
+        ),
+        (
+            SessionOptions::new("t")
+                .url("redis://h")
+                .tls_ca_cert("-----BEGIN CERTIFICATE-----"),
+            "tls",
+            "rediss://",
+        ),
     ];
     for (o, option, needle) in bad {
         match resolve(o.clone(), &[]) {

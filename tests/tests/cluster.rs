@@ -1,0 +1,503 @@
+//! Redis Cluster sessions: every operation family, sync and async, against a 3-primary cluster
+//! started for this test binary (loopback, no persistence); models across all slots; the
+//! cross-slot error; hash-tagged model families; a failover on a cluster of its own.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use kvdb::testing::TestCluster;
+use kvdb::{Error, KVDBClient, KvModel, ScanOptions, Script, Serializer, SessionOptions, key_slot};
+use kvdb_tests::unique;
+use serde::{Deserialize, Serialize};
+
+static CLUSTER: LazyLock<TestCluster> = LazyLock::new(|| {
+    TestCluster::start(3, 0).unwrap_or_else(|e| panic!("the cluster tests need redis-server: {e}"))
+});
+
+fn session(what: &str) -> (kvdb::Session, String) {
+    let s = KVDBClient::get_session(
+        SessionOptions::new(unique(what))
+            .url(CLUSTER.url())
+            .serializer(Serializer::Json),
+    )
+    .unwrap();
+    (s, unique("c"))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KvModel)]
+#[kv(tag = "cl.Item", prefix = "cl:items")]
+struct Item {
+    #[kv(key)]
+    id: u64,
+    name: String,
+}
+
+/// A model family kept in one slot: every order line of an order shares its hash tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KvModel)]
+#[kv(
+    tag = "cl.Line",
+    key = "cl:order:{order}:line:{n}",
+    hash_tag = "{order}"
+)]
+struct Line {
+    order: String,
+    n: u32,
+    sku: String,
+}
+
+/// The same body on a `Session` (sync) and its `AsyncSession`; `w!(...)` is the call, awaited
+/// in the async test.
+macro_rules! both {
+    ($name:ident, |$s:ident, $p:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn sync() {
+                #[allow(unused_macros)]
+                macro_rules! w {
+                    ($e:expr) => {
+                        $e
+                    };
+                }
+                let (session, $p) = session(stringify!($name));
+                let $s = &session;
+                $body
+            }
+
+            #[tokio::test]
+            async fn aio() {
+                #[allow(unused_macros)]
+                macro_rules! w {
+                    ($e:expr) => {
+                        $e.await
+                    };
+                }
+                let (session, $p) = session(stringify!($name));
+                let aio = session.aio();
+                let $s = &aio;
+                $body
+            }
+        }
+    };
+}
+
+both!(strings_across_slots, |s, p| {
+    let keys: Vec<String> = (0..40).map(|i| format!("{p}:k{i}")).collect();
+    let slots: std::collections::HashSet<u16> = keys.iter().map(key_slot).collect();
+    assert!(slots.len() > 30, "the keys spread over slots");
+    let pairs: Vec<(&str, u32)> = keys.iter().zip(0..).map(|(k, i)| (k.as_str(), i)).collect();
+    w!(s.mset(&pairs)).unwrap();
+    let mut asked: Vec<&str> = keys.iter().map(String::as_str).rev().collect();
+    asked.insert(3, "no-such-key-anywhere");
+    let got: Vec<Option<u32>> = w!(s.mget(&asked)).unwrap();
+    let mut want: Vec<Option<u32>> = (0..40).rev().map(Some).collect();
+    want.insert(3, None);
+    assert_eq!(got, want);
+    w!(s.set(&keys[0], "text")).unwrap();
+    assert_eq!(
+        w!(s.get::<String>(&keys[0])).unwrap().as_deref(),
+        Some("text")
+    );
+    assert_eq!(w!(s.incr(&keys[1])).unwrap(), 2);
+    assert_eq!(w!(s.get_del::<i64>(&keys[1])).unwrap(), Some(2));
+    // A key of another type reads as None, as MGET does.
+    let list = format!("{p}:list");
+    w!(s.rpush(&list, &[1])).unwrap();
+    let got: Vec<Option<u32>> = w!(s.mget(&[list.as_str(), keys[3].as_str()])).unwrap();
+    assert_eq!(got, [None, Some(3)]);
+});
+
+both!(keys_across_slots, |s, p| {
+    let keys: Vec<String> = (0..10).map(|i| format!("{p}:d{i}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    for k in &keys[..7] {
+        w!(s.set(k, &1)).unwrap();
+    }
+    assert!(w!(s.exists(&keys[0])).unwrap());
+    assert!(w!(s.expire(&keys[0], Duration::from_secs(100))).unwrap());
+    assert!(w!(s.ttl(&keys[0])).unwrap().remaining().is_some());
+    assert_eq!(w!(s.delete(&refs)).unwrap(), 7);
+    assert!(!w!(s.exists(&keys[0])).unwrap());
+    // RENAME is atomic: fine within a slot, a CrossSlot error across slots.
+    let (a, b) = (format!("{{{p}}}:a"), format!("{{{p}}}:b"));
+    w!(s.set(&a, &1)).unwrap();
+    w!(s.rename(&a, &b)).unwrap();
+    assert_eq!(w!(s.get::<i64>(&b)).unwrap(), Some(1));
+    let other = format!("{p}:elsewhere");
+    assert_ne!(key_slot(&b), key_slot(&other));
+    match w!(s.rename(&b, &other)) {
+        Err(Error::CrossSlot { keys_and_slots, .. }) => {
+            assert_eq!(
+                keys_and_slots,
+                [(b.clone(), key_slot(&b)), (other.clone(), key_slot(&other))]
+            );
+        }
+        other => panic!("expected CrossSlot, got {other:?}"),
+    }
+});
+
+both!(hashes_lists_sets_zsets, |s, p| {
+    let h = format!("{p}:h");
+    assert!(w!(s.hset(&h, "f", &vec![1, 2])).unwrap());
+    assert_eq!(w!(s.hget::<Vec<i32>>(&h, "f")).unwrap(), Some(vec![1, 2]));
+    assert_eq!(w!(s.hincr_by(&h, "n", 5)).unwrap(), 5);
+    assert_eq!(w!(s.hlen(&h)).unwrap(), 2);
+    let l = format!("{p}:l");
+    assert_eq!(w!(s.rpush(&l, &["a", "b"])).unwrap(), 2);
+    assert_eq!(w!(s.lrange::<String>(&l, 0, -1)).unwrap(), ["a", "b"]);
+    let popped = w!(s.blpop::<String>(&[l.as_str()], Duration::from_secs(1))).unwrap();
+    assert_eq!(popped, Some((l.clone(), "a".to_string())));
+    let st = format!("{p}:s");
+    assert_eq!(w!(s.sadd(&st, &[1, 2, 2])).unwrap(), 2);
+    assert!(w!(s.sismember(&st, &2)).unwrap());
+    let z = format!("{p}:z");
+    assert!(w!(s.zadd(&z, "x", 2.0)).unwrap());
+    assert!(w!(s.zadd(&z, "y", 1.0)).unwrap());
+    assert_eq!(w!(s.zrange::<String>(&z, 0, -1)).unwrap(), ["y", "x"]);
+    // BLPOP over keys in several slots cannot run on one node.
+    let far = format!("{p}:far");
+    assert_ne!(key_slot(&l), key_slot(&far));
+    let e = w!(s.blpop::<String>(&[l.as_str(), far.as_str()], Duration::from_secs(1)));
+    assert!(matches!(e, Err(Error::CrossSlot { .. })), "{e:?}");
+});
+
+both!(pipelines, |s, p| {
+    // A plain pipeline spans slots: each command goes to its node.
+    let mut pipe = s.pipeline();
+    let keys: Vec<String> = (0..20).map(|i| format!("{p}:p{i}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        let _ = pipe.set(k, &i);
+    }
+    let n = pipe.incr_by(&keys[3], 10);
+    let wrong = pipe.hget::<i64>(&keys[4], "f");
+    let got = pipe.get::<i64>(&keys[19]);
+    let mut r = w!(s.execute(pipe)).unwrap();
+    assert_eq!(r.take(n).unwrap(), 13);
+    assert!(r.take(wrong).is_err(), "WRONGTYPE stays with its command");
+    assert_eq!(r.take(got).unwrap(), Some(19));
+    // An atomic pipeline within one slot runs; across slots it is refused, naming the slots.
+    let (a, b) = (format!("{{{p}}}:x"), format!("{{{p}}}:y"));
+    let mut tx = s.pipeline().atomic();
+    let _ = tx.set(&a, &1);
+    let y = tx.incr_by(&b, 2);
+    assert_eq!(w!(s.execute(tx)).unwrap().take(y).unwrap(), 2);
+    let mut tx = s.pipeline().atomic();
+    let _ = tx.set(&a, &1);
+    let _ = tx.set(&keys[0], &1);
+    match w!(s.execute(tx)) {
+        Err(e @ Error::CrossSlot { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("(slot {})", key_slot(&keys[0]))),
+                "{text}"
+            );
+        }
+        other => panic!("expected CrossSlot, got {other:?}"),
+    }
+});
+
+both!(scripts_and_locks, |s, p| {
+    let script =
+        Script::new("redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[2])");
+    let (a, b) = (format!("{{{p}}}:a"), format!("{{{p}}}:b"));
+    w!(s.set(&b, &7)).unwrap();
+    let v: Option<i64> =
+        w!(s.eval_script(script.call().key(a.clone()).key(b.clone()).arg(&1))).unwrap();
+    assert_eq!(v, Some(7));
+    let far = format!("{p}:far");
+    let e = w!(s.eval_script::<Option<i64>>(script.call().key(a.clone()).key(far.clone()).arg(&1)));
+    assert!(matches!(e, Err(Error::CrossSlot { .. })), "{e:?}");
+    let lock = w!(s.try_lock(&format!("{p}:lock"), Duration::from_secs(5))).unwrap();
+    assert!(lock.is_some());
+    assert!(
+        w!(s.try_lock(&format!("{p}:lock"), Duration::from_secs(5)))
+            .unwrap()
+            .is_none()
+    );
+});
+
+both!(server_commands_and_query, |s, p| {
+    w!(s.ping()).unwrap();
+    w!(s.set(&format!("{p}:one"), &1)).unwrap();
+    assert!(w!(s.dbsize()).unwrap() >= 1);
+    let info = w!(s.info(Some("server"))).unwrap();
+    assert_eq!(
+        info.matches("redis_version").count(),
+        3,
+        "one part per primary"
+    );
+    let slot: i64 = w!(s.query(kvdb::redis::cmd("CLUSTER").arg("KEYSLOT").arg("foo"))).unwrap();
+    assert_eq!(slot, 12182);
+    let keys = w!(s.keys(&format!("{p}:*"))).unwrap();
+    assert_eq!(keys, [format!("{p}:one")]);
+});
+
+both!(models_across_all_slots, |s, p| {
+    let base = 10_000 + 10_000 * (p.rsplit('-').next().unwrap().parse::<u64>().unwrap() % 1000);
+    let items: Vec<Item> = (0..1000)
+        .map(|i| Item {
+            id: base + i,
+            name: format!("item {i}"),
+        })
+        .collect();
+    w!(s.set_models(&items)).unwrap();
+    // Reversed, with gaps: results come back in the caller's order.
+    let mut ids: Vec<u64> = items.iter().map(|i| i.id).rev().collect();
+    ids.insert(500, 1);
+    let got = w!(s.get_models::<Item>(&ids)).unwrap();
+    assert_eq!(got.len(), 1001);
+    assert_eq!(got[500], None);
+    let mut want: Vec<Option<Item>> = items.iter().cloned().rev().map(Some).collect();
+    want.insert(500, None);
+    assert_eq!(got, want);
+    let slots: std::collections::HashSet<u16> = items
+        .iter()
+        .map(|i| key_slot(kvdb::model::model_key(i).unwrap()))
+        .collect();
+    assert!(slots.len() > 900, "1000 models over {} slots", slots.len());
+    // update_model's WATCH/MULTI/EXEC is on one key: one slot.
+    let up = w!(s.update_model::<Item, _>(&items[7].id, |i| i.name.push('!'))).unwrap();
+    assert_eq!(up.unwrap().name, "item 7!");
+});
+
+#[test]
+fn scan_and_scan_models_walk_every_primary() {
+    let (s, p) = session("scan");
+    let base = 50_000_000;
+    let items: Vec<Item> = (0..300)
+        .map(|i| Item {
+            id: base + i,
+            name: p.clone(),
+        })
+        .collect();
+    s.set_models(&items).unwrap();
+    let mut found: Vec<u64> = s
+        .scan_models::<Item>()
+        .map(Result::unwrap)
+        .filter(|i| i.name == p)
+        .map(|i| i.id)
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    assert_eq!(found, items.iter().map(|i| i.id).collect::<Vec<_>>());
+    for i in 0..50 {
+        s.set(&format!("{p}:scan:{i}"), &i).unwrap();
+    }
+    let mut keys: Vec<String> = s
+        .scan(ScanOptions::new().pattern(format!("{p}:scan:*")).count(20))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 50);
+}
+
+#[tokio::test]
+async fn async_scan_models_and_scan_stream() {
+    let (s, p) = session("ascan");
+    let s = s.aio();
+    let base = 60_000_000;
+    let items: Vec<Item> = (0..200)
+        .map(|i| Item {
+            id: base + i,
+            name: p.clone(),
+        })
+        .collect();
+    s.set_models(&items).await.unwrap();
+    let mut found: Vec<u64> = s
+        .scan_models::<Item>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.name == p)
+        .map(|i| i.id)
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    assert_eq!(found.len(), 200);
+    for i in 0..30 {
+        s.set(&format!("{p}:scan:{i}"), &i).await.unwrap();
+    }
+    let stream = s
+        .scan(ScanOptions::new().pattern(format!("{p}:scan:*")))
+        .unwrap();
+    let mut keys: Vec<String> = stream.map(Result::unwrap).collect().await;
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 30);
+}
+
+#[test]
+fn hash_tagged_model_family_stays_in_one_slot() {
+    let (s, p) = session("tagged");
+    let lines: Vec<Line> = (0..20)
+        .map(|n| Line {
+            order: p.clone(),
+            n,
+            sku: format!("sku-{n}"),
+        })
+        .collect();
+    s.set_models(&lines).unwrap();
+    let mut slots = std::collections::HashSet::new();
+    for line in &lines {
+        let key = kvdb::model::model_key(line).unwrap();
+        let server_slot: i64 = s
+            .query(kvdb::redis::cmd("CLUSTER").arg("KEYSLOT").arg(&key))
+            .unwrap();
+        assert_eq!(server_slot, i64::from(key_slot(&key)));
+        slots.insert(server_slot);
+    }
+    assert_eq!(slots.len(), 1, "the whole order is in one slot");
+    // So an atomic pipeline over the family runs.
+    let mut tx = s.pipeline().atomic();
+    for line in &lines[..3] {
+        let _ = tx.delete(&[kvdb::model::model_key(line).unwrap().as_str()]);
+    }
+    s.execute(tx).unwrap();
+    let keys: Vec<(String, u32)> = lines.iter().map(|l| (l.order.clone(), l.n)).collect();
+    let got = s.get_models::<Line>(&keys).unwrap();
+    assert!(got[..3].iter().all(Option::is_none));
+    assert!(got[3..].iter().all(Option::is_some));
+}
+
+#[tokio::test]
+async fn pubsub_through_the_cluster() {
+    let (s, p) = session("pubsub");
+    let channel = format!("{p}:ch");
+    let mut sub = s.aio().subscribe::<String>(&[&channel]).await.unwrap();
+    // Published on whichever node; a cluster broadcasts it to every node.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        s.aio().publish(&channel, "hello").await.unwrap();
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+            assert_eq!(m.payload.unwrap(), "hello");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no message");
+    }
+}
+
+#[test]
+fn cluster_sessions_share_pools_by_node_set() {
+    let urls = CLUSTER.url();
+    let nodes: Vec<&str> = urls
+        .trim_start_matches("redis+cluster://")
+        .split(',')
+        .collect();
+    let a = KVDBClient::get_session(SessionOptions::new(unique("pa")).url(&urls)).unwrap();
+    let reversed: Vec<&str> = nodes.iter().rev().copied().collect();
+    let b =
+        KVDBClient::get_session(SessionOptions::new(unique("pb")).cluster_nodes(reversed)).unwrap();
+    let c = KVDBClient::get_session(
+        SessionOptions::new(unique("pc")).cluster_nodes(nodes[..1].iter().copied()),
+    )
+    .unwrap();
+    assert!(a.shares_pool_with(&b));
+    assert!(
+        !a.shares_pool_with(&c),
+        "another seed list is another fingerprint"
+    );
+    c.ping().unwrap();
+    let e = KVDBClient::get_session(SessionOptions::new(unique("pd")).url(format!("{urls}/2")));
+    assert!(matches!(e, Err(Error::InvalidOption { .. })));
+    let secret = KVDBClient::get_session(
+        SessionOptions::new(unique("pe"))
+            .url(urls.replace("redis+cluster://", "redis+cluster://u:s3cret@")),
+    )
+    .unwrap();
+    assert!(!format!("{secret:?} {}", secret.url()).contains("s3cret"));
+    let err = secret.ping().unwrap_err().to_string();
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+/// A manual failover (`CLUSTER FAILOVER` on a replica): the same sessions keep working.
+#[test]
+fn sessions_follow_a_failover() {
+    let cluster = TestCluster::start(3, 1).unwrap();
+    let session = KVDBClient::get_session(
+        SessionOptions::new(unique("failover"))
+            .url(cluster.url())
+            .serializer(Serializer::Json)
+            // A request caught on the demoted node may wait for its reply until this runs out.
+            .response_timeout(Duration::from_secs(2)),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let items: Vec<Item> = (0..200)
+        .map(|i| Item {
+            id: i,
+            name: "before".into(),
+        })
+        .collect();
+    session.set_models(&items).unwrap();
+    rt.block_on(session.aio().set("k", &1)).unwrap();
+    // Promote the replica of the first primary.
+    let replica = cluster.replica_ports()[0];
+    let client = kvdb::redis::Client::open(format!("redis://127.0.0.1:{replica}/")).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    kvdb::redis::cmd("CLUSTER")
+        .arg("FAILOVER")
+        .exec(&mut conn)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let role: Vec<kvdb::redis::Value> = kvdb::redis::cmd("ROLE").query(&mut conn).unwrap();
+        if matches!(&role[0], kvdb::redis::Value::BulkString(b) if b == b"master") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replica was not promoted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cluster.wait_ok(Duration::from_secs(20)).unwrap();
+    // The same session, sync and async: a failed first try is allowed while the cluster
+    // settles (a redirection the client follows), but it must recover quickly.
+    let ids: Vec<u64> = (0..200).collect();
+    let retry = |what: &str, mut f: Box<dyn FnMut() -> kvdb::Result<()> + '_>| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match f() {
+                Ok(()) => return,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("{what} after failover: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("{what} after failover: {e}"),
+            }
+        }
+    };
+    retry(
+        "get_models",
+        Box::new(|| {
+            let got = session.get_models::<Item>(&ids)?;
+            assert!(got.iter().all(Option::is_some));
+            Ok(())
+        }),
+    );
+    retry(
+        "set_models",
+        Box::new(|| {
+            let after: Vec<Item> = (0..200)
+                .map(|i| Item {
+                    id: i,
+                    name: "after".into(),
+                })
+                .collect();
+            session.set_models(&after)
+        }),
+    );
+    retry(
+        "async",
+        Box::new(|| {
+            rt.block_on(async {
+                session.aio().incr("k").await?;
+                let got = session.aio().get_models::<Item>(&ids).await?;
+                assert!(got.iter().all(|i| i.as_ref().unwrap().name == "after"));
+                Ok(())
+            })
+        }),
+    );
+}
