@@ -15,15 +15,8 @@ fn json() -> kvdb::Session {
     session(options("models").serializer(Serializer::Json)).0
 }
 
-/// A number no other test of this run uses, for keys.
 fn fresh_id() -> u64 {
-    unique("id")
-        .rsplit('-')
-        .next()
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        + 1_000_000
+    model_types::fresh_id(1000000)
 }
 
 fn user(id: u64) -> User {

@@ -17,21 +17,7 @@ fn json() -> AsyncSession {
 }
 
 fn fresh_id() -> u64 {
-    unique("id")
-        .rsplit('-')
-        .next()
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        + 2_000_000
-}
-
-fn user(id: u64) -> User {
-    User {
-        id,
-        name: format!("user {id}"),
-        tags: vec![],
-    }
+    model_types::fresh_id(2000000)
 }
 
 #[tokio::test]

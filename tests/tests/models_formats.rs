@@ -13,23 +13,8 @@ fn json() -> kvdb::Session {
     session(options("formats").serializer(Serializer::Json)).0
 }
 
-/// A number no other test of this run uses, for keys.
 fn fresh_id() -> u64 {
-    unique("id")
-        .rsplit('-')
-        .next()
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        + 3_000_000
-}
-
-fn user(id: u64) -> User {
-    User {
-        id,
-        name: format!("user {id}"),
-        tags: vec![],
-    }
+    model_types::fresh_id(3000000)
 }
 
 #[test]

@@ -211,3 +211,23 @@ pub fn clear(pattern: &str) {
         redis::cmd("DEL").arg(&keys).exec(&mut con).expect("DEL");
     }
 }
+
+/// A number no other test of this binary uses, for keys; `base` keeps binaries that share a
+/// `KVDB_TEST_URL` server apart.
+pub fn fresh_id(base: u64) -> u64 {
+    let n: u64 = kvdb_tests::unique("id")
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("unique() ends with a counter");
+    base + n
+}
+
+/// A `User` with the given id.
+pub fn user(id: u64) -> User {
+    User {
+        id,
+        name: format!("user {id}"),
+        tags: vec![],
+    }
+}
