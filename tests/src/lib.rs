@@ -87,7 +87,7 @@ pub fn session(options: SessionOptions) -> (Session, String) {
 /// every session call in `w!(...)`, which is the call itself in the sync test and the call
 /// `.await`ed in the async one. Each assertion runs in both tests, so each can fail in both.
 ///
-/// ```ignore
+/// ```text
 /// kvdb_tests::dual_test!(counter, [Json, Cbor], |s, p| {
 ///     let k = format!("{p}:n");
 ///     assert_eq!(w!(s.incr(&k)).unwrap(), 1);

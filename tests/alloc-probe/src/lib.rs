@@ -1,7 +1,7 @@
 //! A global allocator that counts the bytes live now and the peak since the last reset, for
 //! tests that must show a piece of code never holds more than some amount of memory.
 //!
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static PROBE: kvdb_alloc_probe::Probe = kvdb_alloc_probe::Probe::new();
 //!
