@@ -47,11 +47,22 @@ pub(crate) fn lrange<T: DeserializeOwned>(
     start: i64,
     stop: i64,
 ) -> Result<Command<impl Decoder<Vec<T>> + use<T>>> {
+    range("LRANGE", core, key, start, stop)
+}
+
+/// `LRANGE` / `ZRANGE key start stop`: the stored values between two indexes.
+pub(crate) fn range<T: DeserializeOwned>(
+    command: &'static str,
+    core: &Core,
+    key: &str,
+    start: i64,
+    stop: i64,
+) -> Result<Command<impl Decoder<Vec<T>> + use<T>>> {
     let core = *core;
-    let mut cmd = redis::cmd("LRANGE");
+    let mut cmd = redis::cmd(command);
     cmd.arg(key).arg(start).arg(stop);
     Ok(Command::new(cmd, move |reply| {
-        decode::values(&core, reply, "LRANGE")
+        decode::values(&core, reply, command)
     }))
 }
 

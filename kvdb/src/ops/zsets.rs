@@ -70,12 +70,7 @@ pub(crate) fn zrange<T: DeserializeOwned>(
     start: i64,
     stop: i64,
 ) -> Result<Command<impl Decoder<Vec<T>> + use<T>>> {
-    let core = *core;
-    let mut cmd = redis::cmd("ZRANGE");
-    cmd.arg(key).arg(start).arg(stop);
-    Ok(Command::new(cmd, move |reply| {
-        decode::values(&core, reply, "ZRANGE")
-    }))
+    super::lists::range("ZRANGE", core, key, start, stop)
 }
 
 fn zrange_with_scores<T: DeserializeOwned>(
