@@ -3,61 +3,21 @@
 //!
 //! `cargo bench -p kvdb --bench codec`
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kvdb::format::{CompressionOptions, Encoder, decode};
 use kvdb::{Compression, Serializer};
-use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Serialize, Deserialize)]
-struct Address {
-    street: String,
-    city: String,
-    zip: String,
-    country: String,
-}
+/// The realistic ~12-field model (nested struct, Vec, map) the comparison harness moves too.
+#[path = "compare/model.rs"]
+#[allow(dead_code)] // the harness's key helpers
+mod model;
 
-/// A realistic ~12-field model with a nested struct, a Vec and a map (~570 bytes of JSON).
-#[derive(Clone, Serialize, Deserialize)]
-struct Customer {
-    id: u64,
-    name: String,
-    email: String,
-    active: bool,
-    score: f64,
-    created_at: String,
-    tags: Vec<String>,
-    address: Address,
-    preferences: BTreeMap<String, String>,
-    orders: Vec<u64>,
-    balance_cents: i64,
-    notes: Option<String>,
-}
+use model::Customer;
 
 fn customer() -> Customer {
-    Customer {
-        id: 4242,
-        name: "Alice Example".into(),
-        email: "alice@example.com".into(),
-        active: true,
-        score: 98.25,
-        created_at: "2024-01-02T03:04:05.123456Z".into(),
-        tags: vec!["admin".into(), "beta".into(), "newsletter".into()],
-        address: Address {
-            street: "1 Main Street".into(),
-            city: "Springfield".into(),
-            zip: "12345".into(),
-            country: "US".into(),
-        },
-        preferences: (0..6)
-            .map(|i| (format!("pref_{i}"), format!("value number {i}")))
-            .collect(),
-        orders: (1000..1020).collect(),
-        balance_cents: -12_345,
-        notes: Some("Prefers email contact; VIP since 2019.".into()),
-    }
+    model::customer(4242)
 }
 
 fn serializers() -> [Serializer; 3] {
