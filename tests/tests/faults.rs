@@ -21,6 +21,23 @@ fn session(server: &TestServer, f: impl FnOnce(SessionOptions) -> SessionOptions
     KVDBClient::get_session(f(o)).expect("valid options")
 }
 
+/// A plain connection to `server`, for commands the test itself sends.
+fn admin(server: &TestServer) -> redis::Connection {
+    redis::Client::open(server.url())
+        .and_then(|c| c.get_connection())
+        .expect("the test server accepts connections")
+}
+
+/// Makes the server hold every client's commands for `ms` milliseconds (a slow server).
+fn pause(admin: &mut redis::Connection, ms: u64) {
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(ms)
+        .arg("ALL")
+        .exec(admin)
+        .expect("CLIENT PAUSE");
+}
+
 #[derive(Default)]
 struct Tally {
     attempted: AtomicU64,
@@ -192,14 +209,8 @@ fn a_slow_server_times_out_and_the_pool_is_fine_afterwards() {
         o.response_timeout(Duration::from_millis(300)).pool_size(2)
     });
     s.set("k", &1).unwrap();
-    let admin = redis::Client::open(server.url()).unwrap();
-    let mut admin = admin.get_connection().unwrap();
-    redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(1500)
-        .arg("ALL")
-        .exec(&mut admin)
-        .unwrap();
+    let mut admin = admin(&server);
+    pause(&mut admin, 1500);
     let err = s.get::<i32>("k").unwrap_err();
     assert!(err.is_timeout(), "expected a timeout: {err}");
     std::thread::sleep(Duration::from_millis(1600));
@@ -214,12 +225,7 @@ fn a_slow_server_times_out_and_the_pool_is_fine_afterwards() {
         .unwrap();
     rt.block_on(async {
         s.aio().set("k", &5).await.unwrap();
-        redis::cmd("CLIENT")
-            .arg("PAUSE")
-            .arg(1500)
-            .arg("ALL")
-            .exec(&mut admin)
-            .unwrap();
+        pause(&mut admin, 1500);
         let err = s.aio().get::<i32>("k").await.unwrap_err();
         assert!(err.is_timeout(), "expected an async timeout: {err}");
         tokio::time::sleep(Duration::from_millis(1600)).await;
@@ -239,14 +245,8 @@ fn a_connection_that_timed_out_is_replaced_not_reused() {
     let id = |s: &Session| s.query::<i64>(redis::cmd("CLIENT").arg("ID")).unwrap();
     let first = id(&s);
     assert_eq!(id(&s), first, "one pooled connection, reused");
-    let admin = redis::Client::open(server.url()).unwrap();
-    let mut admin = admin.get_connection().unwrap();
-    redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(800)
-        .arg("ALL")
-        .exec(&mut admin)
-        .unwrap();
+    let mut admin = admin(&server);
+    pause(&mut admin, 800);
     assert!(s.get::<i32>("k").unwrap_err().is_timeout());
     std::thread::sleep(Duration::from_millis(900));
     // Its late reply may still be on the wire: the connection is dropped, a new one serves.
@@ -262,15 +262,9 @@ fn pool_exhaustion_waits_then_fails_clearly_without_deadlock() {
             .response_timeout(Duration::from_secs(5))
     });
     s.set("k", &1).unwrap();
-    let admin = redis::Client::open(server.url()).unwrap();
-    let mut admin = admin.get_connection().unwrap();
+    let mut admin = admin(&server);
     // Pause the server so that the two pooled connections stay busy.
-    redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(1000)
-        .arg("ALL")
-        .exec(&mut admin)
-        .unwrap();
+    pause(&mut admin, 1000);
     let results: Vec<Result<Option<i32>, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..6).map(|_| scope.spawn(|| s.get::<i32>("k"))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
