@@ -79,6 +79,7 @@ extern crate self as kvdb;
 
 pub mod error;
 pub mod format;
+mod health;
 pub mod model;
 mod nodes;
 mod options;
@@ -89,6 +90,7 @@ mod transport;
 
 pub use error::{Error, Result};
 pub use format::{Codec, Compression, Format, Serializer, SerializerOptions};
+pub use health::{Mode, PoolHealth};
 #[cfg(feature = "derive")]
 pub use kvdb_derive::KvModel;
 pub use model::{AnyModel, KvModel, registry};

@@ -306,4 +306,4 @@ impl Drop for TestServer {
 
 #[path = "testing_cluster.rs"]
 mod cluster;
-pub use cluster::{TestCluster, TestSentinel};
+pub use cluster::{TestCluster, TestSentinel, TestSentinelOptions, TestTls};

@@ -218,16 +218,16 @@ session_methods! {
         = run |core| hset_struct(core, key, value);
 
     /// Reads `field` of the hash at `key`; `None` if the field or the key does not exist.
-    fn hget[T](key: &str, field: &str) -> Option<T> where [T: DeserializeOwned]
+    [read] fn hget[T](key: &str, field: &str) -> Option<T> where [T: DeserializeOwned]
         = run |core| hget::<T>(core, key, field);
 
     /// Reads several fields of the hash at `key`, in order; `None` for a missing field.
-    fn hmget[T](key: &str, fields: &[&str]) -> Vec<Option<T>> where [T: DeserializeOwned]
+    [read] fn hmget[T](key: &str, fields: &[&str]) -> Vec<Option<T>> where [T: DeserializeOwned]
         = run |core| hmget::<T>(core, key, fields);
 
     /// Reads every field of the hash at `key` (`HGETALL`), all as `T`; empty if the key
     /// does not exist.
-    fn hgetall[T](key: &str) -> HashMap<String, T> where [T: DeserializeOwned]
+    [read] fn hgetall[T](key: &str) -> HashMap<String, T> where [T: DeserializeOwned]
         = run |core| hgetall::<T>(core, key);
 
     /// Reads the hash at `key` as one struct (or map), field by field; `None` if the key does
@@ -245,20 +245,20 @@ session_methods! {
     /// assert_eq!(p.visits, 2);
     /// # Ok(()) }
     /// ```
-    fn hgetall_struct[T](key: &str) -> Option<T> where [T: DeserializeOwned]
+    [read] fn hgetall_struct[T](key: &str) -> Option<T> where [T: DeserializeOwned]
         = run |core| hgetall_struct::<T>(core, key);
 
     /// Deletes fields of the hash at `key`; returns how many existed.
     fn hdel(key: &str, fields: &[&str]) -> u64 = run |_| hdel(key, fields);
 
     /// Whether the hash at `key` has `field`.
-    fn hexists(key: &str, field: &str) -> bool = run |_| hexists(key, field);
+    [read] fn hexists(key: &str, field: &str) -> bool = run |_| hexists(key, field);
 
     /// The field names of the hash at `key`.
-    fn hkeys(key: &str) -> Vec<String> = run |_| hkeys(key);
+    [read] fn hkeys(key: &str) -> Vec<String> = run |_| hkeys(key);
 
     /// How many fields the hash at `key` has (0 if it does not exist).
-    fn hlen(key: &str) -> u64 = run |_| hlen(key);
+    [read] fn hlen(key: &str) -> u64 = run |_| hlen(key);
 
     /// Adds `by` to the integer in `field` of the hash at `key`; returns the new value.
     fn hincr_by(key: &str, field: &str, by: i64) -> i64 = run |_| hincr_by(key, field, by);

@@ -215,10 +215,10 @@ session_methods! {
     fn delete(keys: &[&str]) -> u64 = run |_| delete(keys);
 
     /// Whether `key` exists.
-    fn exists(key: &str) -> bool = run |_| exists(key);
+    [read] fn exists(key: &str) -> bool = run |_| exists(key);
 
     /// Whether `key` exists: the counterpart of kvdb-py's `key in session`.
-    fn contains_key(key: &str) -> bool = run |_| exists(key);
+    [read] fn contains_key(key: &str) -> bool = run |_| exists(key);
 
     /// Deletes `key`; returns whether it existed: the counterpart of `del session[key]`.
     fn remove(key: &str) -> bool = run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
@@ -244,10 +244,10 @@ session_methods! {
     /// assert_eq!(session.ttl("no-such-key")?, Ttl::Missing);
     /// # Ok(()) }
     /// ```
-    fn ttl(key: &str) -> Ttl = run |_| ttl(key, false);
+    [read] fn ttl(key: &str) -> Ttl = run |_| ttl(key, false);
 
     /// How long `key` has to live, in whole milliseconds (`PTTL`).
-    fn pttl(key: &str) -> Ttl = run |_| ttl(key, true);
+    [read] fn pttl(key: &str) -> Ttl = run |_| ttl(key, true);
 
     /// Removes the expiry of `key` (`PERSIST`); returns whether it had one.
     fn persist(key: &str) -> bool = run |_| persist(key);
@@ -257,12 +257,12 @@ session_methods! {
     fn rename(from: &str, to: &str) -> () = run |_| rename(from, to);
 
     /// The type of the value at `key` (`TYPE`); [`KeyType::None`] if it does not exist.
-    fn key_type(key: &str) -> KeyType = run |_| key_type(key);
+    [read] fn key_type(key: &str) -> KeyType = run |_| key_type(key);
 
     /// Every key matching `pattern` (`KEYS`), in one reply. This blocks the server while it
     /// walks the whole key space: prefer [`scan`](Self::scan) outside tests and small
     /// databases.
-    fn keys(pattern: &str) -> Vec<String> = run |_| keys(pattern);
+    [read] fn keys(pattern: &str) -> Vec<String> = run |_| keys(pattern);
 
     /// Lists keys a page at a time (`SCAN` with [`ScanOptions`]), without blocking the
     /// server: an iterator (sync) or a stream (async) of key names; each page is fetched when
@@ -281,5 +281,5 @@ session_methods! {
     ///
     /// Async: `while let Some(key) = stream.next().await` with `futures_util::StreamExt`
     /// (pin the stream first, e.g. with `std::pin::pin!`).
-    fn scan(options: ScanOptions) -> String = pages |_| Ok::<_, crate::Error>(Scan(options));
+    [read] fn scan(options: ScanOptions) -> String = pages |_| Ok::<_, crate::Error>(Scan(options));
 }

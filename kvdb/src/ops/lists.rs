@@ -130,11 +130,11 @@ session_methods! {
 
     /// The elements from index `start` to `stop`, both included (`LRANGE`; negative indexes
     /// count from the end: `0, -1` is the whole list).
-    fn lrange[T](key: &str, start: i64, stop: i64) -> Vec<T> where [T: DeserializeOwned]
+    [read] fn lrange[T](key: &str, start: i64, stop: i64) -> Vec<T> where [T: DeserializeOwned]
         = run |core| lrange::<T>(core, key, start, stop);
 
     /// The length of the list at `key` (0 if it does not exist).
-    fn llen(key: &str) -> u64 = run |_| llen(key);
+    [read] fn llen(key: &str) -> u64 = run |_| llen(key);
 
     /// Removes and returns the first element of the first non-empty list among `keys`,
     /// waiting up to `timeout` for one (`BLPOP`; `Duration::ZERO` waits for ever); returns

@@ -12,7 +12,13 @@
 /// /// docs
 /// fn name[generics](arg: Type, ...) -> Output where [bounds] = kind |core| build_op(core, ...);
 /// fn name[generics](arg: Type, ...) -> SyncOutput | AsyncOutput where [bounds] = attach |core| ...;
+/// [read] fn name[generics](arg: Type, ...) -> Output where [bounds] = kind |core| ...;
 /// ```
+///
+/// `[read]` declares the operation read-only (kinds `run`, `converse`, `pages`): with
+/// [`read_from_replicas`](crate::SessionOptions::read_from_replicas), a sentinel session sends
+/// it to a replica (the transports see it wrapped in [`ReadOnly`](crate::transport::ReadOnly)),
+/// and its docs say so. Without `[read]`, an operation always goes to the primary.
 ///
 /// The kind says how the transports run what the closure builds:
 ///
@@ -28,25 +34,36 @@
 macro_rules! session_methods {
     ($(
         $(#[$meta:meta])*
+        $([$access:ident])?
         fn $name:ident $([$($gen:tt)*])? ($($arg:ident : $ty:ty),* $(,)?) -> $out:ty $(| $aout:ty)?
             $(where [$($wc:tt)*])?
             = $kind:ident $op:expr;
     )*) => {
         impl $crate::Session {
             $(
-                session_methods!(@sync $kind [$(#[$meta])*] $name [$($($gen)*)?]
-                    [$($arg: $ty),*] [$out] [$($($wc)*)?] $op);
+                session_methods!(@sync $kind [$(#[$meta])* $(#[doc = session_methods!(@doc $access)])?]
+                    $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?]
+                    (|core| session_methods!(@route [$($access)?] ($op)(core))));
             )*
         }
 
         #[cfg(feature = "async")]
         impl $crate::AsyncSession {
             $(
-                session_methods!(@async $kind [$(#[$meta])*] $name [$($($gen)*)?]
-                    [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)*)?] $op);
+                session_methods!(@async $kind [$(#[$meta])* $(#[doc = session_methods!(@doc $access)])?]
+                    $name [$($($gen)*)?] [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)*)?]
+                    (|core| session_methods!(@route [$($access)?] ($op)(core))));
             )*
         }
     };
+
+    // ---- read-only operations ----
+    (@doc read) => {
+        "\n\n*Read-only*: with [`read_from_replicas`](crate::SessionOptions::read_from_replicas), \
+         a replica may serve it (and may lag the primary by a moment)."
+    };
+    (@route [] $built:expr) => { $built };
+    (@route [read] $built:expr) => { ($built).map($crate::transport::ReadOnly) };
 
     // ---- sync ----
     (@sync local [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]

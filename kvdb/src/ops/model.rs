@@ -14,7 +14,7 @@ use super::model_conv::{Once, Page, ScanPage, Update, decode_at, value_bytes};
 use crate::core::{Core, unexpected};
 use crate::error::Result;
 use crate::model::{AnyModel, KvModel, check_ttl, decode_any, key_of, model_key};
-use crate::transport::{Command, Decoder, Step};
+use crate::transport::{Command, Decoder, ReadOnly, Step};
 
 /// Appends `EX seconds`, or `PX milliseconds` when the TTL is not whole seconds.
 fn push_ttl(cmd: &mut redis::Cmd, ttl: Option<Duration>) {
@@ -176,19 +176,19 @@ session_methods! {
     /// [`Error::TypeMismatch`](crate::Error::TypeMismatch); an older schema version is
     /// migrated if `T` declares a migration, else an
     /// [`Error::SchemaVersion`](crate::Error::SchemaVersion).
-    fn get_model[T](key: &T::Key) -> Option<T> where [T: KvModel] = run |core| get::<T>(core, key);
+    [read] fn get_model[T](key: &T::Key) -> Option<T> where [T: KvModel] = run |core| get::<T>(core, key);
 
     /// Deletes the `T` at `key`; returns whether it existed.
     fn delete_model[T](key: &T::Key) -> bool where [T: KvModel]
         = run |_| key_cmd::<T>("DEL", key).map(|op| op.map(|n| n > 0));
 
     /// Whether a `T` is stored at `key` (the key exists; its type is not checked).
-    fn exists_model[T](key: &T::Key) -> bool where [T: KvModel]
+    [read] fn exists_model[T](key: &T::Key) -> bool where [T: KvModel]
         = run |_| key_cmd::<T>("EXISTS", key).map(|op| op.map(|n| n > 0));
 
     /// Reads the models at `keys` in one round trip (`MGET`), in order; `None` where there is
     /// none. Any value that is not a `T` fails the whole call, naming its key.
-    fn get_models[T](keys: &[T::Key]) -> Vec<Option<T>> where [T: KvModel]
+    [read] fn get_models[T](keys: &[T::Key]) -> Vec<Option<T>> where [T: KvModel]
         = converse |core| get_many::<T>(core, keys);
 
     /// Stores `models` in one round trip (a pipeline of `SET`s), each with the model's
@@ -198,7 +198,7 @@ session_methods! {
     /// Reads the model at `key`, whatever its type: the stored tag names a registered model
     /// type (see [`registry`](crate::registry)), which is decoded and returned as an
     /// [`AnyModel`]. An unregistered tag is an [`Error::UnknownTag`](crate::Error::UnknownTag).
-    fn get_any(key: &str) -> Option<AnyModel> = run |core| get_any(core, key);
+    [read] fn get_any(key: &str) -> Option<AnyModel> = run |core| get_any(core, key);
 
     /// Changes the `T` at `key` with `change` and stores it, without losing concurrent
     /// writes: `WATCH`, `GET`, `change`, then `MULTI`/`SET`/`EXEC`; if another client wrote
@@ -244,7 +244,8 @@ impl<T: KvModel> Iterator for ModelScan<T> {
                 return Some(item);
             }
             let cursor = self.cursor?;
-            let page = ScanPage::<T>::new(*self.session.core(), cursor);
+            // Read-only: with replica reads, a replica may serve the scan.
+            let page = ReadOnly(ScanPage::<T>::new(*self.session.core(), cursor));
             match self.session.pool().sync.converse(page) {
                 Ok(Page { next, items }) => {
                     self.cursor = (next != 0).then_some(next);
@@ -301,7 +302,7 @@ impl crate::AsyncSession {
         let mut out = Vec::new();
         let mut cursor = 0;
         loop {
-            let page = ScanPage::<T>::new(*self.core(), cursor);
+            let page = ReadOnly(ScanPage::<T>::new(*self.core(), cursor));
             let Page { next, items } = self.pool().aio.converse(page).await?;
             for item in items {
                 out.push(item?);

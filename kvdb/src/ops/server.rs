@@ -46,7 +46,7 @@ session_methods! {
     fn info(section: Option<&str>) -> String = run |_| info(section);
 
     /// How many keys the session's database holds (`DBSIZE`).
-    fn dbsize() -> u64 = run |_| dbsize();
+    [read] fn dbsize() -> u64 = run |_| dbsize();
 
     /// Deletes every key of the session's database (`FLUSHDB`), including keys of other
     /// sessions and programs using the same database. Never called implicitly by kvdb.

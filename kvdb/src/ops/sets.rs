@@ -80,12 +80,12 @@ session_methods! {
         = run |core| with_members(core, "SREM", key, members);
 
     /// Every member of the set at `key`, in no particular order (`SMEMBERS`).
-    fn smembers[T](key: &str) -> Vec<T> where [T: DeserializeOwned] = run |core| smembers::<T>(core, key);
+    [read] fn smembers[T](key: &str) -> Vec<T> where [T: DeserializeOwned] = run |core| smembers::<T>(core, key);
 
     /// Whether `member` is in the set at `key` (`SISMEMBER`).
-    fn sismember[T](key: &str, member: &T) -> bool where [T: Serialize + ?Sized + Sync]
+    [read] fn sismember[T](key: &str, member: &T) -> bool where [T: Serialize + ?Sized + Sync]
         = run |core| sismember(core, key, member);
 
     /// How many members the set at `key` has (`SCARD`; 0 if it does not exist).
-    fn scard(key: &str) -> u64 = run |_| card("SCARD", key);
+    [read] fn scard(key: &str) -> u64 = run |_| card("SCARD", key);
 }

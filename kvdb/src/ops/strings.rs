@@ -240,7 +240,7 @@ session_methods! {
     /// assert_eq!(session.get::<String>("greeting")?.as_deref(), Some("hello"));
     /// # Ok(()) }
     /// ```
-    fn get[T](key: &str) -> Option<T> where [T: DeserializeOwned] = run |core| get::<T>(core, key);
+    [read] fn get[T](key: &str) -> Option<T> where [T: DeserializeOwned] = run |core| get::<T>(core, key);
 
     /// Stores `value` at `key` (`SET`), encoded with this session's serializer and
     /// compression; scalars are stored in plain Redis form. Clears any expiry.
@@ -278,7 +278,7 @@ session_methods! {
 
     /// Reads several keys at once (`MGET`): one entry per key, in order, `None` for a missing
     /// key (or one holding another type).
-    fn mget[T](keys: &[&str]) -> Vec<Option<T>> where [T: DeserializeOwned] = run |core| mget::<T>(core, keys);
+    [read] fn mget[T](keys: &[&str]) -> Vec<Option<T>> where [T: DeserializeOwned] = run |core| mget::<T>(core, keys);
 
     /// Stores several keys at once (`MSET`), atomically.
     fn mset[T](pairs: &[(&str, T)]) -> () where [T: Serialize + Sync] = run |core| mset(core, pairs);

@@ -140,25 +140,25 @@ session_methods! {
         = run |core| with_members(core, "ZREM", key, members);
 
     /// The score of `member`; `None` if it is not in the sorted set (`ZSCORE`).
-    fn zscore[T](key: &str, member: &T) -> Option<f64> where [T: Serialize + ?Sized + Sync]
+    [read] fn zscore[T](key: &str, member: &T) -> Option<f64> where [T: Serialize + ?Sized + Sync]
         = run |core| zscore(core, key, member);
 
     /// The members ranked `start` to `stop`, both included, lowest score first (`ZRANGE`;
     /// negative ranks count from the end).
-    fn zrange[T](key: &str, start: i64, stop: i64) -> Vec<T> where [T: DeserializeOwned]
+    [read] fn zrange[T](key: &str, start: i64, stop: i64) -> Vec<T> where [T: DeserializeOwned]
         = run |core| zrange::<T>(core, key, start, stop);
 
     /// Like [`zrange`](Self::zrange), with each member's score.
-    fn zrange_with_scores[T](key: &str, start: i64, stop: i64) -> Vec<(T, f64)> where [T: DeserializeOwned]
+    [read] fn zrange_with_scores[T](key: &str, start: i64, stop: i64) -> Vec<(T, f64)> where [T: DeserializeOwned]
         = run |core| zrange_with_scores::<T>(core, key, start, stop);
 
     /// The members with a score from `min` to `max`, both included, lowest first
     /// (`ZRANGEBYSCORE`; `f64::NEG_INFINITY`/`f64::INFINITY` for open ends).
-    fn zrangebyscore[T](key: &str, min: f64, max: f64) -> Vec<T> where [T: DeserializeOwned]
+    [read] fn zrangebyscore[T](key: &str, min: f64, max: f64) -> Vec<T> where [T: DeserializeOwned]
         = run |core| zrangebyscore::<T>(core, key, min, max);
 
     /// How many members the sorted set at `key` has (`ZCARD`).
-    fn zcard(key: &str) -> u64 = run |_| card("ZCARD", key);
+    [read] fn zcard(key: &str) -> u64 = run |_| card("ZCARD", key);
 
     /// Adds `by` to the score of `member` (adding it with score `by` if absent, `ZINCRBY`);
     /// returns the new score.

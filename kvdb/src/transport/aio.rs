@@ -17,6 +17,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use super::sync::check_connection;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
+use crate::health::Observed;
 use crate::settings::ConnectionSettings;
 
 /// The shared connection of one runtime.
@@ -93,11 +94,18 @@ impl<C: Clone> Entries<C> {
     }
 }
 
-/// Who a server connection goes to: a fixed address, or the primary the sentinels name.
+/// Who a server connection goes to: a fixed address, or the primary (or a replica) the
+/// sentinels name.
 enum Target {
     Fixed(redis::Client),
     #[cfg(feature = "sentinel")]
-    Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>),
+    Sentinel {
+        replica: bool,
+        client: Arc<tokio::sync::Mutex<redis::sentinel::SentinelClient>>,
+        /// For a replica target: the primary's, used when the sentinels know no replica.
+        primary: Option<Arc<tokio::sync::Mutex<redis::sentinel::SentinelClient>>>,
+        observed: Arc<Observed>,
+    },
 }
 
 impl Target {
@@ -105,16 +113,40 @@ impl Target {
         match self {
             Target::Fixed(c) => Ok(c.clone()),
             #[cfg(feature = "sentinel")]
-            Target::Sentinel(s) => Ok(s.lock().await.async_get_client().await?),
+            Target::Sentinel {
+                replica,
+                client,
+                primary,
+                observed,
+            } => {
+                let found = client.lock().await.async_get_client().await;
+                let (found, replica) = match (found, primary) {
+                    (Err(e), Some(primary))
+                        if e.kind() == redis::ErrorKind::NoValidReplicasFoundBySentinel =>
+                    {
+                        (primary.lock().await.async_get_client().await?, false)
+                    }
+                    (found, _) => (found?, *replica),
+                };
+                observed.reached(replica, found.get_connection_info());
+                Ok(found)
+            }
         }
     }
+}
+
+/// The shared connections to one server (per runtime) and where they go.
+struct Server {
+    target: Target,
+    entries: Entries<ConnectionManager>,
 }
 
 /// The connections of an async pool.
 enum Backend {
     Server {
-        target: Target,
-        entries: Entries<ConnectionManager>,
+        primary: Server,
+        /// Sentinel replica reads: connections to a replica, for read-only operations.
+        replica: Option<Server>,
     },
     #[cfg(feature = "cluster")]
     Cluster {
@@ -158,25 +190,48 @@ pub(crate) struct AsyncPool {
 
 impl AsyncPool {
     /// Builds the pool without connecting.
-    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+    pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
+        let server = |target| Server {
+            target,
+            entries: Entries::new(),
+        };
         let backend = match &settings.addr {
             #[cfg(feature = "cluster")]
-            crate::settings::Addr::Cluster(_) => Backend::Cluster {
+            crate::settings::Addr::Cluster { .. } => Backend::Cluster {
                 client: super::cluster::client(settings)?,
                 entries: Entries::new(),
-                primaries: Default::default(),
+                primaries: observed.primaries.clone(),
             },
             #[cfg(feature = "sentinel")]
-            crate::settings::Addr::Sentinel { master, .. } => Backend::Server {
-                target: Target::Sentinel(tokio::sync::Mutex::new(super::sentinel::client(
-                    settings, master,
-                )?)),
-                entries: Entries::new(),
-            },
-            _ => Backend::Server {
-                target: Target::Fixed(crate::tls::client(settings)?),
-                entries: Entries::new(),
-            },
+            crate::settings::Addr::Sentinel { .. } => {
+                use super::sentinel::{Role, client};
+                let primary = Arc::new(tokio::sync::Mutex::new(client(settings, Role::Primary)?));
+                let replica = match settings.read_from_replicas {
+                    true => Some(server(Target::Sentinel {
+                        replica: true,
+                        client: Arc::new(tokio::sync::Mutex::new(client(settings, Role::Replica)?)),
+                        primary: Some(primary.clone()),
+                        observed: observed.clone(),
+                    })),
+                    false => None,
+                };
+                Backend::Server {
+                    primary: server(Target::Sentinel {
+                        replica: false,
+                        client: primary,
+                        primary: None,
+                        observed: observed.clone(),
+                    }),
+                    replica,
+                }
+            }
+            _ => {
+                let _ = observed;
+                Backend::Server {
+                    primary: server(Target::Fixed(crate::tls::client(settings)?)),
+                    replica: None,
+                }
+            }
         };
         Ok(AsyncPool {
             settings: settings.clone(),
@@ -184,10 +239,27 @@ impl AsyncPool {
         })
     }
 
-    /// The shared connection for the current runtime (created lazily).
-    async fn shared(&self) -> Result<Link> {
+    /// The server whose connection serves a request: the replica for a read-only operation
+    /// of a session with replica reads, else the primary.
+    fn server(&self, read_only: bool) -> Option<&Server> {
         match &self.backend {
-            Backend::Server { target, entries } => {
+            Backend::Server {
+                replica: Some(replica),
+                ..
+            } if read_only => Some(replica),
+            Backend::Server { primary, .. } => Some(primary),
+            #[cfg(feature = "cluster")]
+            Backend::Cluster { .. } => None,
+        }
+    }
+
+    /// The shared connection for the current runtime (created lazily).
+    async fn shared(&self, read_only: bool) -> Result<Link> {
+        match &self.backend {
+            Backend::Server { .. } => {
+                let Some(Server { target, entries }) = self.server(read_only) else {
+                    return Err(Error::Unsupported("internal: no server connection".into()));
+                };
                 if let Some(c) = entries.get()? {
                     return Ok(Link::Shared(c));
                 }
@@ -239,33 +311,36 @@ impl AsyncPool {
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map.
-    fn after_failure(&self, reply: &redis::RedisResult<Value>) {
+    fn after_failure(&self, read_only: bool, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
                 || e.is_connection_dropped()
                 || e.is_connection_refusal()
                 || e.is_timeout()
         };
-        match &self.backend {
+        match (&self.backend, self.server(read_only)) {
             #[cfg(feature = "sentinel")]
-            Backend::Server {
-                target: Target::Sentinel(_),
-                entries,
-            } => {
+            (
+                Backend::Server { .. },
+                Some(Server {
+                    target: Target::Sentinel { .. },
+                    entries,
+                }),
+            ) => {
                 let gone = match reply {
                     Err(e) => {
                         lost(e)
                             || e.kind()
                                 == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
                     }
-                    Ok(v) => read_only(v),
+                    Ok(v) => says_read_only(v),
                 };
                 if gone {
                     entries.forget();
                 }
             }
             #[cfg(feature = "cluster")]
-            Backend::Cluster { entries, .. } => {
+            (Backend::Cluster { entries, .. }, _) => {
                 if matches!(reply, Err(e) if lost(e)) {
                     entries.forget();
                 }
@@ -277,7 +352,10 @@ impl AsyncPool {
     /// A new connection of its own, for WATCH transactions and blocking commands.
     async fn dedicated(&self, response_timeout: Option<Duration>) -> Result<Link> {
         match &self.backend {
-            Backend::Server { target, .. } => {
+            Backend::Server {
+                primary: Server { target, .. },
+                ..
+            } => {
                 let config = redis::AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(self.settings.connect_timeout))
                     .set_response_timeout(response_timeout);
@@ -305,21 +383,24 @@ impl AsyncPool {
     /// of messages that ends when the connection is lost.
     pub(crate) async fn subscribe(&self, channels: &[String]) -> Result<redis::aio::PubSubStream> {
         let mut pubsub = match &self.backend {
-            Backend::Server { target, .. } => target.client().await?.get_async_pubsub().await?,
+            Backend::Server {
+                primary: Server { target, .. },
+                ..
+            } => target.client().await?.get_async_pubsub().await?,
             // A cluster broadcasts (non-sharded) pub/sub messages to every node: any one will do.
             #[cfg(feature = "cluster")]
             Backend::Cluster { .. } => {
                 let mut last = None;
                 let mut found = None;
                 for info in self.settings.node_infos() {
-                    match redis::Client::open(info) {
-                        Ok(c) => match c.get_async_pubsub().await {
-                            Ok(p) => {
-                                found = Some(p);
-                                break;
-                            }
-                            Err(e) => last = Some(e),
-                        },
+                    match crate::tls::node_client(info, &self.settings)?
+                        .get_async_pubsub()
+                        .await
+                    {
+                        Ok(p) => {
+                            found = Some(p);
+                            break;
+                        }
                         Err(e) => last = Some(e),
                     }
                 }
@@ -374,9 +455,10 @@ impl AsyncPool {
 
     /// Runs one round trip on the shared connection.
     pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
-        let mut conn = self.shared().await?;
+        let read_only = op.read_only();
+        let mut conn = self.shared(read_only).await?;
         let reply = conn.send(&op.request()).await?;
-        self.after_failure(&reply);
+        self.after_failure(read_only, &reply);
         let reply = finish(reply, &op.request())?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
@@ -388,24 +470,25 @@ impl AsyncPool {
             let conn = self.dedicated(self.settings.response_timeout).await?;
             self.drive(conn, conv).await
         } else {
-            let conn = self.shared().await?;
+            let conn = self.shared(conv.read_only()).await?;
             self.drive(conn, conv).await
         }
     }
 
     async fn drive<V: Conversation>(&self, mut conn: Link, mut conv: V) -> Result<V::Output> {
+        let read_only = conv.read_only();
         let mut reply = None;
         loop {
             match conv.step(reply.take())? {
                 Step::Send(cmd) => {
                     let request = Request::Cmd(&cmd);
                     let r = conn.send(&request).await?;
-                    self.after_failure(&r);
+                    self.after_failure(read_only, &r);
                     reply = Some(check_connection(r, || request.key())?);
                 }
                 Step::SendPipe(pipe) => {
                     let r = conn.send(&Request::Pipe(&pipe)).await?;
-                    self.after_failure(&r);
+                    self.after_failure(read_only, &r);
                     reply = Some(check_connection(r, || None)?);
                 }
                 Step::Sleep(d) => tokio::time::sleep(d).await,
@@ -417,10 +500,10 @@ impl AsyncPool {
 
 /// Whether a reply says `READONLY` (the server is a replica now).
 #[cfg(feature = "sentinel")]
-fn read_only(v: &Value) -> bool {
+fn says_read_only(v: &Value) -> bool {
     match v {
         Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
-        Value::Array(items) => items.iter().any(read_only),
+        Value::Array(items) => items.iter().any(says_read_only),
         _ => false,
     }
 }

@@ -52,6 +52,10 @@ pub(crate) trait Op {
     /// Decodes the reply; server errors inside the reply are already turned into `Err`.
     /// Called once.
     fn decode(&mut self, reply: Value) -> Result<Self::Output>;
+    /// Whether the operation only reads, so that a replica may serve it (see [`ReadOnly`]).
+    fn read_only(&self) -> bool {
+        false
+    }
 }
 
 /// How an operation turns its reply into its output.
@@ -161,6 +165,49 @@ pub(crate) trait Conversation {
     fn needs_dedicated_connection(&self) -> bool;
     /// The next step.
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Self::Output>>;
+    /// Whether the conversation only reads, so that a replica may serve it (see [`ReadOnly`]).
+    fn read_only(&self) -> bool {
+        false
+    }
+}
+
+/// An operation (an [`Op`], a [`Conversation`] or [`Pages`]) declared read-only where it is
+/// described (a `read fn` entry of `session_methods!`): with replica reads on, the transports
+/// may send it to a replica. Everything else goes to the primary.
+pub(crate) struct ReadOnly<T>(pub(crate) T);
+
+impl<T: Op> Op for ReadOnly<T> {
+    type Output = T::Output;
+    fn request(&self) -> Request<'_> {
+        self.0.request()
+    }
+    fn decode(&mut self, reply: Value) -> Result<T::Output> {
+        self.0.decode(reply)
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+}
+
+impl<T: Conversation> Conversation for ReadOnly<T> {
+    type Output = T::Output;
+    fn needs_dedicated_connection(&self) -> bool {
+        self.0.needs_dedicated_connection()
+    }
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<T::Output>> {
+        self.0.step(reply)
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+}
+
+impl<T: Pages> Pages for ReadOnly<T> {
+    type Item = T::Item;
+    type Page = ReadOnly<T::Page>;
+    fn page(&self, cursor: u64) -> Self::Page {
+        ReadOnly(self.0.page(cursor))
+    }
 }
 
 /// A conversation whose output is passed through a function.
@@ -187,6 +234,10 @@ where
 
     fn needs_dedicated_connection(&self) -> bool {
         self.conv.needs_dedicated_connection()
+    }
+
+    fn read_only(&self) -> bool {
+        self.conv.read_only()
     }
 
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<O>> {

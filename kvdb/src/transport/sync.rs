@@ -7,7 +7,10 @@ use redis::{ConnectionLike, Value};
 
 use super::conn::Conn;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::health::Observed;
 use crate::settings::ConnectionSettings;
 
 /// A checked-out blocking connection: to one server, or to a cluster.
@@ -33,8 +36,8 @@ impl Link for Conn {
     }
 }
 
-/// Who a server connection goes to: a fixed address, or the primary that sentinels name
-/// at connection time (so that new connections follow a failover).
+/// Who a server connection goes to: a fixed address, or the primary (or a replica) that
+/// sentinels name at connection time (so that new connections follow a failover).
 // One per pool, never moved afterwards: the variants' sizes (a client with TLS parameters
 // is large) do not matter.
 #[allow(clippy::large_enum_variant)]
@@ -42,20 +45,56 @@ impl Link for Conn {
 pub(crate) enum Target {
     Fixed(redis::Client),
     #[cfg(feature = "sentinel")]
-    Sentinel(std::sync::Arc<std::sync::Mutex<redis::sentinel::SentinelClient>>),
+    Sentinel {
+        role: super::sentinel::Role,
+        client: Arc<std::sync::Mutex<redis::sentinel::SentinelClient>>,
+        /// For a replica target: the primary's, used when the sentinels know no replica.
+        primary: Option<Arc<std::sync::Mutex<redis::sentinel::SentinelClient>>>,
+        observed: Arc<Observed>,
+    },
 }
 
 impl Target {
-    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+    /// The target of a pool's primary connections.
+    pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
         match &settings.addr {
             #[cfg(feature = "sentinel")]
-            crate::settings::Addr::Sentinel { master, .. } => {
-                let client = super::sentinel::client(settings, master)?;
-                Ok(Target::Sentinel(std::sync::Arc::new(
-                    std::sync::Mutex::new(client),
-                )))
+            crate::settings::Addr::Sentinel { .. } => Ok(Target::Sentinel {
+                role: super::sentinel::Role::Primary,
+                client: Arc::new(std::sync::Mutex::new(super::sentinel::client(
+                    settings,
+                    super::sentinel::Role::Primary,
+                )?)),
+                primary: None,
+                observed: observed.clone(),
+            }),
+            _ => {
+                let _ = observed;
+                Ok(Target::Fixed(crate::tls::client(settings)?))
             }
-            _ => Ok(Target::Fixed(crate::tls::client(settings)?)),
+        }
+    }
+
+    /// The target of a sentinel session's replica reads: a replica the sentinels name, or
+    /// the primary when they know none. `None` without replica reads.
+    pub(crate) fn replicas(&self, settings: &ConnectionSettings) -> Result<Option<Self>> {
+        match self {
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel {
+                client, observed, ..
+            } if settings.read_from_replicas => Ok(Some(Target::Sentinel {
+                role: super::sentinel::Role::Replica,
+                client: Arc::new(std::sync::Mutex::new(super::sentinel::client(
+                    settings,
+                    super::sentinel::Role::Replica,
+                )?)),
+                primary: Some(client.clone()),
+                observed: observed.clone(),
+            })),
+            _ => {
+                let _ = settings;
+                Ok(None)
+            }
         }
     }
 
@@ -64,7 +103,26 @@ impl Target {
         match self {
             Target::Fixed(c) => Ok(c.clone()),
             #[cfg(feature = "sentinel")]
-            Target::Sentinel(s) => s.lock().unwrap_or_else(|p| p.into_inner()).get_client(),
+            Target::Sentinel {
+                role,
+                client,
+                primary,
+                observed,
+            } => {
+                let lock = |c: &std::sync::Mutex<redis::sentinel::SentinelClient>| {
+                    c.lock().unwrap_or_else(|p| p.into_inner()).get_client()
+                };
+                let (found, replica) = match (lock(client), primary) {
+                    (Err(e), Some(primary))
+                        if e.kind() == redis::ErrorKind::NoValidReplicasFoundBySentinel =>
+                    {
+                        (lock(primary)?, false)
+                    }
+                    (found, _) => (found?, *role == super::sentinel::Role::Replica),
+                };
+                observed.reached(replica, found.get_connection_info());
+                Ok(found)
+            }
         }
     }
 }
@@ -114,6 +172,8 @@ enum Backend {
         pool: r2d2::Pool<Manager>,
         /// Opens connections outside the pool (pub/sub).
         manager: Manager,
+        /// Sentinel replica reads: connections to a replica, for read-only operations.
+        replicas: Option<r2d2::Pool<Manager>>,
     },
     #[cfg(feature = "cluster")]
     Cluster {
@@ -207,25 +267,34 @@ fn build<M: r2d2::ManageConnection<Error = redis::RedisError>>(
 
 impl SyncPool {
     /// Builds the pool without connecting.
-    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+    pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
         let last_error = std::sync::Arc::new(LastErrorShared::default());
         let backend = match &settings.addr {
             #[cfg(feature = "cluster")]
-            crate::settings::Addr::Cluster(_) => {
-                let manager = super::cluster::sync::ClusterManager::new(settings)?;
+            crate::settings::Addr::Cluster { .. } => {
+                let manager = super::cluster::sync::ClusterManager::new(settings, observed)?;
                 Backend::Cluster {
                     pool: build(settings, manager.clone(), &last_error),
                     manager,
                 }
             }
             _ => {
+                let target = Target::new(settings, observed)?;
+                let replicas = target.replicas(settings)?.map(|target| {
+                    let manager = Manager {
+                        target,
+                        settings: settings.clone(),
+                    };
+                    build(settings, manager, &last_error)
+                });
                 let manager = Manager {
-                    target: Target::new(settings)?,
+                    target,
                     settings: settings.clone(),
                 };
                 Backend::Server {
                     pool: build(settings, manager.clone(), &last_error),
                     manager,
+                    replicas,
                 }
             }
         };
@@ -281,8 +350,44 @@ impl SyncPool {
         }
     }
 
+    /// The replica pool, for a read-only operation of a session with replica reads.
+    fn replicas(&self, read_only: bool) -> Option<&r2d2::Pool<Manager>> {
+        match &self.backend {
+            Backend::Server {
+                replicas: Some(pool),
+                ..
+            } if read_only => Some(pool),
+            _ => None,
+        }
+    }
+
+    /// The pool's state: open and idle connections (of the primary pool).
+    pub(crate) fn state(&self) -> r2d2::State {
+        with_pool!(self, |pool| pool.state())
+    }
+
+    /// A `PING` (every primary, for a cluster) and, for a cluster, a `CLUSTER SLOTS` that
+    /// refreshes the primaries known: for [`KVDBClient::check_health`](crate::KVDBClient).
+    pub(crate) fn check(&self) -> Result<()> {
+        let ping = super::Command::new(redis::cmd("PING"), |_| Ok(()));
+        self.run(ping)?;
+        #[cfg(feature = "cluster")]
+        if let Backend::Cluster { manager, .. } = &self.backend {
+            let slots = super::Command::new(super::cluster::cluster_slots(), Ok);
+            let reply = self.run(slots)?;
+            manager
+                .primaries()
+                .get(0, Some(&reply))
+                .map_err(Error::from)?;
+        }
+        Ok(())
+    }
+
     /// Runs one round trip.
     pub(crate) fn run<O: Op>(&self, op: O) -> Result<O::Output> {
+        if let Some(pool) = self.replicas(op.read_only()) {
+            return self.run_on(pool, op);
+        }
         with_pool!(self, |pool| self.run_on(pool, op))
     }
 
@@ -360,6 +465,9 @@ impl SyncPool {
 
     /// Runs a multi-step conversation on one pooled connection.
     pub(crate) fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
+        if let Some(pool) = self.replicas(conv.read_only()) {
+            return self.converse_on(pool, conv);
+        }
         with_pool!(self, |pool| self.converse_on(pool, conv))
     }
 

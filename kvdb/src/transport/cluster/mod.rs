@@ -39,7 +39,28 @@ pub(crate) fn client(settings: &ConnectionSettings) -> Result<ClusterClient> {
     if settings.read_from_replicas {
         b = b.read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy);
     }
+    if settings.addr.tls() {
+        b = with_tls(b, settings)?;
+    }
     Ok(b.build()?)
+}
+
+/// TLS to every node (verified), with the session's CA and client certificate if given.
+#[cfg(feature = "tls")]
+fn with_tls(
+    b: ClusterClientBuilder,
+    settings: &ConnectionSettings,
+) -> Result<ClusterClientBuilder> {
+    let b = b.tls(redis::TlsMode::Secure);
+    Ok(match crate::tls::certificates(&settings.tls)? {
+        Some(certs) => b.certs(certs),
+        None => b,
+    })
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(_: ClusterClientBuilder, _: &ConnectionSettings) -> Result<ClusterClientBuilder> {
+    Err(crate::tls::no_tls())
 }
 
 /// The cluster's primaries (sorted), as last read from `CLUSTER SLOTS`: what a `SCAN`
@@ -71,6 +92,11 @@ impl Primaries {
                 ),
             ))),
         }
+    }
+
+    /// The primaries as last read (empty if never read).
+    pub(crate) fn list(&self) -> Vec<(String, u16)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Whether the list must be read (a new scan, or never read).
