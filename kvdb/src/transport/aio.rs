@@ -198,7 +198,7 @@ impl AsyncPool {
         let backend = match &settings.addr {
             #[cfg(feature = "cluster")]
             crate::settings::Addr::Cluster { .. } => Backend::Cluster {
-                client: super::cluster::client(settings)?,
+                client: super::cluster::client(settings, true)?,
                 entries: Entries::new(),
                 primaries: observed.primaries.clone(),
             },

@@ -32,7 +32,7 @@ impl ClusterManager {
         observed: &crate::health::Observed,
     ) -> Result<Self> {
         Ok(ClusterManager {
-            client: super::client(settings)?,
+            client: super::client(settings, false)?,
             settings: settings.clone(),
             primaries: observed.primaries.clone(),
         })
