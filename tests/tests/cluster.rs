@@ -501,3 +501,31 @@ fn sessions_follow_a_failover() {
         }),
     );
 }
+
+#[test]
+fn health_lists_the_pool_and_check_health_reads_the_primaries() {
+    let (s, _) = session("health");
+    let mine = |all: Vec<kvdb::PoolHealth>| {
+        all.into_iter()
+            .find(|p| p.sessions.iter().any(|n| n == s.name()))
+            .unwrap()
+    };
+    // No I/O: the seed nodes.
+    let before = mine(KVDBClient::health());
+    assert_eq!(before.mode, kvdb::Mode::Cluster);
+    assert!(!before.tls);
+    assert_eq!(before.nodes.len(), 3);
+    assert_eq!(before.check, None);
+    // With a round trip: the primaries from CLUSTER SLOTS, and how long the PING took.
+    let after = mine(KVDBClient::check_health());
+    println!("{after:?}");
+    assert!(matches!(after.check, Some(Ok(_))), "{after:?}");
+    let mut want: Vec<String> = CLUSTER
+        .primary_ports()
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    want.sort();
+    assert_eq!(after.nodes, want);
+    assert!(after.connections >= 1, "{after:?}");
+}

@@ -326,3 +326,93 @@ fn timeouts_and_pool_settings_are_kept() {
     );
     assert_eq!(r.conn.client_name.as_deref(), Some("app"));
 }
+
+#[test]
+#[cfg(all(feature = "cluster", feature = "sentinel"))]
+fn tls_and_sentinel_credentials_for_multi_node_sessions() {
+    let cluster = SessionOptions::new("t")
+        .cluster_nodes(["h1:7000", "h2:7000"])
+        .tls(true);
+    let sentinel = SessionOptions::new("t")
+        .sentinel("m", ["s1"])
+        .tls(true)
+        .sentinel_username("watcher")
+        .sentinel_password("hidden-pw");
+    if cfg!(feature = "tls") {
+        assert_eq!(url_of(cluster, &[]), "rediss+cluster://h1:7000,h2:7000/0");
+        // A rediss:// URL's TLS carries over to the option forms.
+        let from_url = SessionOptions::new("t")
+            .url("rediss://h")
+            .cluster_nodes(["h1:7000"]);
+        assert_eq!(url_of(from_url, &[]), "rediss+cluster://h1:7000/0");
+        assert_eq!(
+            url_of(sentinel.clone(), &[]),
+            "rediss+sentinel://s1:26379/m/0?sentinel_username=watcher&sentinel_password=***"
+        );
+        let shown = format!("{sentinel:?} {:?}", resolve(sentinel.clone(), &[]).unwrap());
+        assert!(!shown.contains("hidden-pw"), "{shown}");
+    } else {
+        assert!(matches!(
+            resolve(cluster, &[]),
+            Err(Error::InvalidOption { option: "url", .. })
+        ));
+    }
+    // TLS can be turned off, and is refused for a unix socket.
+    let off = SessionOptions::new("t")
+        .url("rediss+sentinel://s1/m")
+        .tls(false);
+    assert_eq!(url_of(off, &[]), "redis+sentinel://s1:26379/m/0");
+    let unix = SessionOptions::new("t")
+        .url("redis+unix:///tmp/r.sock")
+        .tls(true);
+    assert!(matches!(
+        resolve(unix, &[]),
+        Err(Error::InvalidOption { option: "tls", .. })
+    ));
+    // Sentinel credentials only for sentinel sessions, and the password never in the error.
+    let e = resolve(
+        SessionOptions::new("t")
+            .url("redis://h")
+            .sentinel_password("hidden-pw"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::InvalidOption {
+                option: "sentinel_password",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = resolve(
+        SessionOptions::new("t").url("redis://h/0?sentinel_password=hidden-pw"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("hidden-pw"), "{e}");
+    // Replica reads: cluster and sentinel sessions, not a single server.
+    let ok = SessionOptions::new("t")
+        .sentinel("m", ["s1"])
+        .read_from_replicas(true);
+    assert!(resolve(ok, &[]).unwrap().conn.read_from_replicas);
+    let e = resolve(
+        SessionOptions::new("t")
+            .url("redis://h")
+            .read_from_replicas(true),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::InvalidOption {
+                option: "read_from_replicas",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
