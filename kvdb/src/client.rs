@@ -111,15 +111,16 @@ impl KVDBClient {
     /// use kvdb::{KVDBClient, Mode, SessionOptions};
     ///
     /// let s = KVDBClient::get_session(
-    ///     SessionOptions::new("doc-health").url("redis+sentinel://10.0.0.1:26379/mymaster/0"),
+    ///     SessionOptions::new("doc-health").url("redis://:s3cret@10.0.0.1:6380/0"),
     /// )?;
     /// let pool = KVDBClient::health()
     ///     .into_iter()
     ///     .find(|p| p.sessions.contains(&"doc-health".to_string()))
     ///     .unwrap();
-    /// assert_eq!(pool.mode, Mode::Sentinel);
-    /// assert_eq!(pool.nodes, ["10.0.0.1:26379"]);
-    /// assert_eq!(pool.primary, None); // no connection yet
+    /// assert_eq!(pool.mode, Mode::Single);
+    /// assert_eq!(pool.nodes, ["10.0.0.1:6380"]);
+    /// assert_eq!(pool.url, "redis://:***@10.0.0.1:6380/0");
+    /// assert_eq!(pool.connections, 0); // no connection yet
     /// # KVDBClient::close("doc-health");
     /// # Ok::<(), kvdb::Error>(())
     /// ```

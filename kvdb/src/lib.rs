@@ -39,9 +39,9 @@
 //! | `lz4` | yes | [`Compression::Lz4`] (LZ4 frame format, lz4_flex) |
 //! | `gzip` | yes | [`Compression::Gzip`] (flate2) |
 //! | `zlib` | yes | [`Compression::Zlib`] (flate2) |
-//! | `tls` | no | `rediss://` with rustls (ring provider): [`SessionOptions::tls_ca_cert`] and client certificates |
+//! | `tls` | no | `rediss://` (and `rediss+cluster://`, `rediss+sentinel://`) with rustls (ring provider): [`SessionOptions::tls_ca_cert`] and client certificates |
 //! | `cluster` | no | Redis Cluster sessions (`redis+cluster://h1:p1,h2:p2`, [`SessionOptions::cluster_nodes`]); pulls in the `redis` crate's cluster clients (and its tokio support) |
-//! | `sentinel` | no | Sentinel sessions that follow failovers (`redis+sentinel://s1:p1,s2:p2/mymaster/0`, [`SessionOptions::sentinel`]) |
+//! | `sentinel` | no | Sentinel sessions that follow failovers (`redis+sentinel://s1:p1,s2:p2/mymaster/0`, [`SessionOptions::sentinel`]), with sentinel credentials and replica reads |
 //! | `testing` | no | [`testing::TestServer`], `TestCluster`, `TestSentinel`: throwaway servers for tests and examples |
 //!
 //! JSON is always available. A value written with a codec or compression that this build

@@ -96,6 +96,8 @@ impl<C: Clone> Entries<C> {
 
 /// Who a server connection goes to: a fixed address, or the primary (or a replica) the
 /// sentinels name.
+// One or two per pool, never moved afterwards: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Target {
     Fixed(redis::Client),
     #[cfg(feature = "sentinel")]
