@@ -450,8 +450,25 @@ fn sessions_follow_a_failover() {
             break;
         }
         assert!(Instant::now() < deadline, "the replica was not promoted");
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
     }
+    let promoted = Instant::now();
+    // The async connection first: how soon after the promotion does it write again?
+    let deadline = promoted + Duration::from_secs(15);
+    loop {
+        match rt.block_on(session.aio().set("k", &2)) {
+            Ok(()) => break,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("async set after the manual failover: {e}");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("async set after the manual failover: {e}"),
+        }
+    }
+    println!(
+        "manual failover: async writes again {:?} after the promotion",
+        promoted.elapsed()
+    );
     cluster.wait_ok(Duration::from_secs(20)).unwrap();
     // The same session, sync and async: a failed first try is allowed while the cluster
     // settles (a redirection the client follows), but it must recover quickly.
