@@ -33,6 +33,15 @@ struct Log {
 }
 
 impl Log {
+    /// Notes a `set_model` (acknowledged at `acked`, or failed) and whether the `get_model`
+    /// after it found the model.
+    fn record(&mut self, id: u64, acked: Option<Instant>, read: bool) {
+        if let Some(at) = acked {
+            self.acknowledged.push((id, at));
+        }
+        self.ops.push((Instant::now(), acked.is_some() && read));
+    }
+
     /// The first success after `since`, and the failures after `since` before it.
     fn first_success_after(&self, since: Instant) -> Option<(Instant, usize)> {
         let mut ops: Vec<&(Instant, bool)> = self.ops.iter().filter(|(t, _)| *t >= since).collect();
@@ -57,6 +66,15 @@ fn ids_on_shard(shard: u16, from: u64, count: usize) -> Vec<u64> {
             range.contains(&key_slot(&key))
         })
         .take(count)
+        .collect()
+}
+
+/// Worker `worker`'s share of `ids` (one in eight).
+fn share(ids: &[u64], worker: u32) -> Vec<u64> {
+    ids.iter()
+        .copied()
+        .skip(worker as usize)
+        .step_by(8)
         .collect()
 }
 
@@ -193,29 +211,20 @@ fn a_killed_primary_is_replaced_quickly_and_no_acknowledged_write_is_lost() {
     let ids = ids_on_shard(0, 0, 20_000);
     for worker in 0..8u32 {
         let (s, log, stop) = (s.aio(), log.clone(), stop.clone());
-        let ids: Vec<u64> = ids
-            .iter()
-            .copied()
-            .skip(worker as usize)
-            .step_by(8)
-            .collect();
+        let ids = share(&ids, worker);
         rt.spawn(async move {
             for id in ids {
                 if stop.load(Ordering::Acquire) {
                     break;
                 }
-                let ok = s.set_model(&Event { id, worker }).await.is_ok();
-                let acked = Instant::now();
-                let read = ok
-                    && s.get_model::<Event>(&id)
-                        .await
-                        .map(|e| e.is_some())
-                        .unwrap_or(false);
-                let mut log = log.lock().unwrap();
-                if ok {
-                    log.acknowledged.push((id, acked));
-                }
-                log.ops.push((Instant::now(), ok && read));
+                let acked = s
+                    .set_model(&Event { id, worker })
+                    .await
+                    .ok()
+                    .map(|()| Instant::now());
+                let read =
+                    acked.is_some() && matches!(s.get_model::<Event>(&id).await, Ok(Some(_)));
+                log.lock().unwrap().record(id, acked, read);
             }
         });
     }
@@ -233,28 +242,18 @@ fn a_killed_primary_is_replaced_quickly_and_no_acknowledged_write_is_lost() {
     let threads: Vec<_> = (0..8u32)
         .map(|worker| {
             let (s, log, stop) = (s.clone(), log.clone(), stop.clone());
-            let ids: Vec<u64> = ids
-                .iter()
-                .copied()
-                .skip(worker as usize)
-                .step_by(8)
-                .collect();
+            let ids = share(&ids, worker);
             std::thread::spawn(move || {
                 for id in ids {
                     if stop.load(Ordering::Acquire) {
                         break;
                     }
-                    let ok = s.set_model(&Event { id, worker }).is_ok();
-                    let acked = Instant::now();
-                    let read = ok
-                        && s.get_model::<Event>(&id)
-                            .map(|e| e.is_some())
-                            .unwrap_or(false);
-                    let mut log = log.lock().unwrap();
-                    if ok {
-                        log.acknowledged.push((id, acked));
-                    }
-                    log.ops.push((Instant::now(), ok && read));
+                    let acked = s
+                        .set_model(&Event { id, worker })
+                        .ok()
+                        .map(|()| Instant::now());
+                    let read = acked.is_some() && matches!(s.get_model::<Event>(&id), Ok(Some(_)));
+                    log.lock().unwrap().record(id, acked, read);
                 }
             })
         })
