@@ -101,13 +101,7 @@ impl<C: Clone> Entries<C> {
 enum Target {
     Fixed(redis::Client),
     #[cfg(feature = "sentinel")]
-    Sentinel {
-        replica: bool,
-        client: Arc<tokio::sync::Mutex<redis::sentinel::SentinelClient>>,
-        /// For a replica target: the primary's, used when the sentinels know no replica.
-        primary: Option<Arc<tokio::sync::Mutex<redis::sentinel::SentinelClient>>>,
-        observed: Arc<Observed>,
-    },
+    Sentinel(super::sentinel::AsyncLookup),
 }
 
 impl Target {
@@ -115,24 +109,7 @@ impl Target {
         match self {
             Target::Fixed(c) => Ok(c.clone()),
             #[cfg(feature = "sentinel")]
-            Target::Sentinel {
-                replica,
-                client,
-                primary,
-                observed,
-            } => {
-                let found = client.lock().await.async_get_client().await;
-                let (found, replica) = match (found, primary) {
-                    (Err(e), Some(primary))
-                        if e.kind() == redis::ErrorKind::NoValidReplicasFoundBySentinel =>
-                    {
-                        (primary.lock().await.async_get_client().await?, false)
-                    }
-                    (found, _) => (found?, *replica),
-                };
-                observed.reached(replica, found.get_connection_info());
-                Ok(found)
-            }
+            Target::Sentinel(lookup) => Ok(lookup.client().await?),
         }
     }
 }
@@ -206,24 +183,13 @@ impl AsyncPool {
             },
             #[cfg(feature = "sentinel")]
             crate::settings::Addr::Sentinel { .. } => {
-                use super::sentinel::{Role, client};
-                let primary = Arc::new(tokio::sync::Mutex::new(client(settings, Role::Primary)?));
+                let primary = super::sentinel::AsyncLookup::primary(settings, observed)?;
                 let replica = match settings.read_from_replicas {
-                    true => Some(server(Target::Sentinel {
-                        replica: true,
-                        client: Arc::new(tokio::sync::Mutex::new(client(settings, Role::Replica)?)),
-                        primary: Some(primary.clone()),
-                        observed: observed.clone(),
-                    })),
+                    true => Some(server(Target::Sentinel(primary.replicas(settings)?))),
                     false => None,
                 };
                 Backend::Server {
-                    primary: server(Target::Sentinel {
-                        replica: false,
-                        client: primary,
-                        primary: None,
-                        observed: observed.clone(),
-                    }),
+                    primary: server(Target::Sentinel(primary)),
                     replica,
                 }
             }
@@ -329,7 +295,7 @@ impl AsyncPool {
             (
                 Backend::Server { .. },
                 Some(Server {
-                    target: Target::Sentinel { .. },
+                    target: Target::Sentinel(_),
                     entries,
                 }),
             ) => {

@@ -8,9 +8,12 @@
 //! data nodes theirs; with TLS (`rediss+sentinel://`) both are reached over TLS with the same
 //! certificates.
 
+use std::sync::Arc;
+
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 
 use crate::error::Result;
+use crate::health::Observed;
 use crate::settings::{Addr, ConnectionSettings, Protocol, node_addr};
 
 /// Which server of the sentinels' set a client connects to.
@@ -24,7 +27,7 @@ pub(crate) enum Role {
 
 /// A client that asks the sentinels of `settings` for the server of `role` whenever a
 /// connection is made.
-pub(crate) fn client(settings: &ConnectionSettings, role: Role) -> Result<SentinelClient> {
+fn client(settings: &ConnectionSettings, role: Role) -> Result<SentinelClient> {
     let Addr::Sentinel {
         sentinels,
         master,
@@ -89,4 +92,103 @@ fn with_tls(
 #[cfg(not(feature = "tls"))]
 fn with_tls(_: SentinelClientBuilder, _: &ConnectionSettings) -> Result<SentinelClientBuilder> {
     Err(crate::tls::no_tls())
+}
+
+/// Whether a replica lookup found no replica, so the primary serves the reads instead.
+fn no_replica(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::NoValidReplicasFoundBySentinel
+}
+
+/// Finds the server of one role through the sentinels, for the sync pool: a new client each
+/// time a connection is opened.
+#[derive(Clone)]
+pub(crate) struct SyncLookup {
+    role: Role,
+    client: Arc<std::sync::Mutex<SentinelClient>>,
+    /// For replicas: the primary's lookup, used when the sentinels know no replica.
+    primary: Option<Arc<std::sync::Mutex<SentinelClient>>>,
+    observed: Arc<Observed>,
+}
+
+impl SyncLookup {
+    /// The lookup of the primary.
+    pub(crate) fn primary(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
+        Ok(SyncLookup {
+            role: Role::Primary,
+            client: Arc::new(std::sync::Mutex::new(client(settings, Role::Primary)?)),
+            primary: None,
+            observed: observed.clone(),
+        })
+    }
+
+    /// The lookup of a replica, falling back on this (primary) lookup.
+    pub(crate) fn replicas(&self, settings: &ConnectionSettings) -> Result<Self> {
+        Ok(SyncLookup {
+            role: Role::Replica,
+            client: Arc::new(std::sync::Mutex::new(client(settings, Role::Replica)?)),
+            primary: Some(self.client.clone()),
+            observed: self.observed.clone(),
+        })
+    }
+
+    /// The client for the server to connect to now (noted for the pool's health).
+    pub(crate) fn client(&self) -> redis::RedisResult<redis::Client> {
+        let get = |c: &std::sync::Mutex<SentinelClient>| {
+            c.lock().unwrap_or_else(|p| p.into_inner()).get_client()
+        };
+        let (found, role) = match (get(&self.client), &self.primary) {
+            (Err(e), Some(primary)) if no_replica(&e) => (get(primary)?, Role::Primary),
+            (found, _) => (found?, self.role),
+        };
+        self.observed
+            .reached(role == Role::Replica, found.get_connection_info());
+        Ok(found)
+    }
+}
+
+/// [`SyncLookup`] for the async pool.
+#[cfg(feature = "async")]
+pub(crate) struct AsyncLookup {
+    role: Role,
+    client: Arc<tokio::sync::Mutex<SentinelClient>>,
+    primary: Option<Arc<tokio::sync::Mutex<SentinelClient>>>,
+    observed: Arc<Observed>,
+}
+
+#[cfg(feature = "async")]
+impl AsyncLookup {
+    /// The lookup of the primary.
+    pub(crate) fn primary(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
+        Ok(AsyncLookup {
+            role: Role::Primary,
+            client: Arc::new(tokio::sync::Mutex::new(client(settings, Role::Primary)?)),
+            primary: None,
+            observed: observed.clone(),
+        })
+    }
+
+    /// The lookup of a replica, falling back on this (primary) lookup.
+    pub(crate) fn replicas(&self, settings: &ConnectionSettings) -> Result<Self> {
+        Ok(AsyncLookup {
+            role: Role::Replica,
+            client: Arc::new(tokio::sync::Mutex::new(client(settings, Role::Replica)?)),
+            primary: Some(self.client.clone()),
+            observed: self.observed.clone(),
+        })
+    }
+
+    /// The client for the server to connect to now (noted for the pool's health).
+    pub(crate) async fn client(&self) -> redis::RedisResult<redis::Client> {
+        let found = self.client.lock().await.async_get_client().await;
+        let (found, role) = match (found, &self.primary) {
+            (Err(e), Some(primary)) if no_replica(&e) => (
+                primary.lock().await.async_get_client().await?,
+                Role::Primary,
+            ),
+            (found, _) => (found?, self.role),
+        };
+        self.observed
+            .reached(role == Role::Replica, found.get_connection_info());
+        Ok(found)
+    }
 }

@@ -45,13 +45,7 @@ impl Link for Conn {
 pub(crate) enum Target {
     Fixed(redis::Client),
     #[cfg(feature = "sentinel")]
-    Sentinel {
-        role: super::sentinel::Role,
-        client: Arc<std::sync::Mutex<redis::sentinel::SentinelClient>>,
-        /// For a replica target: the primary's, used when the sentinels know no replica.
-        primary: Option<Arc<std::sync::Mutex<redis::sentinel::SentinelClient>>>,
-        observed: Arc<Observed>,
-    },
+    Sentinel(super::sentinel::SyncLookup),
 }
 
 impl Target {
@@ -59,15 +53,9 @@ impl Target {
     pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
         match &settings.addr {
             #[cfg(feature = "sentinel")]
-            crate::settings::Addr::Sentinel { .. } => Ok(Target::Sentinel {
-                role: super::sentinel::Role::Primary,
-                client: Arc::new(std::sync::Mutex::new(super::sentinel::client(
-                    settings,
-                    super::sentinel::Role::Primary,
-                )?)),
-                primary: None,
-                observed: observed.clone(),
-            }),
+            crate::settings::Addr::Sentinel { .. } => Ok(Target::Sentinel(
+                super::sentinel::SyncLookup::primary(settings, observed)?,
+            )),
             _ => {
                 let _ = observed;
                 Ok(Target::Fixed(crate::tls::client(settings)?))
@@ -77,24 +65,14 @@ impl Target {
 
     /// The target of a sentinel session's replica reads: a replica the sentinels name, or
     /// the primary when they know none. `None` without replica reads.
+    #[cfg_attr(not(feature = "sentinel"), allow(unused_variables))]
     pub(crate) fn replicas(&self, settings: &ConnectionSettings) -> Result<Option<Self>> {
         match self {
             #[cfg(feature = "sentinel")]
-            Target::Sentinel {
-                client, observed, ..
-            } if settings.read_from_replicas => Ok(Some(Target::Sentinel {
-                role: super::sentinel::Role::Replica,
-                client: Arc::new(std::sync::Mutex::new(super::sentinel::client(
-                    settings,
-                    super::sentinel::Role::Replica,
-                )?)),
-                primary: Some(client.clone()),
-                observed: observed.clone(),
-            })),
-            _ => {
-                let _ = settings;
-                Ok(None)
+            Target::Sentinel(lookup) if settings.read_from_replicas => {
+                Ok(Some(Target::Sentinel(lookup.replicas(settings)?)))
             }
+            _ => Ok(None),
         }
     }
 
@@ -103,26 +81,7 @@ impl Target {
         match self {
             Target::Fixed(c) => Ok(c.clone()),
             #[cfg(feature = "sentinel")]
-            Target::Sentinel {
-                role,
-                client,
-                primary,
-                observed,
-            } => {
-                let lock = |c: &std::sync::Mutex<redis::sentinel::SentinelClient>| {
-                    c.lock().unwrap_or_else(|p| p.into_inner()).get_client()
-                };
-                let (found, replica) = match (lock(client), primary) {
-                    (Err(e), Some(primary))
-                        if e.kind() == redis::ErrorKind::NoValidReplicasFoundBySentinel =>
-                    {
-                        (lock(primary)?, false)
-                    }
-                    (found, _) => (found?, *role == super::sentinel::Role::Replica),
-                };
-                observed.reached(replica, found.get_connection_info());
-                Ok(found)
-            }
+            Target::Sentinel(lookup) => lookup.client(),
         }
     }
 }
