@@ -108,7 +108,7 @@ pub use client::KVDBClient;
 #[cfg(feature = "async")]
 pub use ops::{AsyncLockGuard, Subscription};
 pub use ops::{
-    Handle, KeyType, LockGuard, Message, Pipeline, PipelineResults, ScanOptions, Script,
+    Event, Handle, KeyType, LockGuard, Message, Pipeline, PipelineResults, ScanOptions, Script,
     ScriptCall, SetOptions, Subscriber, Ttl,
 };
 /// The `redis` crate kvdb is built on, for [`Session::query`] and its commands.

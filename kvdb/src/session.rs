@@ -105,6 +105,11 @@ impl Session {
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
     }
+
+    /// The pool, held by a subscription that reconnects through it.
+    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
+        self.inner.pool.clone()
+    }
 }
 
 #[cfg(feature = "async")]
@@ -127,6 +132,11 @@ impl AsyncSession {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
+    }
+
+    /// The pool, held by a subscription that reconnects through it.
+    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
+        self.inner.pool.clone()
     }
 }
 

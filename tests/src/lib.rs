@@ -72,6 +72,11 @@ pub fn options(what: &str) -> SessionOptions {
     SessionOptions::new(unique(what)).url(server().url())
 }
 
+/// Options for a fresh, uniquely named session on the server at `url` (a test's own server).
+pub fn options_on(url: &str, what: &str) -> SessionOptions {
+    SessionOptions::new(unique(what)).url(url)
+}
+
 /// A fresh, uniquely named session on the test server, and a unique key prefix for the test.
 pub fn session(options: SessionOptions) -> (Session, String) {
     let prefix = unique("t");
@@ -93,8 +98,63 @@ pub fn session(options: SessionOptions) -> (Session, String) {
 ///     assert_eq!(w!(s.incr(&k)).unwrap(), 1);
 /// });
 /// ```
+///
+/// With `own_server`, each of the two tests starts a `redis-server` of its own (for tests that
+/// kill connections or restart the server) and the body also gets `$srv`, a
+/// `&mut TestServer`:
+///
+/// ```text
+/// kvdb_tests::dual_test!(survives_restart, own_server, [Json], |s, p, server| { ... });
+/// ```
 #[macro_export]
 macro_rules! dual_test {
+    ($name:ident, own_server, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident, $srv:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sync() {
+                #[allow(unused_macros)]
+                macro_rules! w {
+                    ($e:expr) => {
+                        $e
+                    };
+                }
+                for ser in [$(::kvdb::Serializer::$ser),+] {
+                    let mut server = ::kvdb::testing::TestServer::start()
+                        .expect("this test needs a redis-server of its own");
+                    let (session, $p) = $crate::session(
+                        $crate::options_on(&server.url(), stringify!($name)).serializer(ser),
+                    );
+                    let $s = &session;
+                    let $srv = &mut server;
+                    $body
+                }
+            }
+
+            #[tokio::test]
+            async fn aio() {
+                #[allow(unused_macros)]
+                macro_rules! w {
+                    ($e:expr) => {
+                        $e.await
+                    };
+                }
+                for ser in [$(::kvdb::Serializer::$ser),+] {
+                    let mut server = ::kvdb::testing::TestServer::start()
+                        .expect("this test needs a redis-server of its own");
+                    let (session, $p) = $crate::session(
+                        $crate::options_on(&server.url(), stringify!($name)).serializer(ser),
+                    );
+                    let aio = session.aio();
+                    let $s = &aio;
+                    let $srv = &mut server;
+                    $body
+                }
+            }
+        }
+    };
     ($name:ident, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]

@@ -373,7 +373,10 @@ async fn pubsub_through_the_cluster() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         s.aio().publish(&channel, "hello").await.unwrap();
-        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+        if let Some(event) = sub.next_timeout(Duration::from_millis(200)).await {
+            let m = event
+                .into_message()
+                .expect("a message, the connection is fine");
             assert_eq!(m.payload.unwrap(), "hello");
             break;
         }
