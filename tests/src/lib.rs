@@ -108,54 +108,24 @@ pub fn session(options: SessionOptions) -> (Session, String) {
 /// ```
 #[macro_export]
 macro_rules! dual_test {
-    ($name:ident, own_server, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident, $srv:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[test]
-            fn sync() {
-                #[allow(unused_macros)]
-                macro_rules! w {
-                    ($e:expr) => {
-                        $e
-                    };
-                }
-                for ser in [$(::kvdb::Serializer::$ser),+] {
-                    let mut server = ::kvdb::testing::TestServer::start()
-                        .expect("this test needs a redis-server of its own");
-                    let (session, $p) = $crate::session(
-                        $crate::options_on(&server.url(), stringify!($name)).serializer(ser),
-                    );
-                    let $s = &session;
-                    let $srv = &mut server;
-                    $body
-                }
-            }
-
-            #[tokio::test]
-            async fn aio() {
-                #[allow(unused_macros)]
-                macro_rules! w {
-                    ($e:expr) => {
-                        $e.await
-                    };
-                }
-                for ser in [$(::kvdb::Serializer::$ser),+] {
-                    let mut server = ::kvdb::testing::TestServer::start()
-                        .expect("this test needs a redis-server of its own");
-                    let (session, $p) = $crate::session(
-                        $crate::options_on(&server.url(), stringify!($name)).serializer(ser),
-                    );
-                    let aio = session.aio();
-                    let $s = &aio;
-                    let $srv = &mut server;
-                    $body
-                }
-            }
-        }
-    };
     ($name:ident, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident| $body:block) => {
+        $crate::dual_test!(@both $name, [$($ser),+],
+            |ser| ($crate::session($crate::options(stringify!($name)).serializer(ser)), ()),
+            |$s, $p, _server| $body);
+    };
+    ($name:ident, own_server, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident, $srv:ident| $body:block) => {
+        $crate::dual_test!(@both $name, [$($ser),+],
+            |ser| {
+                let server = ::kvdb::testing::TestServer::start()
+                    .expect("this test needs a redis-server of its own");
+                let url = server.url();
+                ($crate::session($crate::options_on(&url, stringify!($name)).serializer(ser)), server)
+            },
+            |$s, $p, $srv| $body);
+    };
+    // Both tests; `$make` gives the session and key prefix, and what `$srv` borrows.
+    (@both $name:ident, [$($ser:ident),+], |$ser_var:ident| $make:expr,
+        |$s:ident, $p:ident, $srv:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -168,10 +138,10 @@ macro_rules! dual_test {
                         $e
                     };
                 }
-                for ser in [$(::kvdb::Serializer::$ser),+] {
-                    let (session, $p) =
-                        $crate::session($crate::options(stringify!($name)).serializer(ser));
+                for $ser_var in [$(::kvdb::Serializer::$ser),+] {
+                    let ((session, $p), mut server) = $make;
                     let $s = &session;
+                    let $srv = &mut server;
                     $body
                 }
             }
@@ -184,11 +154,11 @@ macro_rules! dual_test {
                         $e.await
                     };
                 }
-                for ser in [$(::kvdb::Serializer::$ser),+] {
-                    let (session, $p) =
-                        $crate::session($crate::options(stringify!($name)).serializer(ser));
+                for $ser_var in [$(::kvdb::Serializer::$ser),+] {
+                    let ((session, $p), mut server) = $make;
                     let aio = session.aio();
                     let $s = &aio;
+                    let $srv = &mut server;
                     $body
                 }
             }

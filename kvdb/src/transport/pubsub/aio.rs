@@ -53,24 +53,18 @@ impl AsyncSubscriber {
             stream: None,
             work: None,
         };
-        // Before the first connection, failures are handed back rather than retried.
-        loop {
-            let work = match sub.state.next_action(Instant::now()) {
+        // Until it is handed to the user, failures are the caller's error, not retried.
+        while let Some(step) = sub.state.opening_step() {
+            let work = match step {
                 Action::Connect => sub.connect(),
                 Action::Send(change) => sub.send(change),
-                // Up and settled: messages are received by `poll_next`.
-                _ => {
-                    sub.state.start();
-                    return Ok(sub);
-                }
+                _ => break,
             };
-            if let Some(e) = sub.absorb(work.await) {
-                return Err(e);
-            }
-            if let Some(e) = sub.state.take_refusal() {
+            if let Some(e) = sub.absorb(work.await).or_else(|| sub.state.take_refusal()) {
                 return Err(e);
             }
         }
+        Ok(sub)
     }
 
     /// The state (wanted names).
@@ -141,14 +135,7 @@ impl AsyncSubscriber {
             let done = self.send(change).await;
             self.absorb(done);
         }
-        if let Some(e) = self.state.take_refusal() {
-            return Err(e);
-        }
-        if self.state.is_settled() {
-            Ok(())
-        } else {
-            Err(not_connected())
-        }
+        self.state.change_result()
     }
 
     fn connect(&self) -> Work {

@@ -176,10 +176,33 @@ impl Subscriptions {
         }
     }
 
-    /// The first subscription is confirmed and handed to the user: from now on, a lost
-    /// connection is re-established.
-    pub(crate) fn start(&mut self) {
-        self.started = true;
+    /// While opening the subscription: connect, or send what is not confirmed yet; `None`
+    /// once everything is confirmed, and the subscription is handed to the user (from then
+    /// on, a lost connection is re-established). Messages that arrived meanwhile stay queued.
+    pub(crate) fn opening_step(&mut self) -> Option<Action> {
+        let step = match self.is_up() {
+            false => Some(Action::Connect),
+            true => self.pending_change().map(Action::Send),
+        };
+        if step.is_none() {
+            self.started = true;
+        }
+        step
+    }
+
+    /// How a live change went, once the driver has sent what [`pending_change`] gave: the
+    /// server's refusal, or a connection error while the subscription is reconnecting (the
+    /// change is kept, and applied once it is back).
+    ///
+    /// [`pending_change`]: Self::pending_change
+    pub(crate) fn change_result(&mut self) -> crate::error::Result<()> {
+        if let Some(e) = self.refusal.take() {
+            return Err(e);
+        }
+        match self.is_settled() {
+            true => Ok(()),
+            false => Err(not_connected()),
+        }
     }
 
     /// The wanted names of one kind, sorted.

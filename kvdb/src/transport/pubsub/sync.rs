@@ -41,29 +41,18 @@ impl SyncSubscriber {
             conn: None,
             read_timeout: None,
         };
-        // Before the first connection, failures are handed back rather than retried.
-        loop {
-            match sub.state.next_action(Instant::now()) {
-                Action::Connect => {
-                    if let Some(e) = sub.connect() {
-                        return Err(e);
-                    }
-                }
-                Action::Send(change) => {
-                    if let Some(e) = sub.send(&change) {
-                        return Err(e);
-                    }
-                    if let Some(e) = sub.state.take_refusal() {
-                        return Err(e);
-                    }
-                }
-                // Up and settled: messages are received by `next`.
-                _ => {
-                    sub.state.start();
-                    return Ok(sub);
-                }
+        // Until it is handed to the user, failures are the caller's error, not retried.
+        while let Some(step) = sub.state.opening_step() {
+            let error = match step {
+                Action::Connect => sub.connect(),
+                Action::Send(change) => sub.send(&change),
+                _ => None,
+            };
+            if let Some(e) = error.or_else(|| sub.state.take_refusal()) {
+                return Err(e);
             }
         }
+        Ok(sub)
     }
 
     /// The state (wanted names).
@@ -119,14 +108,7 @@ impl SyncSubscriber {
         while let Some(change) = self.state.pending_change() {
             self.send(&change);
         }
-        if let Some(e) = self.state.take_refusal() {
-            return Err(e);
-        }
-        if self.state.is_settled() {
-            Ok(())
-        } else {
-            Err(not_connected())
-        }
+        self.state.change_result()
     }
 
     /// Opens a connection; reports to the state. Returns the error if the subscription is not

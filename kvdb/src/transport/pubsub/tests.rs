@@ -43,7 +43,7 @@ fn change(kind: Kind, subscribe: bool, names: &[&str]) -> Change {
 
 /// Sends every pending change (as a driver would, all confirmed); returns what was sent.
 fn settle(s: &mut Subscriptions, now: Instant) -> Vec<Change> {
-    s.start();
+    s.started = true;
     let mut sent = Vec::new();
     while let Some(c) = s.pending_change() {
         s.sent(&c, Sent::Confirmed, now);
@@ -236,4 +236,24 @@ fn a_refused_change_is_dropped_and_reported_but_a_refused_resubscription_is_retr
         Action::Emit(Out::Disconnected { attempt: 1, .. })
     ));
     assert_eq!(s.wanted(Kind::Channel).collect::<Vec<_>>(), ["a"]);
+}
+
+#[test]
+fn messages_arriving_while_opening_stay_queued_for_the_user() {
+    let now = Instant::now();
+    let mut s = state(&["a", "b"], &[], now);
+    assert!(matches!(s.opening_step(), Some(Action::Connect)));
+    s.connected();
+    let Some(Action::Send(c)) = s.opening_step() else {
+        panic!("expected a SUBSCRIBE")
+    };
+    // Published on `a` before the confirmation of `b` was read.
+    s.received(msg("a", "early"));
+    s.sent(&c, Sent::Confirmed, now);
+    assert!(s.opening_step().is_none());
+    assert!(s.started);
+    let Action::Emit(Out::Message(m)) = s.next_action(now) else {
+        panic!("expected the early message")
+    };
+    assert_eq!(m.get_payload_bytes(), b"early");
 }
