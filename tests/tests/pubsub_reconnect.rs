@@ -150,3 +150,39 @@ kvdb_tests::dual_test!(
         assert_eq!(m.payload.unwrap(), 5);
     }
 );
+
+// A connection that stops answering without being closed (a dropped route, a proxy that
+// forgot it; here `CLIENT PAUSE`) is noticed by the health check's unanswered PING.
+kvdb_tests::dual_test!(
+    a_silent_connection_is_noticed_by_the_health_check,
+    own_server,
+    [Json],
+    |s, p, server| {
+        let ch = format!("{p}:ch");
+        let mut sub = w!(s.subscribe::<u32>(&[&ch])).unwrap();
+        sub.set_health_check(Some(Duration::from_millis(300)));
+        // Quiet, with every check answered: nothing to report.
+        assert!(w!(sub.next_timeout(Duration::from_millis(1500))).is_none());
+
+        redis::cmd("CLIENT")
+            .arg(&["PAUSE", "4000", "ALL"])
+            .exec(&mut admin(server))
+            .unwrap();
+        let paused = Instant::now();
+        match w!(sub.next_timeout(Duration::from_secs(10))) {
+            Some(Event::Disconnected {
+                error, attempt: 0, ..
+            }) => assert!(error.is_timeout(), "{error}"),
+            other => panic!("expected Disconnected, got {other:?}"),
+        }
+        let noticed = paused.elapsed();
+        let (attempts, down_for) = resubscribed!(w!(sub.next_timeout(Duration::from_secs(1))));
+        eprintln!(
+            "health check every 300 ms: silence noticed after {noticed:?}; resubscribed after \
+         {down_for:?}, {attempts} attempt(s)"
+        );
+        assert_eq!(w!(s.publish(&ch, &7u32)).unwrap(), 1);
+        let m = message!(w!(sub.next_timeout(Duration::from_secs(5))));
+        assert_eq!(m.payload.unwrap(), 7);
+    }
+);

@@ -34,7 +34,8 @@ pub struct Message<T> {
 /// What a subscription yields: a message, or news about its connection.
 ///
 /// A subscription never ends and never fails on its own: when its connection is lost (the
-/// server restarted or closed it, `CLIENT KILL`, a network reset), it says so with
+/// server restarted or closed it, `CLIENT KILL`, a network reset, or a health-check `PING`
+/// went unanswered: see `set_health_check`), it says so with
 /// [`Disconnected`](Event::Disconnected), reconnects with a bounded backoff (at once, then
 /// 100 ms doubling up to 5 s, jittered), subscribes every channel and pattern again, and says
 /// so with [`Resubscribed`](Event::Resubscribed). Messages published between the two were

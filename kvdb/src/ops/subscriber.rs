@@ -42,6 +42,15 @@ macro_rules! change_methods {
             self.driver.change(Kind::Pattern, patterns, false) $($aw)*
         }
 
+        /// How long a quiet connection may go before the subscription checks it with a
+        /// `PING` (default 30 s); an answer that does not come within as long again counts as
+        /// a lost connection ([`Event::Disconnected`], then a reconnection). This notices a
+        /// connection that died without the server closing it: a dropped route, a proxy or
+        /// load balancer that forgot it. `None` turns the check off.
+        pub fn set_health_check(&mut self, every: Option<Duration>) {
+            self.driver.state_mut().set_health_check(every);
+        }
+
         /// The channels subscribed to (and resubscribed after a reconnection), sorted.
         pub fn channels(&self) -> Vec<String> {
             self.driver.state().wanted(Kind::Channel).map(str::to_owned).collect()

@@ -25,6 +25,7 @@ type Work = Pin<Box<dyn Future<Output = Done> + Send>>;
 enum Done {
     Connected(Result<redis::aio::PubSub>),
     Sent(Change, Sent),
+    Pinged(Result<()>),
     Slept,
 }
 
@@ -35,6 +36,8 @@ pub(crate) struct AsyncSubscriber {
     sink: Option<PubSubSink>,
     stream: Option<PubSubStream>,
     work: Option<Work>,
+    /// Wakes `poll_next` when a health check is due while no message comes.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl AsyncSubscriber {
@@ -52,6 +55,7 @@ impl AsyncSubscriber {
             sink: None,
             stream: None,
             work: None,
+            timer: None,
         };
         // Until it is handed to the user, failures are the caller's error, not retried.
         while let Some(step) = sub.state.opening_step() {
@@ -70,6 +74,11 @@ impl AsyncSubscriber {
     /// The state (wanted names).
     pub(crate) fn state(&self) -> &Subscriptions {
         &self.state
+    }
+
+    /// The state, to change its settings.
+    pub(crate) fn state_mut(&mut self) -> &mut Subscriptions {
+        &mut self.state
     }
 
     /// The next message or notice; reconnects as needed, never ends.
@@ -91,17 +100,32 @@ impl AsyncSubscriber {
                         Done::Slept
                     }))
                 }
-                Action::Receive => {
+                Action::Ping { timeout } => self.work = Some(self.ping(timeout)),
+                Action::Receive { until } => {
                     let Some(stream) = self.stream.as_mut() else {
                         self.state.lost(not_connected(), Instant::now());
                         continue;
                     };
-                    match ready!(Pin::new(stream).poll_next(cx)) {
-                        Some(msg) => self.state.received(msg),
+                    match Pin::new(stream).poll_next(cx) {
+                        Poll::Ready(Some(msg)) => self.state.received(msg, Instant::now()),
                         // The connection's task ended: the server closed it or it failed.
-                        None => {
+                        Poll::Ready(None) => {
                             self.state.lost(closed(), Instant::now());
                             self.drop_connection();
+                        }
+                        Poll::Pending => {
+                            let Some(until) = until else {
+                                return Poll::Pending;
+                            };
+                            let until = tokio::time::Instant::from_std(until);
+                            let timer = self
+                                .timer
+                                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+                            if timer.deadline() != until {
+                                timer.as_mut().reset(until);
+                            }
+                            // Due: the next action is the health check.
+                            ready!(timer.as_mut().poll(cx));
                         }
                     }
                 }
@@ -169,6 +193,21 @@ impl AsyncSubscriber {
         })
     }
 
+    fn ping(&self, timeout: Duration) -> Work {
+        let sink = self.sink.clone();
+        Box::pin(async move {
+            let Some(mut sink) = sink else {
+                return Done::Pinged(Err(not_connected()));
+            };
+            let ping = async { sink.ping::<redis::Value>().await.map(drop) };
+            Done::Pinged(match with_timeout(Some(timeout), ping).await {
+                // An error reply is an answer too: the connection is alive.
+                Err(e) if e.code().is_some() => Ok(()),
+                answer => answer.map_err(Error::from),
+            })
+        })
+    }
+
     /// Reports a finished step to the state; returns the error if the subscription is not
     /// started yet.
     fn absorb(&mut self, done: Done) -> Option<Error> {
@@ -178,11 +217,15 @@ impl AsyncSubscriber {
                 let (sink, stream) = pubsub.split();
                 self.sink = Some(sink);
                 self.stream = Some(stream);
-                self.state.connected();
+                self.state.connected(now);
                 None
             }
             Done::Connected(Err(e)) => self.state.connect_failed(e, now),
             Done::Sent(change, outcome) => self.state.sent(&change, outcome, now),
+            Done::Pinged(answer) => {
+                self.state.pinged(answer, now);
+                None
+            }
             Done::Slept => None,
         };
         if !self.state.is_up() {
@@ -208,7 +251,7 @@ async fn with_timeout(
             Ok(r) => r,
             Err(_) => Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                "no confirmation of a subscription change within the response timeout",
+                "no answer from the server in time (subscription change or health check)",
             )
             .into()),
         },

@@ -25,6 +25,10 @@ pub(crate) use backoff::Backoff;
 
 use crate::error::Error;
 
+/// The default [`Subscriptions::set_health_check`]: a dead connection that the server never
+/// closed (a dropped route, a proxy that forgot it) is noticed within twice this.
+pub(crate) const HEALTH_CHECK: Duration = Duration::from_secs(30);
+
 /// Channels (`SUBSCRIBE`) or patterns (`PSUBSCRIBE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -96,9 +100,13 @@ pub(crate) enum Action {
     Send(Change),
     /// Wait this long (the backoff before the next attempt), then ask again.
     Sleep(Duration),
-    /// Wait for the next message; report it with [`received`](Subscriptions::received), or
-    /// the connection's loss with [`lost`](Subscriptions::lost).
-    Receive,
+    /// Wait for the next message, until `until` at most (then ask again: a health check is
+    /// due); report it with [`received`](Subscriptions::received), or the connection's loss
+    /// with [`lost`](Subscriptions::lost).
+    Receive { until: Option<Instant> },
+    /// Nothing heard for a while: send `PING` and wait up to `timeout` for its answer, then
+    /// report [`pinged`](Subscriptions::pinged).
+    Ping { timeout: Duration },
 }
 
 /// How a sent change went.
@@ -141,6 +149,11 @@ pub(crate) struct Subscriptions {
     /// how many attempts failed. The `Resubscribed` notice then goes before any message of
     /// the new connection.
     resubscribing: Option<(Instant, u32)>,
+    /// Send a `PING` after this long without hearing from the server, and count the
+    /// connection as lost if the answer does not come within as long again.
+    health_check: Option<Duration>,
+    /// When the current connection last delivered anything.
+    last_heard: Instant,
     /// Whether the subscription was handed to the user ([`start`](Self::start)): before,
     /// failures are the caller's error; after, they are reconnected from and told.
     started: bool,
@@ -171,6 +184,8 @@ impl Subscriptions {
             backoff,
             outbox: VecDeque::new(),
             resubscribing: None,
+            health_check: Some(HEALTH_CHECK),
+            last_heard: now,
             started: false,
             refusal: None,
         }
@@ -277,9 +292,17 @@ impl Subscriptions {
                         attempts,
                     });
                 }
-                match self.outbox.pop_front() {
-                    Some(out) => Action::Emit(out),
-                    None => Action::Receive,
+                if let Some(out) = self.outbox.pop_front() {
+                    return Action::Emit(out);
+                }
+                match self.health_check {
+                    Some(every) if now >= self.last_heard + every => {
+                        Action::Ping { timeout: every }
+                    }
+                    Some(every) => Action::Receive {
+                        until: Some(self.last_heard + every),
+                    },
+                    None => Action::Receive { until: None },
                 }
             }
             Link::Down { retry_at, .. } => match self.outbox.pop_front() {
@@ -291,7 +314,8 @@ impl Subscriptions {
     }
 
     /// A new connection is open (nothing subscribed on it yet).
-    pub(crate) fn connected(&mut self) {
+    pub(crate) fn connected(&mut self, now: Instant) {
+        self.last_heard = now;
         if let Link::Down {
             since, failures, ..
         } = self.link
@@ -366,6 +390,7 @@ impl Subscriptions {
     pub(crate) fn sent(&mut self, change: &Change, outcome: Sent, now: Instant) -> Option<Error> {
         match outcome {
             Sent::Confirmed => {
+                self.last_heard = now;
                 let confirmed = &mut self.confirmed[change.kind.index()];
                 for name in &change.names {
                     if change.subscribe {
@@ -404,8 +429,26 @@ impl Subscriptions {
     }
 
     /// A message arrived.
-    pub(crate) fn received(&mut self, msg: redis::Msg) {
+    pub(crate) fn received(&mut self, msg: redis::Msg, now: Instant) {
+        self.last_heard = now;
         self.outbox.push_back(Out::Message(msg));
+    }
+
+    /// How a health check went: answered, or not (the connection is lost).
+    pub(crate) fn pinged(&mut self, answer: Result<(), Error>, now: Instant) {
+        match answer {
+            Ok(()) => self.last_heard = now,
+            Err(e) => {
+                self.lost(e, now);
+            }
+        }
+    }
+
+    /// Sets the health check: after `every` without hearing from the server, a `PING`, and
+    /// the connection counts as lost if its answer does not come within `every` more;
+    /// `None`: no health check.
+    pub(crate) fn set_health_check(&mut self, every: Option<Duration>) {
+        self.health_check = every.filter(|d| !d.is_zero());
     }
 
     /// The latest refused change's error, if any since the last call.

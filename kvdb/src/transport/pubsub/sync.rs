@@ -60,6 +60,11 @@ impl SyncSubscriber {
         &self.state
     }
 
+    /// The state, to change its settings.
+    pub(crate) fn state_mut(&mut self) -> &mut Subscriptions {
+        &mut self.state
+    }
+
     /// The next message or notice, waiting until `deadline` (`None`: for ever). Reconnects
     /// as needed; never fails.
     pub(crate) fn next(&mut self, deadline: Option<Instant>) -> Option<Out> {
@@ -80,19 +85,35 @@ impl SyncSubscriber {
                     }
                     _ => std::thread::sleep(d),
                 },
-                Action::Receive => {
-                    let wait = match deadline {
-                        Some(deadline) if deadline <= now => return None,
-                        Some(deadline) => Some(deadline - now),
-                        None => None,
+                Action::Receive { until } => {
+                    if deadline.is_some_and(|d| d <= now) {
+                        return None;
+                    }
+                    // Until the caller's deadline or the next health check, whichever is first.
+                    let wake = match (deadline, until) {
+                        (Some(d), Some(u)) => Some(d.min(u)),
+                        (d, u) => d.or(u),
                     };
-                    match self.receive(wait) {
-                        Ok(Some(msg)) => self.state.received(msg),
-                        Ok(None) => return None,
+                    match self.receive(wake.map(|w| w.saturating_duration_since(now))) {
+                        Ok(Some(msg)) => self.state.received(msg, Instant::now()),
+                        Ok(None) => {}
                         Err(e) => {
                             self.conn = None;
                             self.state.lost(e, Instant::now());
                         }
+                    }
+                }
+                Action::Ping { timeout } => {
+                    let answer = self.request(&redis::cmd("PING"), 1, Some(timeout));
+                    let answer = match answer {
+                        Ok(Ok(())) => Ok(()),
+                        // An error reply is an answer too: the connection is alive.
+                        Ok(Err(_)) => Ok(()),
+                        Err(e) => Err(e.into()),
+                    };
+                    self.state.pinged(answer, Instant::now());
+                    if !self.state.is_up() {
+                        self.conn = None;
                     }
                 }
             }
@@ -118,7 +139,7 @@ impl SyncSubscriber {
             Ok(conn) => {
                 self.conn = Some(conn);
                 self.read_timeout = None;
-                self.state.connected();
+                self.state.connected(Instant::now());
                 None
             }
             Err(e) => self.state.connect_failed(e, Instant::now()),
@@ -128,8 +149,10 @@ impl SyncSubscriber {
     /// Sends `change` and reads its confirmations (keeping messages that arrive meanwhile);
     /// reports to the state. Returns the error if the subscription is not started yet.
     fn send(&mut self, change: &Change) -> Option<Error> {
-        let outcome = match self.confirm(change) {
-            Ok(outcome) => outcome,
+        let timeout = self.pool.settings.response_timeout;
+        let outcome = match self.request(&change.cmd(), change.names.len(), timeout) {
+            Ok(Ok(())) => Sent::Confirmed,
+            Ok(Err(refusal)) => Sent::Refused(refusal),
             Err(e) => Sent::Lost(e.into()),
         };
         let error = self.state.sent(change, outcome, Instant::now());
@@ -139,26 +162,33 @@ impl SyncSubscriber {
         error
     }
 
-    fn confirm(&mut self, change: &Change) -> redis::RedisResult<Sent> {
-        let timeout = self.pool.settings.response_timeout;
+    /// Sends `cmd` and reads its `replies` (keeping messages that arrive meanwhile), each
+    /// within `timeout`. The inner `Err` is the server's error reply; the outer one, the
+    /// connection's failure.
+    fn request(
+        &mut self,
+        cmd: &redis::Cmd,
+        replies: usize,
+        timeout: Option<Duration>,
+    ) -> redis::RedisResult<Result<()>> {
         self.set_read_timeout(timeout)?;
         let Some(conn) = self.conn.as_mut() else {
-            return Ok(Sent::Lost(not_connected()));
+            return Err(std::io::Error::from(std::io::ErrorKind::NotConnected).into());
         };
-        conn.send_packed_command(&change.cmd().get_packed_command())?;
-        let mut left = change.names.len();
+        conn.send_packed_command(&cmd.get_packed_command())?;
+        let mut left = replies;
         while left > 0 {
             match conn.recv_response()? {
                 redis::Value::ServerError(e) => {
-                    return Ok(Sent::Refused(Error::from(redis::RedisError::from(e))));
+                    return Ok(Err(Error::from(redis::RedisError::from(e))));
                 }
                 value => match redis::Msg::from_owned_value(value) {
-                    Some(msg) => self.state.received(msg),
+                    Some(msg) => self.state.received(msg, Instant::now()),
                     None => left -= 1,
                 },
             }
         }
-        Ok(Sent::Confirmed)
+        Ok(Ok(()))
     }
 
     /// Waits up to `wait` (`None`: for ever) for a message; `Ok(None)` when none came.

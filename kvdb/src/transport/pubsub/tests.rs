@@ -57,7 +57,7 @@ fn a_new_subscription_connects_then_subscribes_channels_and_patterns_without_a_n
     let now = Instant::now();
     let mut s = state(&["b", "a"], &["p*"], now);
     assert!(matches!(s.next_action(now), Action::Connect));
-    s.connected();
+    s.connected(now);
     let Action::Send(first) = s.next_action(now) else {
         panic!("expected a SUBSCRIBE")
     };
@@ -71,7 +71,7 @@ fn a_new_subscription_connects_then_subscribes_channels_and_patterns_without_a_n
     s.sent(&second, Sent::Confirmed, now);
     assert!(s.is_settled());
     // The first connection is not a reconnection: no notice, just receive.
-    assert!(matches!(s.next_action(now), Action::Receive));
+    assert!(matches!(s.next_action(now), Action::Receive { .. }));
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn failures_before_the_first_connection_are_handed_back_not_emitted() {
     let mut s = state(&["a"], &[], now);
     assert!(s.connect_failed(error(), now).is_some());
     let mut s = state(&["a"], &[], now);
-    s.connected();
+    s.connected(now);
     let c = s.pending_change().unwrap();
     assert!(s.sent(&c, Sent::Lost(error()), now).is_some());
     assert!(!s.is_up());
@@ -91,9 +91,9 @@ fn failures_before_the_first_connection_are_handed_back_not_emitted() {
 fn a_lost_connection_is_told_retried_with_backoff_and_resubscribed_before_new_messages() {
     let t0 = Instant::now();
     let mut s = state(&["a", "b"], &["p*"], t0);
-    s.connected();
+    s.connected(t0);
     settle(&mut s, t0);
-    s.received(msg("a", "old"));
+    s.received(msg("a", "old"), t0);
     s.lost(error(), t0);
     // A message read before the loss still comes first, then the loss.
     assert!(matches!(s.next_action(t0), Action::Emit(Out::Message(_))));
@@ -131,7 +131,7 @@ fn a_lost_connection_is_told_retried_with_backoff_and_resubscribed_before_new_me
         now += d;
         assert!(matches!(s.next_action(now), Action::Connect));
     }
-    s.connected();
+    s.connected(now);
     // A message arriving while resubscribing waits behind the notice.
     let sent = settle(&mut s, now);
     assert_eq!(
@@ -141,7 +141,7 @@ fn a_lost_connection_is_told_retried_with_backoff_and_resubscribed_before_new_me
             change(Kind::Pattern, true, &["p*"])
         ]
     );
-    s.received(msg("b", "new"));
+    s.received(msg("b", "new"), now);
     let later = now + Duration::from_millis(5);
     let Action::Emit(Out::Resubscribed { down_for, attempts }) = s.next_action(later) else {
         panic!("expected Resubscribed")
@@ -152,7 +152,7 @@ fn a_lost_connection_is_told_retried_with_backoff_and_resubscribed_before_new_me
         panic!("expected the new message")
     };
     assert_eq!(m.get_payload_bytes(), b"new");
-    assert!(matches!(s.next_action(later), Action::Receive));
+    assert!(matches!(s.next_action(later), Action::Receive { .. }));
 }
 
 #[test]
@@ -171,7 +171,7 @@ fn the_backoff_is_bounded_by_its_cap() {
 fn live_changes_send_only_the_difference() {
     let now = Instant::now();
     let mut s = state(&["a"], &[], now);
-    s.connected();
+    s.connected(now);
     settle(&mut s, now);
     s.want(Kind::Channel, &["a", "c"], true);
     s.want(Kind::Pattern, &["x*"], true);
@@ -197,13 +197,13 @@ fn live_changes_send_only_the_difference() {
 fn changes_made_while_down_are_applied_on_reconnection() {
     let now = Instant::now();
     let mut s = state(&["a"], &[], now);
-    s.connected();
+    s.connected(now);
     settle(&mut s, now);
     s.lost(error(), now);
     s.want(Kind::Channel, &["a"], false);
     s.want(Kind::Channel, &["b"], true);
     assert!(s.pending_change().is_none(), "nothing is sent while down");
-    s.connected();
+    s.connected(now);
     assert_eq!(
         settle(&mut s, now),
         vec![change(Kind::Channel, true, &["b"])]
@@ -214,7 +214,7 @@ fn changes_made_while_down_are_applied_on_reconnection() {
 fn a_refused_change_is_dropped_and_reported_but_a_refused_resubscription_is_retried() {
     let now = Instant::now();
     let mut s = state(&["a"], &[], now);
-    s.connected();
+    s.connected(now);
     settle(&mut s, now);
     s.want(Kind::Channel, &["secret"], true);
     let c = s.pending_change().unwrap();
@@ -226,7 +226,7 @@ fn a_refused_change_is_dropped_and_reported_but_a_refused_resubscription_is_retr
     // After a reconnection, a refusal is a failed attempt: told, retried, names kept.
     s.lost(error(), now);
     let _ = s.next_action(now);
-    s.connected();
+    s.connected(now);
     let c = s.pending_change().unwrap();
     s.sent(&c, Sent::Refused(error()), now);
     assert!(!s.is_up());
@@ -243,12 +243,12 @@ fn messages_arriving_while_opening_stay_queued_for_the_user() {
     let now = Instant::now();
     let mut s = state(&["a", "b"], &[], now);
     assert!(matches!(s.opening_step(), Some(Action::Connect)));
-    s.connected();
+    s.connected(now);
     let Some(Action::Send(c)) = s.opening_step() else {
         panic!("expected a SUBSCRIBE")
     };
     // Published on `a` before the confirmation of `b` was read.
-    s.received(msg("a", "early"));
+    s.received(msg("a", "early"), now);
     s.sent(&c, Sent::Confirmed, now);
     assert!(s.opening_step().is_none());
     assert!(s.started);
@@ -256,4 +256,52 @@ fn messages_arriving_while_opening_stay_queued_for_the_user() {
         panic!("expected the early message")
     };
     assert_eq!(m.get_payload_bytes(), b"early");
+}
+
+#[test]
+fn a_quiet_connection_is_pinged_and_lost_if_the_answer_does_not_come() {
+    let t0 = Instant::now();
+    let every = Duration::from_millis(300);
+    let mut s = state(&["a"], &[], t0);
+    s.set_health_check(Some(every));
+    s.connected(t0);
+    settle(&mut s, t0);
+    let Action::Receive { until } = s.next_action(t0) else {
+        panic!("expected to receive")
+    };
+    assert_eq!(until, Some(t0 + every));
+    // A message puts the check off.
+    let t1 = t0 + every / 2;
+    s.received(msg("a", "x"), t1);
+    let _ = s.next_action(t1);
+    assert!(matches!(
+        s.next_action(t1),
+        Action::Receive { until: Some(u) } if u == t1 + every
+    ));
+    // Quiet for `every`: a PING, whose timeout is `every`.
+    let t2 = t1 + every;
+    let Action::Ping { timeout } = s.next_action(t2) else {
+        panic!("expected a health check")
+    };
+    assert_eq!(timeout, every);
+    s.pinged(Ok(()), t2);
+    assert!(matches!(s.next_action(t2), Action::Receive { .. }));
+    // Not answered: lost, told, reconnected.
+    let t3 = t2 + every;
+    assert!(matches!(s.next_action(t3), Action::Ping { .. }));
+    s.pinged(Err(error()), t3 + every);
+    assert!(!s.is_up());
+    assert!(matches!(
+        s.next_action(t3),
+        Action::Emit(Out::Disconnected { attempt: 0, .. })
+    ));
+    // Off: wait for ever.
+    s.set_health_check(None);
+    s.connected(t3);
+    settle(&mut s, t3);
+    let _ = s.next_action(t3); // Resubscribed
+    assert!(matches!(
+        s.next_action(t3 + Duration::from_secs(3600)),
+        Action::Receive { until: None }
+    ));
 }
