@@ -98,17 +98,17 @@ impl Session {
         &self.inner.resolved
     }
 
+    /// The pool, held by a subscription that reconnects through it.
+    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
+        self.inner.pool.clone()
+    }
+
     pub(crate) fn core(&self) -> &Core {
         &self.inner.core
     }
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
-    }
-
-    /// The pool, held by a subscription that reconnects through it.
-    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
-        self.inner.pool.clone()
     }
 }
 
@@ -126,17 +126,17 @@ impl AsyncSession {
         }
     }
 
+    /// The pool, held by a subscription that reconnects through it.
+    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
+        self.inner.pool.clone()
+    }
+
     pub(crate) fn core(&self) -> &Core {
         &self.inner.core
     }
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
-    }
-
-    /// The pool, held by a subscription that reconnects through it.
-    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
-        self.inner.pool.clone()
     }
 }
 
