@@ -104,13 +104,11 @@ impl SyncSubscriber {
                     }
                 }
                 Action::Ping { timeout } => {
-                    let answer = self.request(&redis::cmd("PING"), 1, Some(timeout));
-                    let answer = match answer {
-                        Ok(Ok(())) => Ok(()),
-                        // An error reply is an answer too: the connection is alive.
-                        Ok(Err(_)) => Ok(()),
-                        Err(e) => Err(e.into()),
-                    };
+                    // An error reply is an answer too: the connection is alive.
+                    let answer = self
+                        .request(&redis::cmd("PING"), 1, Some(timeout))
+                        .map(drop)
+                        .map_err(Error::from);
                     self.state.pinged(answer, Instant::now());
                     if !self.state.is_up() {
                         self.conn = None;
