@@ -119,13 +119,15 @@ fn sync_subscriber_iterates_typed_messages() {
     let (publisher, p) = session(options("pub").serializer(Serializer::Json));
     let ch = format!("{p}:ch");
     let sub = publisher.subscribe::<Event>(&[&ch]).unwrap();
+    // A subscriber can be handed to a thread of its own.
+    let listener = std::thread::spawn(move || {
+        sub.take(2)
+            .map(|e| e.into_message().unwrap().payload.unwrap())
+            .collect::<Vec<Event>>()
+    });
     assert_eq!(publisher.publish(&ch, &event(1)).unwrap(), 1);
     publisher.publish(&ch, &event(2)).unwrap();
-    let got: Vec<Event> = sub
-        .take(2)
-        .map(|e| e.into_message().unwrap().payload.unwrap())
-        .collect();
-    assert_eq!(got, vec![event(1), event(2)]);
+    assert_eq!(listener.join().unwrap(), vec![event(1), event(2)]);
 }
 
 /// The next message within 5 s, sync or async (`$next` is the `next_timeout` call).
