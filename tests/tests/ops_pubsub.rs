@@ -239,3 +239,51 @@ kvdb_tests::dual_test!(
         assert_eq!(m.payload.unwrap(), "back");
     }
 );
+
+/// The same kind of session (sync or async) on the test server, speaking RESP3.
+trait Resp3: Sized {
+    fn resp3(&self) -> Self;
+}
+
+impl Resp3 for kvdb::Session {
+    fn resp3(&self) -> Self {
+        session(options("resp3").protocol(kvdb::Protocol::Resp3)).0
+    }
+}
+
+impl Resp3 for kvdb::AsyncSession {
+    fn resp3(&self) -> Self {
+        self.blocking().resp3().aio()
+    }
+}
+
+// RESP3 sessions: messages and confirmations come as push frames, and a PING in subscribed
+// mode is answered with a plain PONG; the same subscriptions and health checks work.
+kvdb_tests::dual_test!(resp3_subscriptions_work_alike, [Json], |s, p| {
+    let r = s.resp3();
+    let s = &r;
+    let (ch, pattern, pch) = (
+        format!("{p}:ch"),
+        format!("{p}:pat:*"),
+        format!("{p}:pat:x"),
+    );
+    let mut sub = w!(s.subscribe::<u32>(&[&ch])).unwrap();
+    w!(sub.psubscribe(&[&pattern])).unwrap();
+    sub.set_health_check(Some(Duration::from_millis(100)));
+    // Several checks, all answered: nothing to report.
+    assert!(w!(sub.next_timeout(Duration::from_millis(500))).is_none());
+    assert_eq!(w!(s.publish(&ch, &1u32)).unwrap(), 1);
+    assert_eq!(w!(s.publish(&pch, &2u32)).unwrap(), 1);
+    let m = message!(w!(sub.next_timeout(Duration::from_secs(5))));
+    assert_eq!(
+        (m.channel.as_str(), m.pattern, m.payload.unwrap()),
+        (ch.as_str(), None, 1)
+    );
+    let m = message!(w!(sub.next_timeout(Duration::from_secs(5))));
+    assert_eq!(
+        (m.pattern.as_deref(), m.payload.unwrap()),
+        (Some(pattern.as_str()), 2)
+    );
+    w!(sub.unsubscribe(&[&ch])).unwrap();
+    assert_eq!(w!(s.publish(&ch, &3u32)).unwrap(), 0);
+});
