@@ -269,9 +269,9 @@ kvdb_tests::dual_test!(resp3_subscriptions_work_alike, [Json], |s, p| {
     );
     let mut sub = w!(s.subscribe::<u32>(&[&ch])).unwrap();
     w!(sub.psubscribe(&[&pattern])).unwrap();
-    sub.set_health_check(Some(Duration::from_millis(100)));
+    sub.set_health_check(Some(Duration::from_millis(250)));
     // Several checks, all answered: nothing to report.
-    assert!(w!(sub.next_timeout(Duration::from_millis(500))).is_none());
+    assert!(w!(sub.next_timeout(Duration::from_millis(800))).is_none());
     assert_eq!(w!(s.publish(&ch, &1u32)).unwrap(), 1);
     assert_eq!(w!(s.publish(&pch, &2u32)).unwrap(), 1);
     let m = message!(w!(sub.next_timeout(Duration::from_secs(5))));

@@ -160,9 +160,9 @@ kvdb_tests::dual_test!(
     |s, p, server| {
         let ch = format!("{p}:ch");
         let mut sub = w!(s.subscribe::<u32>(&[&ch])).unwrap();
-        sub.set_health_check(Some(Duration::from_millis(300)));
+        sub.set_health_check(Some(Duration::from_millis(500)));
         // Quiet, with every check answered: nothing to report.
-        assert!(w!(sub.next_timeout(Duration::from_millis(1500))).is_none());
+        assert!(w!(sub.next_timeout(Duration::from_millis(2000))).is_none());
 
         redis::cmd("CLIENT")
             .arg(&["PAUSE", "4000", "ALL"])
@@ -178,7 +178,7 @@ kvdb_tests::dual_test!(
         let noticed = paused.elapsed();
         let (attempts, down_for) = resubscribed!(w!(sub.next_timeout(Duration::from_secs(1))));
         eprintln!(
-            "health check every 300 ms: silence noticed after {noticed:?}; resubscribed after \
+            "health check every 500 ms: silence noticed after {noticed:?}; resubscribed after \
          {down_for:?}, {attempts} attempt(s)"
         );
         assert_eq!(w!(s.publish(&ch, &7u32)).unwrap(), 1);
