@@ -55,6 +55,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// A time to live that Redis cannot take as given: zero or shorter than a millisecond
+    /// (which would delete the key or be refused), or too long for Redis's clock. Raised
+    /// before anything is sent; no key is touched.
+    #[error("invalid TTL {ttl:?} for {operation}{key}: {reason}")]
+    InvalidTtl {
+        /// The operation, e.g. `expire` or `SET PX`.
+        operation: &'static str,
+        /// The key, if known.
+        key: KeyContext,
+        /// The TTL that was given (for an absolute expiry time, its distance from the epoch).
+        ttl: std::time::Duration,
+        /// What is wrong with it and what to do instead.
+        reason: &'static str,
+    },
+
     /// A session with this name exists with different settings.
     #[error("session {name:?} already exists with different settings: {differences}")]
     SessionConflict {
@@ -370,7 +385,8 @@ macro_rules! keyed {
             | Error::Migration { $key, .. }
             | Error::Conflict { $key, .. }
             | Error::ValueTooLarge { $key, .. }
-            | Error::UnexpectedReply { $key, .. } => $body,
+            | Error::UnexpectedReply { $key, .. }
+            | Error::InvalidTtl { $key, .. } => $body,
             _ => $none,
         }
     };

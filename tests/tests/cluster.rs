@@ -166,7 +166,7 @@ both!(hashes_lists_sets_zsets, |s, p| {
 
 both!(pipelines, |s, p| {
     // A plain pipeline spans slots: each command goes to its node.
-    let mut pipe = s.pipeline();
+    let mut pipe = s.pipeline().keep_errors();
     let keys: Vec<String> = (0..20).map(|i| format!("{p}:p{i}")).collect();
     for (i, k) in keys.iter().enumerate() {
         let _ = pipe.set(k, &i);

@@ -338,7 +338,10 @@ impl AsyncPool {
 
     /// Runs a command that makes the server wait, on a connection of its own (so that the
     /// shared connection is not held up) whose response timeout allows for the wait.
-    pub(crate) async fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
+    pub(crate) async fn blocking<O: Op>(&self, mut blocking: Blocking<O>) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut blocking.op) {
+            return out;
+        }
         let timeout = blocking.response_timeout(self.settings.response_timeout);
         let mut conn = self.dedicated(timeout).await?;
         let mut op = blocking.op;
@@ -374,6 +377,9 @@ impl AsyncPool {
 
     /// Runs one round trip on the shared connection.
     pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         let mut conn = self.shared().await?;
         let reply = conn.send(&op.request()).await?;
         self.after_failure(&reply);
