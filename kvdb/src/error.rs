@@ -237,8 +237,23 @@ pub enum Error {
         key: KeyContext,
         /// The tag of the requested model type.
         expected: String,
-        /// The tag stored in the value (`<none>` for untagged values).
+        /// The tag stored in the value (an untagged value is an [`Error::Untagged`]).
         found: String,
+    },
+
+    /// A model was requested, but the value was stored without a type tag (with `set`, by
+    /// another client, or by kvdb-py without a model class).
+    #[error(
+        "cannot read {expected:?}{key} as a model: the value was stored {stored}, without a \
+         type tag; read it with get::<T>() instead (or store it with set_model)"
+    )]
+    Untagged {
+        /// The key being read.
+        key: KeyContext,
+        /// The tag (or Python class) of the requested model type.
+        expected: String,
+        /// How the value was stored, e.g. `with set (a json value)`.
+        stored: String,
     },
 
     /// The stored value carries a type tag no registered model has.
@@ -291,8 +306,14 @@ pub enum Error {
         attempts: u32,
     },
 
-    /// Two model types registered the same type tag.
-    #[error("the type tag {tag:?} is registered by two types: {first} and {second}")]
+    /// Two model types registered the same type tag (or Python class): reading a value by
+    /// that tag is ambiguous. Other tags are not affected.
+    #[error(
+        "the type tag {tag:?} is registered by two types, {first} and {second}, so a value \
+         with that tag cannot be read by tag; give one of them its own tag with \
+         #[kv(tag = \"...\")] (the default tag is the type's name; for a Python class, \
+         #[kv(python = \"...\")])"
+    )]
     DuplicateTag {
         /// The tag.
         tag: String,
@@ -380,6 +401,7 @@ macro_rules! keyed {
             | Error::Decompress { $key, .. }
             | Error::DecompressedTooLarge { $key, .. }
             | Error::TypeMismatch { $key, .. }
+            | Error::Untagged { $key, .. }
             | Error::UnknownTag { $key, .. }
             | Error::SchemaVersion { $key, .. }
             | Error::Migration { $key, .. }
