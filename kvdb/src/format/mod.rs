@@ -32,7 +32,7 @@ pub(crate) use compress::decompress_into;
 pub use compress::{CompressionOptions, DEFAULT_MAX_DECOMPRESSED};
 pub use header::{Header, MAGIC, MAX_TAG_LEN, validate_tag};
 pub use kvdb_py::{PyClass, PyKind};
-pub(crate) use kvdb_py::{PyDoc, default_level as kvdb_py_default_level};
+pub(crate) use kvdb_py::{PyDoc, default_level as kvdb_py_default_level, model_json};
 pub(crate) use serde_codec::{feature_of as codec_feature, is_compiled_in as codec_compiled_in};
 pub use value::{Encoder, StoredKind, decode, decode_as, decode_with_limit, inspect};
 pub(crate) use value::{Sink, decode_for, decode_payload, split};

@@ -116,7 +116,9 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
         }
         match std::str::from_utf8(self.bytes) {
             Ok(s) => visitor.visit_borrowed_str(s),
-            Err(_) => visitor.visit_borrowed_bytes(self.bytes),
+            // Bytes that are not text, read by a self-describing type (`serde_json::Value`):
+            // what serde_json makes of bytes, an array of numbers 0-255.
+            Err(_) => self.deserialize_seq(visitor),
         }
     }
 
@@ -273,6 +275,11 @@ mod tests {
         assert_eq!(read::<Option<u8>>(b"7").unwrap(), Some(7));
         assert_eq!(read::<char>("é".as_bytes()).unwrap(), 'é');
         assert_eq!(read::<Color>(b"Red").unwrap(), Color::Red);
+        assert_eq!(
+            read::<serde_json::Value>(b"\x00\xff").unwrap(),
+            serde_json::json!([0, 255])
+        );
+        assert_eq!(read::<serde_json::Value>(b"hi").unwrap(), "hi");
     }
 
     #[test]
