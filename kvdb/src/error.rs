@@ -116,11 +116,12 @@ pub enum Error {
     },
 
     /// The value cannot be encoded by the serializer.
-    #[error("cannot encode {type_name}{key} with {codec}: {source}")]
+    #[error("cannot encode {}{key} with {codec}: {source}", TypeName(type_name))]
     Encode {
         /// The key being written, if known.
         key: KeyContext,
-        /// The Rust type being encoded.
+        /// The Rust type being encoded (its full path; messages show it as written, e.g.
+        /// `Vec<String>`).
         type_name: &'static str,
         /// The codec that failed.
         codec: Codec,
@@ -132,9 +133,10 @@ pub enum Error {
     /// A structured value (struct, enum, map, sequence) was written by a session with
     /// `Serializer::None`, which stores raw scalars only.
     #[error(
-        "cannot store {type_name}{key}: the session has no serializer (Serializer::None stores \
+        "cannot store {}{key}: the session has no serializer (Serializer::None stores \
          only strings, numbers, booleans and bytes); set SessionOptions::serializer(Serializer::Json) \
-         or another serializer"
+         or another serializer",
+        TypeName(type_name)
     )]
     SerializerRequired {
         /// The key being written, if known.
@@ -144,11 +146,15 @@ pub enum Error {
     },
 
     /// The stored bytes were decoded but do not form the requested type.
-    #[error("cannot decode {type_name}{key} from {codec} data: {source}")]
+    #[error(
+        "cannot decode {}{key} from {codec} data: {source}",
+        TypeName(type_name)
+    )]
     Decode {
         /// The key being read, if known.
         key: KeyContext,
-        /// The Rust type requested.
+        /// The Rust type requested (its full path; messages show it as written, e.g.
+        /// `Option<String>`).
         type_name: &'static str,
         /// The codec of the stored value (`raw` for values that are not serialized).
         codec: Codec,
@@ -385,6 +391,36 @@ fn slots_list(keys: &[(String, u16)]) -> String {
     out.join(", ")
 }
 
+/// A Rust type's name as it is written in code, for messages: `std::any::type_name` gives
+/// `alloc::vec::Vec<alloc::string::String>`, this shows `Vec<String>` (every path segment but
+/// the last is dropped).
+pub(crate) struct TypeName<'a>(pub(crate) &'a str);
+
+impl fmt::Display for TypeName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::with_capacity(self.0.len());
+        let mut word_start = 0;
+        let mut rest = self.0;
+        while let Some(c) = rest.chars().next() {
+            if let Some(after) = rest.strip_prefix("::") {
+                if out.len() > word_start {
+                    out.truncate(word_start); // a module: drop it
+                } else {
+                    out.push_str("::"); // `<T as Trait>::Assoc`
+                }
+                rest = after;
+                continue;
+            }
+            out.push(c);
+            if !(c.is_alphanumeric() || c == '_') {
+                word_start = out.len();
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        f.write_str(&out)
+    }
+}
+
 /// Matches the variants that carry a key: `$body` with the key bound to `$key`, else `$none`.
 macro_rules! keyed {
     ($e:expr, $key:ident => $body:expr, $none:expr) => {
@@ -489,5 +525,39 @@ impl From<redis::RedisError> for Error {
             key: KeyContext::default(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_show_as_written() {
+        for (t, want) in [
+            (std::any::type_name::<String>(), "String"),
+            (
+                std::any::type_name::<Vec<Option<String>>>(),
+                "Vec<Option<String>>",
+            ),
+            (
+                std::any::type_name::<std::collections::HashMap<String, (u8, &str)>>(),
+                "HashMap<String, (u8, &str)>",
+            ),
+            (std::any::type_name::<[i32; 3]>(), "[i32; 3]"),
+            ("<a::T as b::Tr>::Assoc", "<T as Tr>::Assoc"),
+        ] {
+            assert_eq!(TypeName(t).to_string(), want, "{t}");
+        }
+        let e = Error::Decode {
+            key: KeyContext(Some("k".into())),
+            type_name: std::any::type_name::<Vec<String>>(),
+            codec: Codec::Json,
+            source: "x".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot decode Vec<String> at key \"k\" from json data: x"
+        );
     }
 }

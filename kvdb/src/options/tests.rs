@@ -437,3 +437,17 @@ mod props {
         }
     }
 }
+
+/// docs/scaling.md: TLS for clusters and sentinels is refused, naming the URL.
+#[test]
+fn tls_cluster_and_sentinel_urls_are_refused() {
+    for url in ["rediss+cluster://h:7000", "rediss+sentinel://h:26379/m/0"] {
+        match resolve(SessionOptions::new("t").url(url), &[]) {
+            Err(Error::InvalidOption { option, reason }) => {
+                assert_eq!(option, "url");
+                assert!(reason.contains("not supported"), "{reason}");
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+}
