@@ -98,6 +98,32 @@ dual_test!(sub_unit_ttls_never_delete, [Json], |s, p| {
     );
 });
 
+dual_test!(sub_millisecond_waits_never_wait_for_ever, [Json], |s, p| {
+    // BLPOP's timeout 0.0001 s reached Redis as 0: wait for ever. It is at least 1 ms now.
+    let q = format!("{p}:q");
+    let started = std::time::Instant::now();
+    assert_eq!(
+        w!(s.blpop::<String>(&[q.as_str()], Duration::from_micros(100))).unwrap(),
+        None
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+});
+
+#[test]
+fn scan_count_zero_means_the_default() {
+    // SCAN ... COUNT 0 is a syntax error in Redis.
+    let (s, p) = kvdb_tests::session(kvdb_tests::options("scan0"));
+    let k = format!("{p}:k");
+    s.set(&k, "v").unwrap();
+    let opts = kvdb::ScanOptions::new().pattern(format!("{p}:*")).count(0);
+    let keys: Vec<String> = s.scan(opts).unwrap().collect::<kvdb::Result<_>>().unwrap();
+    assert_eq!(keys, vec![k]);
+}
+
 /// Every multi-key and multi-value operation with an empty list: `$check!(call, expected)`
 /// for each. Shared by the test without a server (no round trip may happen) and the pipeline.
 macro_rules! empty_calls {

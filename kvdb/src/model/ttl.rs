@@ -77,6 +77,16 @@ pub(crate) fn ttl_arg(operation: &'static str, key: &str, ttl: Duration) -> Resu
     })
 }
 
+/// The timeout argument of a blocking command (`BLPOP`), in seconds: `Duration::ZERO` (wait
+/// for ever) as 0, and any positive wait as at least one millisecond, Redis's resolution (a
+/// shorter one would reach Redis as 0 and wait for ever).
+pub(crate) fn block_timeout_secs(wait: Duration) -> f64 {
+    if wait.is_zero() {
+        return 0.0;
+    }
+    wait.max(Duration::from_millis(1)).as_millis() as f64 / 1000.0
+}
+
 /// Converts an absolute expiry time for `operation` on `key` into milliseconds since the Unix
 /// epoch (`PEXPIREAT`). A time in the past is taken as given (Redis then deletes the key, as
 /// an expiry that has passed should); a time before the epoch or past [`MAX_TTL`] after it is
@@ -226,6 +236,13 @@ mod tests {
                 other => panic!("{ttl:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn blocking_timeouts_never_become_wait_for_ever() {
+        assert_eq!(block_timeout_secs(Duration::ZERO), 0.0);
+        assert_eq!(block_timeout_secs(Duration::from_micros(100)), 0.001);
+        assert_eq!(block_timeout_secs(Duration::from_millis(1500)), 1.5);
     }
 
     #[test]

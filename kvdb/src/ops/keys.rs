@@ -102,7 +102,8 @@ impl ScanOptions {
         self
     }
 
-    /// About how many keys the server examines per round trip (`COUNT`; a hint, default 10).
+    /// About how many keys the server examines per round trip (`COUNT`; a hint, default 10;
+    /// 0 means the default).
     pub fn count(mut self, count: u64) -> Self {
         self.count = Some(count);
         self
@@ -122,7 +123,8 @@ impl crate::transport::Pages for Scan {
         if let Some(p) = &self.0.pattern {
             cmd.arg("MATCH").arg(p);
         }
-        if let Some(c) = self.0.count {
+        // COUNT 0 is a syntax error in Redis: 0 means the server's default, as documented.
+        if let Some(c) = self.0.count.filter(|c| *c > 0) {
             cmd.arg("COUNT").arg(c);
         }
         Command::new(cmd, Box::new(|reply| scan_page(reply, "SCAN")))
