@@ -284,7 +284,7 @@ pub fn lookup_python(class: &str) -> Result<Option<Registration>> {
 /// [`get_any`](crate::Session::get_any); this reports the first such tag as an
 /// [`Error::DuplicateTag`] naming both types and the fix (`#[kv(tag = "...")]`).
 ///
-/// ```
+/// ```text
 /// #[test]
 /// fn model_tags_are_unique() {
 ///     kvdb::registry::check().unwrap();

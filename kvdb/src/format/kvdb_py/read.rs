@@ -183,14 +183,7 @@ impl<'de> de::Deserializer<'de> for PyKey<'de> {
         visitor.visit_borrowed_str(self.0)
     }
 
-    parse_key!(
-        deserialize_i8 => visit_i8: i8, deserialize_i16 => visit_i16: i16,
-        deserialize_i32 => visit_i32: i32, deserialize_i64 => visit_i64: i64,
-        deserialize_i128 => visit_i128: i128, deserialize_u8 => visit_u8: u8,
-        deserialize_u16 => visit_u16: u16, deserialize_u32 => visit_u32: u32,
-        deserialize_u64 => visit_u64: u64, deserialize_u128 => visit_u128: u128,
-        deserialize_f32 => visit_f32: f32, deserialize_f64 => visit_f64: f64
-    );
+    with_numbers!(parse_key);
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PyError> {
         match self.0 {
@@ -198,10 +191,6 @@ impl<'de> de::Deserializer<'de> for PyKey<'de> {
             "False" | "false" => visitor.visit_bool(false),
             other => visitor.visit_borrowed_str(other),
         }
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PyError> {
-        visitor.visit_some(self)
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -222,8 +211,8 @@ impl<'de> de::Deserializer<'de> for PyKey<'de> {
     }
 
     serde::forward_to_deserialize_any! {
-        char str string bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
-        identifier ignored_any
+        char str string bytes byte_buf option unit unit_struct seq tuple tuple_struct map
+        struct identifier ignored_any
     }
 }
 
