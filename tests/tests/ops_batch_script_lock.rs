@@ -243,7 +243,7 @@ dual_test!(lock_has_one_holder_at_a_time, [Json], |s, p| {
     // A zero ttl is refused, not sent.
     assert!(matches!(
         w!(s.try_lock(&short, Duration::ZERO)),
-        Err(Error::Unsupported(_))
+        Err(Error::InvalidTtl { .. })
     ));
 });
 
