@@ -77,6 +77,7 @@
 // Lets the derive's `::kvdb::...` paths resolve inside this crate's own tests and docs.
 extern crate self as kvdb;
 
+pub mod cache;
 pub mod error;
 pub mod format;
 pub mod model;
