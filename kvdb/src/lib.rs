@@ -80,6 +80,7 @@ extern crate self as kvdb;
 pub mod cache;
 pub mod error;
 pub mod format;
+pub mod map;
 pub mod model;
 mod nodes;
 mod options;

@@ -36,6 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[cfg(feature = "async")]
 pub use handle::AsyncCache;
 pub use handle::Cache;
+pub(crate) use keys::ttl_millis;
 pub use keys::{PREFIX, args_hash};
 pub use options::{CacheOptions, CallMode, WaitTimeout};
 
