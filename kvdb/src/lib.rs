@@ -93,6 +93,9 @@ pub use error::{Error, Result};
 pub use format::{Codec, Compression, Format, Serializer, SerializerOptions};
 #[cfg(feature = "derive")]
 pub use kvdb_derive::KvModel;
+#[cfg(feature = "derive")]
+#[doc = include_str!("cache/cached.md")]
+pub use kvdb_derive::cached;
 pub use model::{AnyModel, KvModel, registry};
 pub use options::{DEFAULT_URL, SessionOptions};
 pub use settings::Protocol;
@@ -134,4 +137,11 @@ pub mod __private {
     pub use ::core::primitive::{str, u32};
     pub use ::core::time::Duration;
     pub use inventory;
+
+    // `#[kvdb::cached]`.
+    pub use crate::cache::macro_rt::{CachedFn, call, call_result, typed};
+    #[cfg(feature = "async")]
+    pub use crate::cache::macro_rt::{call_async, call_result_async};
+    pub use ::core::module_path;
+    pub use ::std::sync::OnceLock;
 }

@@ -373,6 +373,11 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
 
     fn finish_or_fail(&mut self) -> Result<Action<T>> {
         match self.failure.take() {
+            // Failing open, a value that could not be stored is still the answer.
+            Some(_) if self.opts.fail_open => {
+                observe(&self.key, Outcome::Error);
+                Ok(self.finish())
+            }
             Some(e) => {
                 self.state = State::Done;
                 Err(e)

@@ -38,6 +38,9 @@ pub use handle::AsyncCache;
 pub use handle::Cache;
 pub(crate) use keys::ttl_millis;
 pub use keys::{PREFIX, args_hash};
+pub use macro_rt::with_mode;
+#[cfg(feature = "async")]
+pub use macro_rt::with_mode_async;
 pub use options::{CacheOptions, CallMode, WaitTimeout};
 
 /// How one cache-aside call ended.
