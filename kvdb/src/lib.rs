@@ -65,6 +65,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Caching and maps
+//!
+//! [`Session::get_or_set_with`] (and [`cache::Cache`], [`#[kvdb::cached]`](macro@cached))
+//! return a cached value or compute it once, however many threads, tasks and processes miss it
+//! at once; [`Session::map`] gives a typed map over one hash ([`map::KvMap`]) with per-field
+//! TTLs. See `docs/caching.md`.
+//!
 //! # The stored format
 //!
 //! See [`format`](mod@format) and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
