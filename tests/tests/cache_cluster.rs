@@ -52,7 +52,7 @@ fn a_hash_tagged_namespace_lives_in_one_slot_and_computes_once() {
         let _: u32 = cache.get_or_set_with(&i.to_string(), || i).unwrap();
     }
     let slots: BTreeSet<u16> = (0..20u32)
-        .map(|i| key_slot(&cache.redis_key(&i.to_string())))
+        .map(|i| key_slot(cache.redis_key(&i.to_string())))
         .collect();
     assert_eq!(slots.len(), 1, "one slot family: {slots:?}");
     assert_eq!(cache.invalidate_all().unwrap(), 21);
@@ -72,7 +72,7 @@ async fn namespace_invalidation_scans_every_node() {
             .unwrap();
     }
     let slots: BTreeSet<u16> = (0..60u32)
-        .map(|i| key_slot(&cache.redis_key(&i.to_string())))
+        .map(|i| key_slot(cache.redis_key(&i.to_string())))
         .collect();
     assert!(
         slots.len() > 10,

@@ -137,7 +137,7 @@ fn a_derived_key_is_the_documented_hash_of_the_arguments() {
 )]
 fn fallible(n: u64) -> Result<u64, String> {
     FALLIBLE.fetch_add(1, Ordering::SeqCst);
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         Ok(n * 10)
     } else {
         Err(format!("{n} is odd"))

@@ -27,6 +27,7 @@ fn item(name: &str, qty: u32) -> Item {
 dual_test!(every_operation, [Json, MsgPack], |s, p| {
     let m = s.map::<String, Item>(&format!("{p}:cart"));
     let (a, b, c) = ("a:1".to_string(), "b{x}".to_string(), "c".to_string());
+    assert!(w!(m.is_empty()).unwrap());
     assert!(w!(m.insert(&a, &item("apple", 1))).unwrap(), "a new key");
     assert!(
         !w!(m.insert(&a, &item("apple", 2))).unwrap(),
@@ -44,6 +45,7 @@ dual_test!(every_operation, [Json, MsgPack], |s, p| {
     );
     assert_eq!(w!(m.insert_many(&[])).unwrap(), 0);
     assert_eq!(w!(m.len()).unwrap(), 3);
+    assert!(!w!(m.is_empty()).unwrap());
     assert!(w!(m.contains_key(&b)).unwrap());
     assert_eq!(
         w!(m.get_many(&[c.clone(), "zz".to_string(), a.clone()])).unwrap(),
@@ -61,6 +63,7 @@ dual_test!(every_operation, [Json, MsgPack], |s, p| {
     assert!(!w!(m.contains_key(&a)).unwrap());
     assert!(w!(m.clear()).unwrap());
     assert_eq!(w!(m.len()).unwrap(), 0);
+    assert!(w!(m.is_empty()).unwrap());
     assert!(!w!(m.clear()).unwrap());
 });
 

@@ -65,6 +65,7 @@ impl Drop for Leader {
 }
 
 impl Flight {
+    #[cfg(any(feature = "async", test))]
     fn is_done(&self) -> bool {
         *self.done.lock().unwrap_or_else(|e| e.into_inner())
     }

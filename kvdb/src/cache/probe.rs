@@ -157,7 +157,7 @@ impl ser::Serializer for Probe {
 mod tests {
     use super::*;
 
-    #[derive(Serialize)]
+    #[derive(serde::Serialize)]
     struct User {
         id: u64,
     }

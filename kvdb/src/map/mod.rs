@@ -188,6 +188,9 @@ map_methods! {
     /// The number of entries.
     fn len() -> u64 = |_core, map, _dl, _mode| ops::len(map);
 
+    /// Whether the map has no entries.
+    fn is_empty() -> bool = |_core, map, _dl, _mode| ops::is_empty(map);
+
     /// Removes every entry (deletes the hash); whether it existed.
     fn clear() -> bool = |_core, map, dl, _mode| ops::clear(map, dl);
 

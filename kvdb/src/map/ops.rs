@@ -196,6 +196,15 @@ pub(crate) fn len(map: &str) -> Result<MapOp<impl Decoder<u64> + use<>>> {
     })))
 }
 
+/// A hash with no fields does not exist in Redis.
+pub(crate) fn is_empty(map: &str) -> Result<MapOp<impl Decoder<bool> + use<>>> {
+    let mut cmd = redis::cmd("EXISTS");
+    cmd.arg(map);
+    Ok(MapOp::new(Command::new(cmd, |reply| {
+        decode::flag(reply, "EXISTS").map(|exists| !exists)
+    })))
+}
+
 pub(crate) fn clear(map: &str, deadlines: &str) -> Result<MapOp<impl Decoder<bool> + use<>>> {
     let mut cmd = redis::cmd("DEL");
     cmd.arg(map);
