@@ -433,3 +433,43 @@ fn a_waiter_gives_up_after_its_wait_when_told_to() {
         assert_eq!(holder.join().unwrap().unwrap(), 1);
     });
 }
+
+#[test]
+fn a_waiter_computes_itself_after_its_wait_by_default() {
+    let (session, p) = kvdb_tests::session(kvdb_tests::options("wait-compute"));
+    let slow = session
+        .cache(
+            CacheOptions::new()
+                .namespace(ns(&p))
+                .lock_ttl(Duration::from_secs(10)),
+        )
+        .unwrap();
+    let impatient = session
+        .cache(
+            CacheOptions::new()
+                .namespace(ns(&p))
+                .wait(Duration::from_millis(200)),
+        )
+        .unwrap();
+    std::thread::scope(|scope| {
+        let holder = scope.spawn(|| {
+            slow.get_or_set_with("k", || {
+                std::thread::sleep(Duration::from_millis(1500));
+                1u32
+            })
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        assert_eq!(
+            impatient.get_or_set_with("k", || 2u32).unwrap(),
+            2,
+            "computed itself"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(holder.join().unwrap().unwrap(), 1);
+    });
+}
