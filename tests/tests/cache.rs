@@ -396,8 +396,10 @@ fn fail_open_computes_when_redis_is_down() {
     assert_eq!(open.get_or_set_with("k", || 2u32).unwrap(), 2);
 }
 
-#[test]
-fn a_waiter_gives_up_after_its_wait_when_told_to() {
+/// A holder computes "k" for 1.5 s; 300 ms in, a caller that waits only 200 ms asks for it
+/// (`then`, or the default, decides what it does when its wait runs out). Returns its result
+/// and how long it took.
+fn impatient_call(then: Option<kvdb::cache::WaitTimeout>) -> (kvdb::Result<u32>, Duration) {
     let (session, p) = kvdb_tests::session(kvdb_tests::options("wait"));
     let slow = session
         .cache(
@@ -406,14 +408,13 @@ fn a_waiter_gives_up_after_its_wait_when_told_to() {
                 .lock_ttl(Duration::from_secs(10)),
         )
         .unwrap();
-    let impatient = session
-        .cache(
-            CacheOptions::new()
-                .namespace(ns(&p))
-                .wait(Duration::from_millis(200))
-                .on_wait_timeout(kvdb::cache::WaitTimeout::Fail),
-        )
-        .unwrap();
+    let mut opts = CacheOptions::new()
+        .namespace(ns(&p))
+        .wait(Duration::from_millis(200));
+    if let Some(then) = then {
+        opts = opts.on_wait_timeout(then);
+    }
+    let impatient = session.cache(opts).unwrap();
     std::thread::scope(|scope| {
         let holder = scope.spawn(|| {
             slow.get_or_set_with("k", || {
@@ -425,51 +426,27 @@ fn a_waiter_gives_up_after_its_wait_when_told_to() {
         let started = Instant::now();
         let r = impatient.get_or_set_with("k", || 2u32);
         let took = started.elapsed();
-        assert!(matches!(r, Err(Error::CacheWait { .. })), "{r:?}");
-        assert!(
-            took < Duration::from_secs(1),
-            "gave up after its 200 ms wait, took {took:?}"
-        );
-        assert_eq!(holder.join().unwrap().unwrap(), 1);
-    });
+        assert_eq!(holder.join().unwrap().unwrap(), 1, "the holder's own value");
+        (r, took)
+    })
+}
+
+#[test]
+fn a_waiter_gives_up_after_its_wait_when_told_to() {
+    let (r, took) = impatient_call(Some(kvdb::cache::WaitTimeout::Fail));
+    assert!(matches!(r, Err(Error::CacheWait { .. })), "{r:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "gave up after its 200 ms wait, took {took:?}"
+    );
 }
 
 #[test]
 fn a_waiter_computes_itself_after_its_wait_by_default() {
-    let (session, p) = kvdb_tests::session(kvdb_tests::options("wait-compute"));
-    let slow = session
-        .cache(
-            CacheOptions::new()
-                .namespace(ns(&p))
-                .lock_ttl(Duration::from_secs(10)),
-        )
-        .unwrap();
-    let impatient = session
-        .cache(
-            CacheOptions::new()
-                .namespace(ns(&p))
-                .wait(Duration::from_millis(200)),
-        )
-        .unwrap();
-    std::thread::scope(|scope| {
-        let holder = scope.spawn(|| {
-            slow.get_or_set_with("k", || {
-                std::thread::sleep(Duration::from_millis(1500));
-                1u32
-            })
-        });
-        std::thread::sleep(Duration::from_millis(300));
-        let started = Instant::now();
-        assert_eq!(
-            impatient.get_or_set_with("k", || 2u32).unwrap(),
-            2,
-            "computed itself"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "{:?}",
-            started.elapsed()
-        );
-        assert_eq!(holder.join().unwrap().unwrap(), 1);
-    });
+    let (r, took) = impatient_call(None);
+    assert_eq!(r.unwrap(), 2, "computed itself");
+    assert!(
+        took < Duration::from_secs(1),
+        "after its 200 ms wait, took {took:?}"
+    );
 }

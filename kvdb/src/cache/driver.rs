@@ -31,6 +31,17 @@ fn internal() -> Error {
     Error::Unsupported("internal: the cache flow asked to compute twice".into())
 }
 
+/// The answer of a finished flow: its value, or the computation's error; the process's flight
+/// (if this call led it) ends here, after the value is stored.
+fn returned<T, E>(
+    value: Option<T>,
+    error: Option<E>,
+    leader: Option<flight::Leader>,
+) -> std::result::Result<T, Failure<E>> {
+    drop(leader);
+    value.ok_or_else(|| error.map_or_else(|| Failure::Cache(internal()), Failure::Compute))
+}
+
 /// The identity of a pool, for the process's single flight.
 fn pool_id(pool: &crate::pool::Pool) -> usize {
     pool as *const crate::pool::Pool as usize
@@ -74,13 +85,7 @@ where
                     Input::ComputeFailed
                 }
             },
-            Action::Return(Some(v)) => {
-                drop(leader);
-                return Ok(v);
-            }
-            Action::Return(None) => {
-                return Err(error.map_or_else(|| Failure::Cache(internal()), Failure::Compute));
-            }
+            Action::Return(v) => return returned(v, error, leader),
         }
     }
 }
@@ -130,13 +135,7 @@ where
                     Input::ComputeFailed
                 }
             },
-            Action::Return(Some(v)) => {
-                drop(leader);
-                return Ok(v);
-            }
-            Action::Return(None) => {
-                return Err(error.map_or_else(|| Failure::Cache(internal()), Failure::Compute));
-            }
+            Action::Return(v) => return returned(v, error, leader),
         }
     }
 }
