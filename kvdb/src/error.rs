@@ -373,6 +373,20 @@ pub enum Error {
         keys_and_slots: Vec<(String, u16)>,
     },
 
+    /// A cache-aside call waited its [`CacheOptions::wait`](crate::cache::CacheOptions::wait)
+    /// for another caller's computation of the same key, no value appeared, and the cache is
+    /// set to fail then ([`WaitTimeout::Fail`](crate::cache::WaitTimeout::Fail)).
+    #[error(
+        "gave up waiting{key} after {waited:?} for another caller's computation; raise \
+         CacheOptions::wait or set on_wait_timeout(WaitTimeout::Compute)"
+    )]
+    CacheWait {
+        /// The cache key.
+        key: KeyContext,
+        /// How long the call waited.
+        waited: std::time::Duration,
+    },
+
     /// The operation is not possible in this configuration.
     #[error("unsupported operation: {0}")]
     Unsupported(String),
@@ -442,6 +456,7 @@ macro_rules! keyed {
             | Error::SchemaVersion { $key, .. }
             | Error::Migration { $key, .. }
             | Error::Conflict { $key, .. }
+            | Error::CacheWait { $key, .. }
             | Error::ValueTooLarge { $key, .. }
             | Error::UnexpectedReply { $key, .. }
             | Error::InvalidTtl { $key, .. } => $body,
