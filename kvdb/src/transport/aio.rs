@@ -279,6 +279,7 @@ impl AsyncPool {
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map.
+    // Only sentinel and cluster sessions react; a build with neither has nothing to do.
     #[cfg_attr(
         not(any(feature = "sentinel", feature = "cluster")),
         allow(unused_variables)
@@ -400,7 +401,10 @@ impl AsyncPool {
 
     /// Runs a command that makes the server wait, on a connection of its own (so that the
     /// shared connection is not held up) whose response timeout allows for the wait.
-    pub(crate) async fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
+    pub(crate) async fn blocking<O: Op>(&self, mut blocking: Blocking<O>) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut blocking.op) {
+            return out;
+        }
         let timeout = blocking.response_timeout(self.settings.response_timeout);
         let mut conn = self.dedicated(timeout).await?;
         let mut op = blocking.op;
@@ -436,6 +440,9 @@ impl AsyncPool {
 
     /// Runs one round trip on the shared connection.
     pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         let read_only = op.read_only();
         let mut conn = self.shared(read_only).await?;
         let reply = conn.send(&op.request()).await?;
