@@ -438,5 +438,5 @@ fn cmd(name: &str) -> redis::Cmd {
 }
 
 fn millis(d: Duration) -> u64 {
-    crate::ops::decode::millis(d).max(1)
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
