@@ -130,7 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut revenue = 0;
     let mut count = 0;
-    for order in shop.scan_models::<Order>() {
+    for order in shop.scan_models::<Order>()? {
         let order = order?;
         revenue += order.total_cents;
         count += 1;
