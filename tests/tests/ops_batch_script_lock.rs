@@ -7,21 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kvdb::{Error, Script, SetOptions};
-use kvdb_tests::dual_test;
+use kvdb_tests::{Item, dual_test, item};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Item {
-    sku: String,
-    qty: u32,
-}
-
-fn item(sku: &str, qty: u32) -> Item {
-    Item {
-        sku: sku.into(),
-        qty,
-    }
-}
 
 dual_test!(
     pipeline_returns_each_typed_result,

@@ -12,20 +12,8 @@ use std::time::Duration;
 
 use kvdb::redis;
 use kvdb::{KvModel, SetOptions};
+use kvdb_tests::{Item, item};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Item {
-    sku: String,
-    qty: u32,
-}
-
-fn item(sku: &str, qty: u32) -> Item {
-    Item {
-        sku: sku.into(),
-        qty,
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Point {

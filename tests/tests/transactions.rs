@@ -314,6 +314,7 @@ fn concurrent_transactions_from_threads_lose_nothing() {
         "every transaction committed exactly once"
     );
     let runs = runs.load(Ordering::Relaxed);
+    eprintln!("threads: {runs} body runs for {} commits", threads * per);
     assert!(runs > threads * per, "conflicts were retried: {runs} runs");
 }
 
@@ -355,6 +356,7 @@ async fn concurrent_transactions_from_tasks_lose_nothing() {
         "no increment lost"
     );
     let runs = runs.load(Ordering::Relaxed);
+    eprintln!("tasks: {runs} body runs for {} commits", tasks * per);
     assert!(runs > tasks * per, "conflicts were retried: {runs} runs");
 }
 
