@@ -87,6 +87,11 @@ impl Session {
         &self.inner.resolved
     }
 
+    /// The pool, held by a subscription that reconnects through it.
+    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
+        self.inner.pool.clone()
+    }
+
     pub(crate) fn core(&self) -> &Core {
         &self.inner.core
     }
@@ -103,6 +108,11 @@ impl AsyncSession {
         Session {
             inner: self.inner.clone(),
         }
+    }
+
+    /// The pool, held by a subscription that reconnects through it.
+    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
+        self.inner.pool.clone()
     }
 
     pub(crate) fn core(&self) -> &Core {
