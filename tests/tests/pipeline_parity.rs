@@ -94,7 +94,7 @@ macro_rules! cases {
                 };
                 let b = {
                     let $k = |name: &str| format!("{pb}:{name}");
-                    let mut pipe = s.pipeline();
+                    let mut pipe = s.pipeline().keep_errors();
                     let handle = {
                         let $x = &mut pipe;
                         $call
@@ -120,7 +120,7 @@ macro_rules! cases {
                 };
                 let b = {
                     let $k = |name: &str| format!("{pb}:{name}");
-                    let mut pipe = s.pipeline();
+                    let mut pipe = s.pipeline().keep_errors();
                     let handle = {
                         let $x = &mut pipe;
                         $call
@@ -175,6 +175,7 @@ cases! {
     remove => |x, k| x.remove(&k("list"));
     expire => |x, k| x.expire(&k("str"), Duration::from_secs(60));
     pexpire => |x, k| x.pexpire(&k("str"), Duration::from_millis(60_500));
+    expire_at => |x, k| x.expire_at(&k("str"), std::time::SystemTime::now() + Duration::from_secs(3600));
     ttl => |x, k| x.ttl(&k("ttl")), map |t| t.remaining().is_some_and(|d| d <= Duration::from_secs(100));
     pttl => |x, k| x.pttl(&k("str"));
     persist => |x, k| x.persist(&k("ttl"));

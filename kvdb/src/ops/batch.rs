@@ -3,8 +3,9 @@
 //! Each command is queued by the same builder the session method uses (so a pipelined `get`
 //! encodes and decodes exactly like [`Session::get`](crate::Session::get)); the pipeline keeps
 //! its decoder and hands back a typed [`Handle`]. [`execute`](crate::Session::execute) sends
-//! everything at once and decodes every reply; [`PipelineResults::take`] gives each command's
-//! own result, so one failing command does not hide the others'.
+//! everything at once and decodes every reply; it fails if any command failed, unless the
+//! pipeline [keeps errors](Pipeline::keep_errors), in which case [`PipelineResults::take`]
+//! gives each command's own result.
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -16,19 +17,17 @@ use crate::core::{Core, unexpected};
 use crate::error::{Error, KeyContext, Result};
 use crate::transport::{Batch, Command, Decoder, Request};
 
-/// A command's decoded reply: its value (a boxed `T`), or its own error.
-type Decoded = Result<Box<dyn Any + Send>>;
-
-/// A command's erased decoder: its reply (or server error) in, its [`Decoded`] result out.
-type Slot<'a> = Box<dyn FnOnce(Result<Value>) -> Decoded + Send + 'a>;
+/// A command's erased decoder: its reply (or server error) and whether errors are kept in,
+/// a boxed `Result<T>` out (or, when errors are not kept, the command's error).
+type Slot<'a> = Box<dyn FnOnce(Result<Value>, bool) -> Result<Box<dyn Any + Send>> + Send + 'a>;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Commands to send in one round trip, from [`Session::pipeline`](crate::Session::pipeline).
 ///
 /// Every single-command operation of [`Session`](crate::Session) is here with the same name,
-/// arguments and result type (as a [`Handle`]): both are generated from one description.
-/// Commands kvdb does not wrap are queued with [`query`](Self::query). Each method queues a command and returns a [`Handle`] to its typed result; nothing is
+/// arguments and result type (as a [`Handle`]), models included: both are generated from one
+/// description. Commands kvdb does not wrap are queued with [`query`](Self::query). Each method queues a command and returns a [`Handle`] to its typed result; nothing is
 /// sent until [`Session::execute`](crate::Session::execute) (or its async twin). Values are
 /// encoded when queued, with the session's codec; an encoding error is reported by
 /// `execute`, before anything is sent.
@@ -36,6 +35,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// By default the commands are pipelined (sent together, run one after the other, possibly
 /// interleaved with other clients' commands); [`atomic`](Self::atomic) wraps them in
 /// `MULTI`/`EXEC` so that they run as one, with no other command in between.
+///
+/// `execute` fails if any command failed (e.g. `INCR` on a hash), with that command's error
+/// naming its key, whether or not its handle was kept; the other commands have run (Redis
+/// does not roll back). [`keep_errors`](Self::keep_errors) asks for each command's own
+/// result instead: `execute` then succeeds and each [`Handle`] holds its own `Result`.
 ///
 /// ```no_run
 /// # fn main() -> kvdb::Result<()> {
@@ -55,11 +59,15 @@ pub struct Pipeline<'a> {
     pipe: redis::Pipeline,
     slots: Vec<Slot<'a>>,
     error: Option<Error>,
+    /// Replies of commands answered without a round trip, by slot (`None`: sent).
+    local: Vec<Option<Value>>,
+    keep_errors: bool,
     id: u64,
 }
 
 /// The typed result of one queued command: pass it to [`PipelineResults::take`].
-#[must_use = "a handle is the only way to get the command's result"]
+#[must_use = "the command's result is only available through its handle; execute fails if \
+              the command fails, so `let _ =` only gives up the value"]
 pub struct Handle<T> {
     index: usize,
     id: u64,
@@ -77,7 +85,7 @@ impl<T> std::fmt::Debug for Handle<T> {
 
 /// The decoded replies of an executed [`Pipeline`], one per [`Handle`].
 pub struct PipelineResults {
-    results: Vec<Option<Decoded>>,
+    results: Vec<Option<Box<dyn Any + Send>>>,
     id: u64,
 }
 
@@ -97,28 +105,20 @@ impl PipelineResults {
         if handle.id != self.id {
             return Err(foreign());
         }
-        match self.results.get_mut(handle.index).and_then(Option::take) {
-            Some(Ok(value)) => value.downcast::<T>().map(|v| *v).map_err(|_| foreign()),
-            Some(Err(e)) => Err(e),
-            None => Err(foreign()),
+        let slot = self.results.get_mut(handle.index).and_then(Option::take);
+        match slot.map(|b| b.downcast::<Result<T>>()) {
+            Some(Ok(result)) => *result,
+            _ => Err(foreign()),
         }
     }
 
     /// The results of no command.
+    #[cfg(test)]
     pub(crate) fn empty() -> Self {
         PipelineResults {
             results: Vec::new(),
             id: 0,
         }
-    }
-
-    /// The first command's error, if any command failed (taken out of its slot).
-    pub(crate) fn first_error(&mut self) -> Option<Error> {
-        self.results
-            .iter_mut()
-            .find(|r| matches!(r, Some(Err(_))))
-            .and_then(Option::take)
-            .and_then(Result::err)
     }
 
     /// How many commands were executed.
@@ -142,6 +142,8 @@ impl<'a> Pipeline<'a> {
             pipe,
             slots: Vec::new(),
             error: None,
+            local: Vec::new(),
+            keep_errors: false,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -151,6 +153,27 @@ impl<'a> Pipeline<'a> {
     /// time, e.g. `WRONGTYPE`, fails alone.)
     pub fn atomic(mut self) -> Self {
         self.pipe.atomic();
+        self
+    }
+
+    /// Makes [`execute`](crate::Session::execute) succeed even when commands fail, each
+    /// [`Handle`] then holding its command's own result (value or error). Without it,
+    /// `execute` fails with the first failing command's error.
+    ///
+    /// ```no_run
+    /// # fn main() -> kvdb::Result<()> {
+    /// # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("doc"))?;
+    /// session.hset("h", "f", "v")?;
+    /// let mut p = session.pipeline().keep_errors();
+    /// let bad = p.incr_by("h", 1); // WRONGTYPE: h is a hash
+    /// let good = p.incr_by("n", 1);
+    /// let mut results = session.execute(p)?;
+    /// assert!(results.take(bad).is_err());
+    /// assert!(results.take(good).is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn keep_errors(mut self) -> Self {
+        self.keep_errors = true;
         self
     }
 
@@ -179,25 +202,32 @@ impl<'a> Pipeline<'a> {
         let index = self.slots.len();
         match op {
             Ok(op) => {
-                let (cmd, decode) = op.into_parts();
+                let (cmd, decode, local) = op.into_parts();
                 let key = Request::Cmd(&cmd).key();
-                self.pipe.add_command(cmd);
-                self.slots.push(Box::new(move |reply| {
-                    reply
+                if local.is_none() {
+                    self.pipe.add_command(cmd);
+                }
+                self.local.push(local);
+                self.slots.push(Box::new(move |reply, keep_errors| {
+                    let result: Result<T> = reply
                         .and_then(|v| match decode {
                             Some(d) => d(v),
                             None => Err(unexpected("pipeline", &Value::Nil)),
                         })
-                        .map(|value: T| Box::new(value) as Box<dyn Any + Send>)
                         .map_err(|e| match &key {
                             Some(k) => e.at_key(k),
                             None => e,
-                        })
+                        });
+                    match result {
+                        Err(e) if !keep_errors => Err(e),
+                        result => Ok(Box::new(result) as Box<dyn Any + Send>),
+                    }
                 }));
             }
             Err(e) => {
                 self.error.get_or_insert(e);
-                self.slots.push(Box::new(|_| Ok(Box::new(()))));
+                self.local.push(None);
+                self.slots.push(Box::new(|_, _| Ok(Box::new(()))));
             }
         }
         Handle {
@@ -212,62 +242,108 @@ impl<'a> Pipeline<'a> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let (slots, id, mut pipe) = (self.slots, self.id, self.pipe);
-        if slots.is_empty() {
+        let (slots, mut pipe) = (self.slots, self.pipe);
+        let replies = Replies {
+            local: self.local,
+            keep_errors: self.keep_errors,
+            id: self.id,
+        };
+        if replies.sent() == 0 {
             // The redis crate refuses an empty pipeline: send a PING, whose reply is dropped.
             pipe.cmd("PING");
         }
         Ok(Batch::new(pipe, move |reply| {
             let reply = match reply {
-                // The PING's reply.
-                Value::Array(_) if slots.is_empty() => Value::Array(Vec::new()),
+                Value::Array(_) if replies.sent() == 0 => Value::Array(Vec::new()),
                 other => other,
             };
-            decode_all(slots, id, reply)
+            replies.decode(slots, reply)
         }))
     }
 
-    /// A transaction's `MULTI`/`EXEC` of the queued commands, whose output is `None` when
-    /// `EXEC` was aborted because a watched key changed; `None` if nothing is queued.
+    /// A transaction's writes: `MULTI`, the queued commands, `EXEC`, whose output is `None`
+    /// when `EXEC` was aborted because a watched key changed. Fails when a queued command
+    /// failed.
     pub(crate) fn into_exec(
         mut self,
-    ) -> Result<Option<Batch<impl Decoder<Option<PipelineResults>> + use<'a>>>> {
+    ) -> Result<Exec<impl Decoder<Option<PipelineResults>> + use<'a>>> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        if self.slots.is_empty() {
-            return Ok(None);
+        let replies = Replies {
+            local: self.local,
+            keep_errors: false,
+            id: self.id,
+        };
+        if replies.sent() == 0 {
+            // Nothing to send (no write queued, or only ones answered locally).
+            return replies
+                .decode(self.slots, Value::Array(Vec::new()))
+                .map(Exec::Local);
         }
         self.pipe.atomic();
-        let (slots, id, pipe) = (self.slots, self.id, self.pipe);
-        Ok(Some(Batch::new(pipe, move |reply| match reply {
-            Value::Nil => Ok(None),
-            other => decode_all(slots, id, other).map(Some),
-        })))
+        let slots = self.slots;
+        Ok(Exec::Send(Batch::new(
+            self.pipe,
+            move |reply| match reply {
+                Value::Nil => Ok(None),
+                other => replies.decode(slots, other).map(Some),
+            },
+        )))
     }
 }
 
-/// Hands each command's reply (or server error) to its slot.
-fn decode_all(slots: Vec<Slot<'_>>, id: u64, reply: Value) -> Result<PipelineResults> {
-    let replies = match reply {
-        Value::Array(items) if items.len() == slots.len() => items,
-        other => return Err(unexpected("EXEC", &other)),
-    };
-    let results = slots
-        .into_iter()
-        .zip(replies)
-        .map(|(slot, reply)| {
-            let reply = match reply {
-                Value::ServerError(e) => Err(Error::Redis {
-                    key: KeyContext::default(),
-                    source: e.into(),
-                }),
-                other => Ok(other),
-            };
-            Some(slot(reply))
+/// What a transaction's queue needs: an `EXEC` to send, or nothing to send.
+pub(crate) enum Exec<F> {
+    /// Every queued command was answered locally (or none was queued).
+    Local(PipelineResults),
+    /// `MULTI`/`EXEC` to send.
+    Send(Batch<F>),
+}
+
+/// How the replies of an executed pipeline are handed to its commands' slots.
+struct Replies {
+    /// Replies of commands answered without a round trip, by slot (`None`: sent).
+    local: Vec<Option<Value>>,
+    keep_errors: bool,
+    id: u64,
+}
+
+impl Replies {
+    /// How many commands go to the server.
+    fn sent(&self) -> usize {
+        self.local.iter().filter(|l| l.is_none()).count()
+    }
+
+    /// Each command's reply (its local one, or the next of the array) decoded by its slot.
+    fn decode(self, slots: Vec<Slot<'_>>, reply: Value) -> Result<PipelineResults> {
+        let sent = self.sent();
+        let replies = match reply {
+            Value::Array(items) if items.len() == sent => items,
+            other => return Err(unexpected("EXEC", &other)),
+        };
+        let mut replies = replies.into_iter();
+        let keep_errors = self.keep_errors;
+        let results = slots
+            .into_iter()
+            .zip(self.local)
+            .map(|(slot, local)| {
+                let reply = match local.or_else(|| replies.next()) {
+                    Some(Value::ServerError(e)) => Err(Error::Redis {
+                        key: KeyContext::default(),
+                        source: e.into(),
+                    }),
+                    Some(other) => Ok(other),
+                    None => Err(unexpected("EXEC", &Value::Nil)),
+                };
+                slot(reply, keep_errors).map(Some)
+            })
+            .collect::<Result<_>>()?;
+        Ok(PipelineResults {
+            results,
+            id: self.id,
         })
-        .collect();
-    Ok(PipelineResults { results, id })
+    }
 }
 
 session_methods! {
@@ -276,7 +352,9 @@ session_methods! {
 
     /// Sends every command of `pipeline` in one round trip (in one `MULTI`/`EXEC` if it is
     /// [`atomic`](Pipeline::atomic)) and decodes the replies; take each result with its
-    /// [`Handle`]. Fails as a whole only if a value could not be encoded, the connection
-    /// failed, or an atomic pipeline was refused (`EXECABORT`).
+    /// [`Handle`]. Fails if a value could not be encoded (then nothing is sent), the
+    /// connection failed, an atomic pipeline was refused (`EXECABORT`), or any command failed
+    /// (its own error, naming its key; the others have run) unless the pipeline
+    /// [keeps errors](Pipeline::keep_errors).
     fn execute['a](pipeline: Pipeline<'a>) -> PipelineResults = run |_| pipeline.into_op();
 }

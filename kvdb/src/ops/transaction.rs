@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::batch::{Pipeline, PipelineResults};
+use super::batch::{Exec, Pipeline, PipelineResults};
 use super::model_conv::{MAX_ATTEMPTS, backoff, conflict};
 use crate::error::{Error, Result};
 use crate::transport::{Command, Decoder};
@@ -35,15 +35,12 @@ impl Attempt {
         }
     }
 
-    /// What `EXEC` answered: `Ok(None)` if committed; `Ok(Some(pause))` if a watched key
-    /// changed and the body runs again after `pause`; `Err` after too many lost races, or if
-    /// a queued command failed.
+    /// What `EXEC` answered (`None`: aborted): `Ok(None)` if committed; `Ok(Some(pause))` if
+    /// a watched key changed and the body runs again after `pause`; `Err` after too many lost
+    /// races. (A queued command that failed has already failed the `EXEC`'s decoding.)
     fn settle(&mut self, exec: Option<PipelineResults>) -> Result<Option<Duration>> {
         match exec {
-            Some(mut results) => match results.first_error() {
-                Some(e) => Err(e),
-                None => Ok(None),
-            },
+            Some(_) => Ok(None),
             None => {
                 self.lost += 1;
                 if self.lost >= MAX_ATTEMPTS {
@@ -90,7 +87,7 @@ impl<'a> Transaction<'a> {
     /// `Some` of no results when nothing was queued.
     fn commit(&mut self) -> Result<Option<PipelineResults>> {
         match self.take_queue().into_exec()? {
-            Some(exec) => {
+            Exec::Send(exec) => {
                 let out = crate::transport::sync::run_on_link(&mut *self.conn, exec);
                 // EXEC ends the WATCH, whether it ran or not; a request refused before it was
                 // sent (`CrossSlot`) did not, and `Drop` unwatches.
@@ -99,9 +96,9 @@ impl<'a> Transaction<'a> {
                 }
                 out
             }
-            None => {
+            Exec::Local(results) => {
                 self.unwatch()?;
-                Ok(Some(PipelineResults::empty()))
+                Ok(Some(results))
             }
         }
     }
@@ -231,10 +228,10 @@ impl<'a> AsyncTransaction<'a> {
     async fn commit(&mut self) -> Result<Option<PipelineResults>> {
         let core = *self.queue.core();
         match std::mem::replace(&mut self.queue, Pipeline::new(core)).into_exec()? {
-            Some(exec) => self.conn.run(exec).await,
-            None => {
+            Exec::Send(exec) => self.conn.run(exec).await,
+            Exec::Local(results) => {
                 self.send(&redis::cmd("UNWATCH")).await?;
-                Ok(Some(PipelineResults::empty()))
+                Ok(Some(results))
             }
         }
     }

@@ -137,8 +137,11 @@ pub(crate) enum Link {
 }
 
 impl Link {
-    /// Runs one round trip on this connection.
-    pub(crate) async fn run<O: Op>(&mut self, op: O) -> Result<O::Output> {
+    /// Runs one round trip on this connection (none if the op is answered locally).
+    pub(crate) async fn run<O: Op>(&mut self, mut op: O) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         let reply = self.send(&op.request()).await?;
         complete(reply, op)
     }
@@ -245,6 +248,11 @@ impl AsyncPool {
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map.
+    // Only sentinel and cluster sessions react; a build with neither has nothing to do.
+    #[cfg_attr(
+        not(any(feature = "sentinel", feature = "cluster")),
+        allow(unused_variables)
+    )]
     fn after_failure(&self, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
@@ -353,7 +361,10 @@ impl AsyncPool {
 
     /// Runs a command that makes the server wait, on a connection of its own (so that the
     /// shared connection is not held up) whose response timeout allows for the wait.
-    pub(crate) async fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
+    pub(crate) async fn blocking<O: Op>(&self, mut blocking: Blocking<O>) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut blocking.op) {
+            return out;
+        }
         let timeout = blocking.response_timeout(self.settings.response_timeout);
         let mut conn = self.dedicated(timeout).await?;
         conn.run(blocking.op).await
@@ -389,7 +400,10 @@ impl AsyncPool {
     }
 
     /// Runs one round trip on the shared connection.
-    pub(crate) async fn run<O: Op>(&self, op: O) -> Result<O::Output> {
+    pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         let mut conn = self.shared().await?;
         let reply = conn.send(&op.request()).await?;
         self.after_failure(&reply);

@@ -32,8 +32,11 @@ where
     }
 }
 
-/// Runs one round trip on a connection the caller holds.
-pub(crate) fn run_on_link<O: Op>(conn: &mut dyn Link, op: O) -> Result<O::Output> {
+/// Runs one round trip on a connection the caller holds (none if the op is answered locally).
+pub(crate) fn run_on_link<O: Op>(conn: &mut dyn Link, mut op: O) -> Result<O::Output> {
+    if let Some(out) = super::run_locally(&mut op) {
+        return out;
+    }
     let reply = conn.send(&op.request())?;
     complete(reply, op)
 }
@@ -300,7 +303,10 @@ impl SyncPool {
     }
 
     /// Runs one round trip.
-    pub(crate) fn run<O: Op>(&self, op: O) -> Result<O::Output> {
+    pub(crate) fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         with_pool!(self, |pool| self.run_on(pool, op))
     }
 
@@ -324,7 +330,10 @@ impl SyncPool {
 
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
     /// is lengthened by the wait for this one request.
-    pub(crate) fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
+    pub(crate) fn blocking<O: Op>(&self, mut blocking: Blocking<O>) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut blocking.op) {
+            return out;
+        }
         with_pool!(self, |pool| self.blocking_on(pool, blocking))
     }
 
@@ -378,21 +387,30 @@ impl SyncPool {
         M::Connection: Link,
         C: Conversation,
     {
-        let mut conn = self.checkout(pool)?;
+        // Checked out at the first request: a conversation may finish without one (e.g.
+        // `get_models` of no keys).
+        let mut held = None;
         let mut reply = None;
         loop {
-            match conv.step(reply.take())? {
-                Step::Send(cmd) => {
-                    let request = Request::Cmd(&cmd);
-                    let r = conn.send(&request)?;
-                    reply = Some(check_connection(r, || request.key())?);
-                }
-                Step::SendPipe(pipe) => {
-                    let r = conn.send(&Request::Pipe(&pipe))?;
-                    reply = Some(check_connection(r, || None)?);
-                }
+            let step = conv.step(reply.take())?;
+            let request = match &step {
+                Step::Send(cmd) => Some(Request::Cmd(cmd)),
+                Step::SendPipe(pipe) => Some(Request::Pipe(pipe)),
+                Step::Sleep(_) | Step::Done(_) => None,
+            };
+            if let Some(request) = request {
+                let conn = match &mut held {
+                    Some(conn) => conn,
+                    None => held.insert(self.checkout(pool)?),
+                };
+                let r = conn.send(&request)?;
+                reply = Some(check_connection(r, || request.key())?);
+                continue;
+            }
+            match step {
                 Step::Sleep(d) => std::thread::sleep(d),
                 Step::Done(out) => return Ok(out),
+                Step::Send(_) | Step::SendPipe(_) => {}
             }
         }
     }
