@@ -138,6 +138,7 @@ macro_rules! both {
                 macro_rules! scan {
                     ($x:expr) => {
                         $x.scan_models::<Doc>()
+                            .unwrap()
                             .collect::<kvdb::Result<Vec<Doc>>>()
                             .unwrap()
                     };
@@ -155,7 +156,11 @@ macro_rules! both {
                 }
                 macro_rules! scan {
                     ($x:expr) => {
-                        $x.scan_models::<Doc>().await.unwrap()
+                        kvdb::StreamExt::collect::<Vec<_>>($x.scan_models::<Doc>().unwrap())
+                            .await
+                            .into_iter()
+                            .collect::<kvdb::Result<Vec<Doc>>>()
+                            .unwrap()
                     };
                 }
                 let s = $session.aio();
