@@ -6,6 +6,7 @@
 //! runs as if it were not cached (and [`Outcome::Error`](super::Outcome::Error) is counted).
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -272,6 +273,105 @@ where
     }
 }
 
+/// The body of a sync cached function with `refresh_ahead` whose arguments are all owned
+/// (`'static`) and `Send`: a due refresh runs on a background thread (see
+/// [`Cache::get_or_refresh_with`](super::Cache::get_or_refresh_with)).
+#[doc(hidden)]
+pub fn call_owned<T, F>(spec: &CachedFn, key: Option<String>, body: F) -> T
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match call_result_owned(spec, key, move || Ok::<T, Infallible>(body())) {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
+
+/// [`call_owned`] for a function returning `Result<T, E>`: only `Ok` is stored; the `Err` of
+/// a background refresh is counted as [`Outcome::RefreshFailed`] and dropped.
+#[doc(hidden)]
+pub fn call_result_owned<T, E, F>(spec: &CachedFn, key: Option<String>, body: F) -> Result<T, E>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+{
+    // Shared, not borrowed: the body may move to the refresh thread.
+    let slot = Arc::new(Slot::new(body));
+    if let (Some(session), Some(key)) = (crate::KVDBClient::session(spec.session), key) {
+        let flow = spec.flow(*session.core(), key);
+        let mine = slot.clone();
+        let r = driver::run_sync_owned(&session, flow, move || match mine.take() {
+            Some(f) => f().map_err(Some),
+            None => Err(None),
+        });
+        match r {
+            Ok(v) => return Ok(v),
+            Err(Failure::Compute(Some(e))) => return Err(e),
+            _ => {}
+        }
+    }
+    observe(spec.function, Outcome::Error);
+    match slot.take() {
+        Some(f) => f(),
+        None => unreachable_after_compute(),
+    }
+}
+
+/// The body of an async cached function with `refresh_ahead` whose arguments are all owned
+/// and `Send`: a due refresh is a spawned tokio task.
+#[cfg(feature = "async")]
+#[doc(hidden)]
+pub async fn call_async_owned<T, F, Fut>(spec: &CachedFn, key: Option<String>, body: F) -> T
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let body = move || async move { Ok::<T, Infallible>(body().await) };
+    match call_result_async_owned(spec, key, body).await {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
+
+/// [`call_async_owned`] for a function returning `Result<T, E>`.
+#[cfg(feature = "async")]
+#[doc(hidden)]
+pub async fn call_result_async_owned<T, E, F, Fut>(
+    spec: &CachedFn,
+    key: Option<String>,
+    body: F,
+) -> Result<T, E>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, E>> + Send + 'static,
+{
+    let slot = Arc::new(Slot::new(body));
+    if let (Some(session), Some(key)) = (crate::KVDBClient::session(spec.session), key) {
+        let flow = spec.flow(*session.core(), key);
+        let aio = session.aio();
+        let mine = slot.clone();
+        let compute = move || async move {
+            match mine.take() {
+                Some(f) => f().await.map_err(Some),
+                None => Err(None),
+            }
+        };
+        match driver::run_async_owned(&aio, flow, compute).await {
+            Ok(v) => return Ok(v),
+            Err(Failure::Compute(Some(e))) => return Err(e),
+            _ => {}
+        }
+    }
+    observe(spec.function, Outcome::Error);
+    match slot.take() {
+        Some(f) => f().await,
+        None => unreachable_after_compute(),
+    }
+}
+
 /// Pins the type of an async block's output, so `?` inside a cached async body knows its
 /// error type.
 #[doc(hidden)]
@@ -280,10 +380,8 @@ pub fn typed<T, F: std::future::Future<Output = T>>(f: F) -> F {
 }
 
 /// The body, taken once (a `Sync` cell).
-#[cfg(feature = "async")]
 struct Slot<F>(std::sync::Mutex<Option<F>>);
 
-#[cfg(feature = "async")]
 impl<F> Slot<F> {
     fn new(f: F) -> Self {
         Slot(std::sync::Mutex::new(Some(f)))
