@@ -81,6 +81,21 @@ fn slow(n: &Arc<AtomicU32>) -> impl FnOnce() -> u32 + Send + 'static {
     }
 }
 
+/// [`slow`] for async callers.
+fn slow_async(
+    n: &Arc<AtomicU32>,
+) -> impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u32> + Send>> + Send + 'static
+{
+    let n = n.clone();
+    move || {
+        Box::pin(async move {
+            let v = n.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(SLOW).await;
+            v
+        })
+    }
+}
+
 #[test]
 fn sync_hit_in_window_returns_at_once_and_refreshes_on_a_thread() {
     let (session, p) = kvdb_tests::session(kvdb_tests::options("refresh_bg"));
@@ -106,16 +121,11 @@ async fn async_hit_in_window_returns_at_once_and_refreshes_in_a_task() {
     let sync = cache(&session, &p);
     let cache = sync.aio();
     let n = Arc::new(AtomicU32::new(0));
-    let compute = |n: &Arc<AtomicU32>| {
-        let n = n.clone();
-        move || async move {
-            let v = n.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(SLOW).await;
-            v
-        }
-    };
     assert_eq!(
-        cache.get_or_refresh_with("k", compute(&n)).await.unwrap(),
+        cache
+            .get_or_refresh_with("k", slow_async(&n))
+            .await
+            .unwrap(),
         0
     );
     let (s, c) = (session.clone(), sync.clone());
@@ -123,7 +133,10 @@ async fn async_hit_in_window_returns_at_once_and_refreshes_in_a_task() {
         .await
         .unwrap();
     let started = Instant::now();
-    let v: u32 = cache.get_or_refresh_with("k", compute(&n)).await.unwrap();
+    let v: u32 = cache
+        .get_or_refresh_with("k", slow_async(&n))
+        .await
+        .unwrap();
     let took = started.elapsed();
     assert_eq!(v, 0, "the caller is served the cached value");
     assert!(
@@ -174,16 +187,11 @@ async fn async_concurrent_hits_in_window_start_one_refresh() {
     let sync = cache(&session, &p);
     let cache = sync.aio();
     let n = Arc::new(AtomicU32::new(0));
-    let compute = |n: &Arc<AtomicU32>| {
-        let n = n.clone();
-        move || async move {
-            let v = n.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(SLOW).await;
-            v
-        }
-    };
     assert_eq!(
-        cache.get_or_refresh_with("hot", compute(&n)).await.unwrap(),
+        cache
+            .get_or_refresh_with("hot", slow_async(&n))
+            .await
+            .unwrap(),
         0u32
     );
     let (s, c) = (session.clone(), sync.clone());
@@ -193,7 +201,7 @@ async fn async_concurrent_hits_in_window_start_one_refresh() {
     let barrier = Arc::new(tokio::sync::Barrier::new(CALLERS));
     let tasks: Vec<_> = (0..CALLERS)
         .map(|_| {
-            let (cache, barrier, compute) = (cache.clone(), barrier.clone(), compute(&n));
+            let (cache, barrier, compute) = (cache.clone(), barrier.clone(), slow_async(&n));
             tokio::spawn(async move {
                 barrier.wait().await;
                 cache.get_or_refresh_with("hot", compute).await.unwrap()
