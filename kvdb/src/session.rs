@@ -9,6 +9,7 @@ use crate::core::Core;
 use crate::format::Encoder;
 use crate::options::{Resolved, SessionOptions};
 use crate::pool::Pool;
+use crate::transport::observe::OpInfo;
 
 struct Inner {
     name: String,
@@ -105,6 +106,12 @@ impl Session {
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
     }
+
+    /// What the transport is told about the method `name` (for spans and metrics).
+    #[inline(always)]
+    pub(crate) fn op_info(&self, name: &'static str) -> OpInfo<'_> {
+        OpInfo::new(name, &self.inner.name)
+    }
 }
 
 #[cfg(feature = "async")]
@@ -127,6 +134,12 @@ impl AsyncSession {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
+    }
+
+    /// What the transport is told about the method `name` (for spans and metrics).
+    #[inline(always)]
+    pub(crate) fn op_info(&self, name: &'static str) -> OpInfo<'_> {
+        OpInfo::new(name, &self.inner.name)
     }
 }
 

@@ -64,7 +64,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            Ok(self.pool().sync.pages(op))
+            Ok(self.pool().sync.pages(op, self.op_info(stringify!($name))))
         }
     };
     (@sync subscribe [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -84,7 +84,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            let out = self.pool().sync.converse(op)?;
+            let out = self.pool().sync.converse(op, self.op_info(stringify!($name)))?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
@@ -93,7 +93,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.$kind(op)
+            self.pool().sync.$kind(op, self.op_info(stringify!($name)))
         }
     };
 
@@ -113,7 +113,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            Ok(self.pool().aio.pages(op))
+            Ok(self.pool().aio.pages(op, self.op_info(stringify!($name))))
         }
     };
     (@async subscribe [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -135,7 +135,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            let out = self.pool().aio.converse(op).await?;
+            let out = self.pool().aio.converse(op, self.op_info(stringify!($name))).await?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
@@ -146,7 +146,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            self.pool().aio.$kind(op).await
+            self.pool().aio.$kind(op, self.op_info(stringify!($name))).await
         }
     };
 }

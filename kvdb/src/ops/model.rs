@@ -245,7 +245,12 @@ impl<T: KvModel> Iterator for ModelScan<T> {
             }
             let cursor = self.cursor?;
             let page = ScanPage::<T>::new(*self.session.core(), cursor);
-            match self.session.pool().sync.converse(page) {
+            match self
+                .session
+                .pool()
+                .sync
+                .converse(page, self.session.op_info("scan_models"))
+            {
                 Ok(Page { next, items }) => {
                     self.cursor = (next != 0).then_some(next);
                     self.buffer.extend(items);
@@ -302,7 +307,11 @@ impl crate::AsyncSession {
         let mut cursor = 0;
         loop {
             let page = ScanPage::<T>::new(*self.core(), cursor);
-            let Page { next, items } = self.pool().aio.converse(page).await?;
+            let Page { next, items } = self
+                .pool()
+                .aio
+                .converse(page, self.op_info("scan_models"))
+                .await?;
             for item in items {
                 out.push(item?);
             }

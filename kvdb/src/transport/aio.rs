@@ -14,6 +14,7 @@ use std::time::Duration;
 use redis::Value;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 
+use super::observe::{self, OpInfo};
 use super::sync::check_connection;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
@@ -153,6 +154,8 @@ impl Link {
 /// The async side of a pool.
 pub(crate) struct AsyncPool {
     settings: ConnectionSettings,
+    /// The server, redacted, for spans and metrics.
+    server: String,
     backend: Backend,
 }
 
@@ -180,6 +183,7 @@ impl AsyncPool {
         };
         Ok(AsyncPool {
             settings: settings.clone(),
+            server: settings.to_string(),
             backend,
         })
     }
@@ -239,6 +243,8 @@ impl AsyncPool {
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map.
+    // Without sentinel or cluster support there is nothing to forget.
+    #[cfg_attr(not(any(feature = "sentinel", feature = "cluster")), allow(unused_variables))]
     fn after_failure(&self, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
@@ -338,10 +344,17 @@ impl AsyncPool {
 
     /// Runs a command that makes the server wait, on a connection of its own (so that the
     /// shared connection is not held up) whose response timeout allows for the wait.
-    pub(crate) async fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
-        let timeout = blocking.response_timeout(self.settings.response_timeout);
+    pub(crate) async fn blocking<O: Op>(
+        &self,
+        Blocking { op, wait }: Blocking<O>,
+        info: OpInfo<'_>,
+    ) -> Result<O::Output> {
+        let timeout = Blocking { op: (), wait }.response_timeout(self.settings.response_timeout);
+        observe::aio_op(info, &self.server, op, |op| self.blocking_on(op, timeout)).await
+    }
+
+    async fn blocking_on<O: Op>(&self, mut op: O, timeout: Option<Duration>) -> Result<O::Output> {
         let mut conn = self.dedicated(timeout).await?;
-        let mut op = blocking.op;
         let reply = conn.send(&op.request()).await?;
         let reply = finish(reply, &op.request())?;
         op.decode(reply)
@@ -349,10 +362,11 @@ impl AsyncPool {
     }
 
     /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.
-    pub(crate) fn pages<P>(
-        &self,
+    pub(crate) fn pages<'a, P>(
+        &'a self,
         pages: P,
-    ) -> impl futures_core::Stream<Item = Result<P::Item>> + Send + '_
+        info: OpInfo<'a>,
+    ) -> impl futures_core::Stream<Item = Result<P::Item>> + Send + 'a
     where
         P: Pages + Send + 'static,
         P::Item: Send,
@@ -365,7 +379,7 @@ impl AsyncPool {
                     return Some((Ok(item), cursor));
                 }
                 let page = cursor.next_page()?;
-                if let Some(e) = cursor.absorb(self.run(page).await) {
+                if let Some(e) = cursor.absorb(self.run(page, info).await) {
                     return Some((Err(e), cursor));
                 }
             }
@@ -373,7 +387,11 @@ impl AsyncPool {
     }
 
     /// Runs one round trip on the shared connection.
-    pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
+    pub(crate) async fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
+        observe::aio_op(info, &self.server, op, |op| self.run_shared(op)).await
+    }
+
+    async fn run_shared<O: Op>(&self, mut op: O) -> Result<O::Output> {
         let mut conn = self.shared().await?;
         let reply = conn.send(&op.request()).await?;
         self.after_failure(&reply);
@@ -383,7 +401,15 @@ impl AsyncPool {
     }
 
     /// Runs a multi-step conversation, on a dedicated connection if it needs one.
-    pub(crate) async fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
+    pub(crate) async fn converse<C: Conversation>(
+        &self,
+        conv: C,
+        info: OpInfo<'_>,
+    ) -> Result<C::Output> {
+        observe::aio_conversation(info, &self.server, conv, |conv| self.converse_on(conv)).await
+    }
+
+    async fn converse_on<C: Conversation>(&self, conv: C) -> Result<C::Output> {
         if conv.needs_dedicated_connection() {
             let conn = self.dedicated(self.settings.response_timeout).await?;
             self.drive(conn, conv).await

@@ -11,6 +11,7 @@ pub(crate) mod aio;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 mod conn;
+pub(crate) mod observe;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 pub(crate) mod sync;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use redis::{ConnectionLike, Value};
 
 use super::conn::Conn;
+use super::observe::{self, OpInfo};
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
@@ -249,7 +250,10 @@ impl SyncPool {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let e = match pool.get_timeout(wait.min(left)) {
-                Ok(conn) => return Ok(conn),
+                Ok(conn) => {
+                    observe::checkout(&self.server, started.elapsed());
+                    return Ok(conn);
+                }
                 Err(e) => e,
             };
             let last = self
@@ -282,8 +286,10 @@ impl SyncPool {
     }
 
     /// Runs one round trip.
-    pub(crate) fn run<O: Op>(&self, op: O) -> Result<O::Output> {
-        with_pool!(self, |pool| self.run_on(pool, op))
+    pub(crate) fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
+        observe::sync_op(info, &self.server, op, |op| {
+            with_pool!(self, |pool| self.run_on(pool, op))
+        })
     }
 
     fn run_on<M, O>(&self, pool: &r2d2::Pool<M>, mut op: O) -> Result<O::Output>
@@ -302,8 +308,14 @@ impl SyncPool {
 
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
     /// is lengthened by the wait for this one request.
-    pub(crate) fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
-        with_pool!(self, |pool| self.blocking_on(pool, blocking))
+    pub(crate) fn blocking<O: Op>(
+        &self,
+        Blocking { op, wait }: Blocking<O>,
+        info: OpInfo<'_>,
+    ) -> Result<O::Output> {
+        observe::sync_op(info, &self.server, op, |op| {
+            with_pool!(self, |pool| self.blocking_on(pool, Blocking { op, wait }))
+        })
     }
 
     fn blocking_on<M, O>(&self, pool: &r2d2::Pool<M>, blocking: Blocking<O>) -> Result<O::Output>
@@ -327,10 +339,11 @@ impl SyncPool {
     }
 
     /// Reads a paged sequence; one round trip per page, as the iterator advances.
-    pub(crate) fn pages<P: Pages>(&self, pages: P) -> PageIter<'_, P> {
+    pub(crate) fn pages<'a, P: Pages>(&'a self, pages: P, info: OpInfo<'a>) -> PageIter<'a, P> {
         PageIter {
             pool: self,
             cursor: Cursor::new(pages),
+            info,
         }
     }
 
@@ -359,8 +372,10 @@ impl SyncPool {
     }
 
     /// Runs a multi-step conversation on one pooled connection.
-    pub(crate) fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
-        with_pool!(self, |pool| self.converse_on(pool, conv))
+    pub(crate) fn converse<C: Conversation>(&self, conv: C, info: OpInfo<'_>) -> Result<C::Output> {
+        observe::sync_conversation(info, &self.server, conv, |conv| {
+            with_pool!(self, |pool| self.converse_on(pool, conv))
+        })
     }
 
     fn converse_on<M, C>(&self, pool: &r2d2::Pool<M>, mut conv: C) -> Result<C::Output>
@@ -394,6 +409,7 @@ impl SyncPool {
 pub(crate) struct PageIter<'a, P: Pages> {
     pool: &'a SyncPool,
     cursor: Cursor<P>,
+    info: OpInfo<'a>,
 }
 
 impl<P: Pages> Iterator for PageIter<'_, P> {
@@ -405,7 +421,7 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
                 return Some(Ok(item));
             }
             let page = self.cursor.next_page()?;
-            if let Some(e) = self.cursor.absorb(self.pool.run(page)) {
+            if let Some(e) = self.cursor.absorb(self.pool.run(page, self.info)) {
                 return Some(Err(e));
             }
         }
