@@ -19,6 +19,7 @@
 //! [`Encoder::encode`] and [`decode`] are the entry points; [`Header::parse`] reads a header alone.
 
 mod compress;
+mod describe;
 mod header;
 mod kvdb_py;
 mod plain_de;
@@ -30,6 +31,7 @@ use std::fmt;
 
 pub(crate) use compress::decompress_into;
 pub use compress::{CompressionOptions, DEFAULT_MAX_DECOMPRESSED};
+pub use describe::{Description, Origin, describe, describe_with_limit};
 pub use header::{Header, MAGIC, MAX_TAG_LEN, validate_tag};
 pub use kvdb_py::{PyClass, PyKind};
 pub(crate) use kvdb_py::{PyDoc, default_level as kvdb_py_default_level};

@@ -244,7 +244,10 @@ impl AsyncPool {
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map.
     // Without sentinel or cluster support there is nothing to forget.
-    #[cfg_attr(not(any(feature = "sentinel", feature = "cluster")), allow(unused_variables))]
+    #[cfg_attr(
+        not(any(feature = "sentinel", feature = "cluster")),
+        allow(unused_variables)
+    )]
     fn after_failure(&self, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
