@@ -42,6 +42,8 @@
 //! | `tls` | no | `rediss://` with rustls (ring provider): [`SessionOptions::tls_ca_cert`] and client certificates |
 //! | `cluster` | no | Redis Cluster sessions (`redis+cluster://h1:p1,h2:p2`, [`SessionOptions::cluster_nodes`]); pulls in the `redis` crate's cluster clients (and its tokio support) |
 //! | `sentinel` | no | Sentinel sessions that follow failovers (`redis+sentinel://s1:p1,s2:p2/mymaster/0`, [`SessionOptions::sentinel`]) |
+//! | `tracing` | no | a `tracing` span per session operation, with OpenTelemetry database fields (`docs/observability.md`) |
+//! | `metrics` | no | operation counts and latencies, bytes, compression, pool and connection-error metrics through the `metrics` facade (`docs/observability.md`) |
 //! | `testing` | no | [`testing::TestServer`], `TestCluster`, `TestSentinel`: throwaway servers for tests and examples |
 //!
 //! JSON is always available. A value written with a codec or compression that this build

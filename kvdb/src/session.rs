@@ -12,7 +12,8 @@ use crate::pool::Pool;
 use crate::transport::observe::OpInfo;
 
 struct Inner {
-    name: String,
+    /// Shared, so that metric labels name the session without copying it.
+    name: Arc<str>,
     options: SessionOptions,
     resolved: Resolved,
     core: Core,
@@ -50,7 +51,7 @@ impl Session {
     pub(crate) fn new(options: SessionOptions, resolved: Resolved, pool: Arc<Pool>) -> Self {
         Session {
             inner: Arc::new(Inner {
-                name: options.name.clone(),
+                name: options.name.as_str().into(),
                 core: Core {
                     encoder: resolved.encoder,
                     limits: resolved.limits,

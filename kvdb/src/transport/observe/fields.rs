@@ -28,10 +28,8 @@ pub(super) fn record_request(span: &tracing::Span, request: &Request<'_>) {
     match request {
         Request::Cmd(cmd) => {
             if let Some(redis::Arg::Simple(name)) = cmd.args_iter().next() {
-                span.record(
-                    "db.operation.name",
-                    String::from_utf8_lossy(name).to_ascii_uppercase().as_str(),
-                );
+                // kvdb writes command names in capitals.
+                span.record("db.operation.name", String::from_utf8_lossy(name).as_ref());
             }
             span.record("kvdb.keys", key_count(cmd));
             if key_enabled()

@@ -27,7 +27,7 @@ pub(crate) struct OpInfo<'a> {
     #[cfg(any(feature = "tracing", feature = "metrics"))]
     name: &'static str,
     #[cfg(any(feature = "tracing", feature = "metrics"))]
-    session: &'a str,
+    session: &'a std::sync::Arc<str>,
     #[cfg(not(any(feature = "tracing", feature = "metrics")))]
     _session: std::marker::PhantomData<&'a str>,
 }
@@ -38,7 +38,7 @@ impl<'a> OpInfo<'a> {
         not(any(feature = "tracing", feature = "metrics")),
         allow(unused_variables)
     )]
-    pub(crate) fn new(name: &'static str, session: &'a str) -> Self {
+    pub(crate) fn new(name: &'static str, session: &'a std::sync::Arc<str>) -> Self {
         OpInfo {
             #[cfg(any(feature = "tracing", feature = "metrics"))]
             name,
@@ -136,7 +136,7 @@ pub(crate) struct Watched<T> {
     #[cfg(feature = "tracing")]
     sent: u32,
     #[cfg(feature = "metrics")]
-    labels: [(&'static str, String); 1],
+    labels: [(&'static str, std::sync::Arc<str>); 1],
 }
 
 impl<O: Op> Op for Watched<O> {
@@ -242,7 +242,7 @@ impl<'a> Probe<'a> {
                 db.operation.name = tracing::field::Empty,
                 db.operation.batch.size = tracing::field::Empty,
                 kvdb.operation = info.name,
-                kvdb.session = info.session,
+                kvdb.session = &**info.session,
                 server.address = server,
                 kvdb.keys = tracing::field::Empty,
                 kvdb.key = tracing::field::Empty,
@@ -266,7 +266,7 @@ impl<'a> Probe<'a> {
             record_request(&self.span, request);
         }
         #[cfg(feature = "metrics")]
-        metrics::counter!("kvdb.bytes.written", "session" => self.info.session.to_owned())
+        metrics::counter!("kvdb.bytes.written", "session" => self.info.session.clone())
             .increment(request_bytes(request));
     }
 
@@ -278,7 +278,7 @@ impl<'a> Probe<'a> {
             #[cfg(feature = "tracing")]
             sent: 0,
             #[cfg(feature = "metrics")]
-            labels: [("session", self.info.session.to_owned())],
+            labels: [("session", self.info.session.clone())],
         }
     }
 
@@ -313,7 +313,7 @@ impl<'a> Probe<'a> {
         #[cfg(feature = "metrics")]
         {
             let op = self.info.name;
-            let session = self.info.session.to_owned();
+            let session = self.info.session;
             let outcome = if result.is_ok() { "ok" } else { "error" };
             metrics::counter!("kvdb.operations", "operation" => op,
                 "session" => session.clone(), "outcome" => outcome)
@@ -325,7 +325,7 @@ impl<'a> Probe<'a> {
                 && e.is_connection_error()
             {
                 metrics::counter!("kvdb.connection.errors",
-                    "server" => self.server.to_owned(), "session" => session)
+                    "server" => self.server.to_owned(), "session" => session.clone())
                 .increment(1);
             }
         }
