@@ -7,6 +7,7 @@
 mod connect;
 mod decode;
 mod get;
+mod progress;
 mod scan;
 mod set;
 mod show;

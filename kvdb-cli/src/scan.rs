@@ -2,13 +2,10 @@
 //! and size, or (`--stats`) counts and bytes per tag, codec and compression. Uses SCAN (never
 //! KEYS), on a single server or every primary of a cluster.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
 use kvdb::{KeyType, ScanOptions, Session, redis};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
 
 use crate::connect::{Conn, query};
 use crate::show::{Facts, size};
@@ -28,6 +25,9 @@ pub(crate) struct Args {
     /// One JSON object per key (or, with --stats, one for the totals).
     #[arg(long)]
     json: bool,
+    /// Show the progress bar on stderr even when it is not a terminal.
+    #[arg(long)]
+    progress: bool,
     /// How many keys SCAN looks at per round trip (a hint to the server).
     #[arg(long, default_value_t = 500)]
     count: u64,
@@ -54,7 +54,8 @@ impl Entry {
 
 pub(crate) fn run(args: Args) -> Outcome {
     let session = args.conn.session()?;
-    let progress = progress_bar(&session);
+    let total = session.dbsize().ok().filter(|n| *n > 0);
+    let progress = crate::progress::bar(total, args.progress);
     let mut stats = Stats::default();
     let mut out = std::io::stdout().lock();
     let keys = session.scan(ScanOptions::new().pattern(&args.pattern).count(args.count))?;
@@ -73,7 +74,7 @@ pub(crate) fn run(args: Args) -> Outcome {
             writeln!(out, "{}", entry_line(&entry))?;
         }
     }
-    progress.finish_and_clear();
+    crate::progress::done(&progress, args.progress);
     if args.stats {
         if args.json {
             writeln!(out, "{}", stats.json())?;
@@ -82,22 +83,6 @@ pub(crate) fn run(args: Args) -> Outcome {
         }
     }
     Ok(out.flush()?)
-}
-
-/// A progress bar on stderr when it is a terminal (hidden otherwise), sized by DBSIZE when
-/// the server tells it.
-fn progress_bar(session: &Session) -> ProgressBar {
-    let bar = match session.dbsize() {
-        Ok(n) if n > 0 => ProgressBar::new(n),
-        _ => ProgressBar::new_spinner(),
-    };
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} scanned {pos}/~{len} keys ({per_sec}) {wide_bar}")
-    {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 fn inspect(session: &Session, key: String) -> Result<Entry, Failure> {

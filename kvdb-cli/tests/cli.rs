@@ -359,6 +359,17 @@ fn scan_lists_filters_by_tag_and_counts() {
     let z = &stats["by_compression"]["zstd"];
     let ratio = z["stored_bytes"].as_f64().unwrap() / z["decoded_bytes"].as_f64().unwrap();
     assert!((z["ratio"].as_f64().unwrap() - ratio).abs() < 1e-9, "{z}");
+    // The progress bar, forced on although stderr is not a terminal.
+    let out = kvdb()
+        .args(["scan", &pattern, "--progress", "--url", &SERVER.url()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("scanned 9/~"),
+        "{stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 9);
     let table = ok(&["scan", &pattern, "--stats"]);
     assert!(table.starts_with("9 keys (hash 1, string 8)\n"), "{table}");
     assert!(table.contains("scan.User"), "{table}");
