@@ -75,8 +75,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op: $crate::ops::pubsub::Subscribe<$out> = ($op)(self.core())?;
-            let conn = self.pool().sync.subscribe(op.channels())?;
-            Ok(op.blocking(conn))
+            op.blocking(self.pool_handle())
         }
     };
     (@sync attach [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -124,8 +123,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op: $crate::ops::pubsub::Subscribe<$out> = ($op)(self.core())?;
-            let stream = self.pool().aio.subscribe(op.channels()).await?;
-            Ok(op.stream(stream))
+            op.stream(self.pool_handle()).await
         }
     };
     (@async attach [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -182,6 +180,7 @@ mod script;
 mod server;
 pub(crate) mod sets;
 pub(crate) mod strings;
+mod subscriber;
 pub(crate) mod zsets;
 
 pub use batch::{Handle, Pipeline, PipelineResults};
@@ -189,8 +188,9 @@ pub use keys::{KeyType, ScanOptions, Ttl};
 #[cfg(feature = "async")]
 pub use lock::AsyncLockGuard;
 pub use lock::LockGuard;
-#[cfg(feature = "async")]
-pub use pubsub::Subscription;
-pub use pubsub::{Message, Subscriber};
+pub use pubsub::{Event, Message};
 pub use script::{Script, ScriptCall};
 pub use strings::SetOptions;
+pub use subscriber::Subscriber;
+#[cfg(feature = "async")]
+pub use subscriber::Subscription;

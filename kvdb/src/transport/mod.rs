@@ -12,6 +12,7 @@ pub(crate) mod aio;
 pub(crate) mod cluster;
 mod conn;
 pub(crate) mod observe;
+pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 pub(crate) mod sync;
