@@ -29,19 +29,20 @@ fn kvdb() -> Command {
     cmd
 }
 
-/// `kvdb ARGS --url <server>`: stdout, after checking it succeeded.
-fn ok(args: &[&str]) -> String {
-    let out = kvdb()
-        .args(args)
-        .arg("--url")
-        .arg(SERVER.url())
-        .output()
-        .unwrap();
+/// Runs `cmd`, which must succeed; its output.
+fn succeeds(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
-        "kvdb {args:?} failed: {}",
+        "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+/// `kvdb ARGS --url <server>`: stdout, after checking it succeeded.
+fn ok(args: &[&str]) -> String {
+    let out = succeeds(kvdb().args(args).arg("--url").arg(SERVER.url()));
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
@@ -161,11 +162,7 @@ fn get_reads_every_redis_type_a_session_writes() {
 fn raw_prints_the_stored_bytes() {
     let k = key("raw");
     ok(&["set", &k, "--json", "[1,2]", "--tag", "t.T"]);
-    let out = kvdb()
-        .args(["get", &k, "--raw", "--url", &SERVER.url()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = succeeds(kvdb().args(["get", &k, "--raw", "--url", &SERVER.url()]));
     assert_eq!(out.stdout, b"kv1j-t.T|[1,2]");
 }
 
@@ -222,16 +219,7 @@ fn decode_reads_every_kvdb_py_vector() {
         let Some(hex) = &v.bytes_hex else { continue };
         let what = format!("{} ({:?}, {:?})", v.case, v.serializer, v.compression);
         // Raw bytes on stdin.
-        let out = kvdb()
-            .args(["decode", "--json"])
-            .write_stdin(unhex(hex))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = succeeds(kvdb().args(["decode", "--json"]).write_stdin(unhex(hex)));
         let got: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(got["value"], v.expected, "{what}");
         let origin = if hex.starts_with("5f6b766462656e635f") {
@@ -261,8 +249,7 @@ fn decode_reads_a_file_or_hex() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("value.bin");
     std::fs::write(&file, b"kv1j-|{\"a\":[1,2]}").unwrap();
-    let out = kvdb().arg("decode").arg(&file).output().unwrap();
-    assert!(out.status.success());
+    let out = succeeds(kvdb().arg("decode").arg(&file));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.starts_with("# string · kvdb · json · none · 17 B stored · 11 B decoded\n"),
@@ -382,40 +369,27 @@ fn scan_works_on_a_cluster() {
     let prefix = key("cscan");
     // Keys in many slots, so every primary holds some.
     for i in 0..30 {
-        let out = kvdb()
-            .args([
-                "set",
-                &format!("{prefix}:{i}"),
-                "--json",
-                r#"{"i":1}"#,
-                "--tag",
-                "c.T",
-            ])
-            .args(["--url", &url])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        succeeds(
+            kvdb()
+                .args([
+                    "set",
+                    &format!("{prefix}:{i}"),
+                    "--json",
+                    r#"{"i":1}"#,
+                    "--tag",
+                    "c.T",
+                ])
+                .args(["--url", &url]),
         );
     }
-    let out = kvdb()
-        .args([
-            "scan",
-            &format!("{prefix}:*"),
-            "--stats",
-            "--json",
-            "--url",
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(kvdb().args([
+        "scan",
+        &format!("{prefix}:*"),
+        "--stats",
+        "--json",
+        "--url",
+        &url,
+    ]));
     let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(stats["by_tag"]["c.T"]["keys"], 30, "{stats}");
 }
@@ -427,17 +401,9 @@ fn passwords_are_never_printed() {
     let good = format!("redis://:{PW}@127.0.0.1:{}/0", server.port());
     let bad = format!("redis://:wrong-{PW}@127.0.0.1:{}/0", server.port());
     let k = key("pw");
-    let out = kvdb()
-        .args(["set", &k, "--json", "1", "--url", &good])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = kvdb().args(["get", &k, "--url", &good]).output().unwrap();
-    assert!(out.status.success());
+    succeeds(kvdb().args(["set", &k, "--json", "1", "--url", &good]));
+    let out = succeeds(kvdb().args(["get", &k, "--url", &good]));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(PW));
     let stderr = fails(kvdb().args(["get", &k, "--url", &bad]));
     assert!(
         !stderr.contains(PW) && !stderr.contains("S3cret"),
@@ -449,15 +415,6 @@ fn passwords_are_never_printed() {
     let stderr = fails(kvdb().args(["get", "k", "--timeout", "0.5", "--url", &down]));
     assert!(!stderr.contains(PW) && stderr.contains("***"), "{stderr}");
     // And from the environment, as sessions read it.
-    let out = kvdb()
-        .args(["get", &k])
-        .env("REDIS_URL", &good)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(kvdb().args(["get", &k]).env("REDIS_URL", &good));
     assert!(!String::from_utf8_lossy(&out.stdout).contains(PW));
 }

@@ -120,6 +120,18 @@ impl Capture {
     }
 }
 
+/// Runs `f` with a fresh [`Capture`] as the thread's subscriber (`keys`: with `kvdb::key`
+/// enabled at TRACE); returns what it captured.
+fn capture(keys: bool, f: impl FnOnce()) -> Capture {
+    let capture = Capture {
+        keys,
+        ..Capture::default()
+    };
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    tracing::subscriber::with_default(subscriber, f);
+    capture
+}
+
 /// A server that needs a password, and a session that gives it (zstd-compressed JSON).
 fn setup() -> (TestServer, Session) {
     let server = TestServer::start_with_args(&["--requirepass", PW]).expect("redis-server");
@@ -142,9 +154,7 @@ fn big() -> Vec<String> {
 #[test]
 fn sync_operations_have_a_span_with_database_fields() {
     let (_server, session) = setup();
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = capture(false, || {
         session.set("k", &big()).unwrap();
         let back: Option<Vec<String>> = session.get("k").unwrap();
         assert_eq!(back, Some(big()));
@@ -173,12 +183,7 @@ fn sync_operations_have_a_span_with_database_fields() {
 #[test]
 fn the_key_and_error_message_show_when_enabled_never_the_password() {
     let (_server, session) = setup();
-    let capture = Capture {
-        keys: true,
-        ..Capture::default()
-    };
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = capture(true, || {
         session.hset("h", "f", &1).unwrap();
         session.get::<String>("h").unwrap_err();
     });
@@ -193,9 +198,7 @@ fn the_key_and_error_message_show_when_enabled_never_the_password() {
 #[test]
 fn errors_without_keys_enabled_give_only_the_error_type() {
     let (_server, session) = setup();
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = capture(false, || {
         session.hset("h", "f", &1).unwrap();
         session.get::<String>("h").unwrap_err();
     });
@@ -211,9 +214,7 @@ fn errors_without_keys_enabled_give_only_the_error_type() {
 #[test]
 fn async_operations_have_the_same_span() {
     let (_server, session) = setup();
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = capture(false, || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -237,9 +238,7 @@ fn async_operations_have_the_same_span() {
 #[test]
 fn a_pipeline_is_one_span_with_its_batch_size() {
     let (_server, session) = setup();
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = capture(false, || {
         let mut p = session.pipeline().atomic();
         let _ = p.set("a", &big());
         let _ = p.set("b", &2);
@@ -261,9 +260,7 @@ fn a_pipeline_is_one_span_with_its_batch_size() {
 #[test]
 fn a_conversation_is_one_span_counting_its_round_trips() {
     let (_server, session) = setup();
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || {
+    let capture = capture(false, || {
         let script = kvdb::Script::new("return redis.call('GET', KEYS[1])");
         session.set("s", &"v").unwrap();
         // The first call sends EVALSHA, is told NOSCRIPT, then sends EVAL.
