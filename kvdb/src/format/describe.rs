@@ -140,10 +140,7 @@ pub fn describe_with_limit(bytes: &[u8], limit: usize) -> Result<Description> {
             let (doc, compression, size) = PyDoc::parse_framed(payload, limit)?;
             d.compression = compression;
             d.decoded_size = size;
-            d.codec = match doc {
-                PyDoc::Json(_) => Codec::Json,
-                _ => Codec::MsgPack,
-            };
+            d.codec = doc.codec();
             d.python_class = doc.class().map(str::to_owned);
             d.value = doc.deserialize()?;
         }

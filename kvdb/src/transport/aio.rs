@@ -243,7 +243,7 @@ impl AsyncPool {
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map.
-    // Without sentinel or cluster support there is nothing to forget.
+    // Only sentinel and cluster sessions react; a build with neither has nothing to do.
     #[cfg_attr(
         not(any(feature = "sentinel", feature = "cluster")),
         allow(unused_variables)
@@ -366,6 +366,9 @@ impl AsyncPool {
     }
 
     async fn blocking_on<O: Op>(&self, mut op: O, timeout: Option<Duration>) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         let mut conn = self.dedicated(timeout).await?;
         let reply = conn.send(&op.request()).await?;
         let reply = finish(reply, &op.request())?;
@@ -404,6 +407,9 @@ impl AsyncPool {
     }
 
     async fn run_shared<O: Op>(&self, mut op: O) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         let mut conn = self.shared().await?;
         let reply = conn.send(&op.request()).await?;
         self.after_failure(&reply);

@@ -11,6 +11,7 @@ pub(crate) mod aio;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 mod conn;
+mod empty;
 pub(crate) mod observe;
 pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
@@ -54,6 +55,16 @@ pub(crate) trait Op {
     /// Decodes the reply; server errors inside the reply are already turned into `Err`.
     /// Called once.
     fn decode(&mut self, reply: Value) -> Result<Self::Output>;
+    /// The reply, when the operation is answered without a round trip (a variadic command
+    /// given an empty list: see `empty.rs`). The transports check it before sending.
+    fn local_reply(&mut self) -> Option<Value> {
+        None
+    }
+}
+
+/// Runs `op` without a round trip if it is answered locally.
+pub(crate) fn run_locally<O: Op>(op: &mut O) -> Option<Result<O::Output>> {
+    op.local_reply().map(|reply| op.decode(reply))
 }
 
 /// How an operation turns its reply into its output.
@@ -65,21 +76,32 @@ impl<O, F: FnOnce(Value) -> Result<O> + Send> Decoder<O> for F {}
 pub(crate) struct Command<F> {
     cmd: redis::Cmd,
     decode: Option<F>,
+    /// The reply, if the command is answered without a round trip.
+    local: Option<Value>,
 }
 
 impl<F> Command<F> {
+    /// `cmd` and its decoder. A variadic command with an empty list (`MGET` of no keys) is
+    /// answered locally or replaced, in this one place, for every operation (`empty.rs`).
     pub(crate) fn new(cmd: redis::Cmd, decode: F) -> Self {
+        let (cmd, local) = match empty::empty_call(&cmd) {
+            None => (cmd, None),
+            Some(empty::Empty::Reply(reply)) => (cmd, Some(reply)),
+            Some(empty::Empty::Instead(other)) => (other, None),
+        };
         Command {
             cmd,
             decode: Some(decode),
+            local,
         }
     }
 }
 
 impl<F> Command<F> {
-    /// The command and its decoder, to be queued in a pipeline.
-    pub(crate) fn into_parts(self) -> (redis::Cmd, Option<F>) {
-        (self.cmd, self.decode)
+    /// The command, its decoder, and its reply if it is answered without a round trip (then
+    /// the command must not be sent), to be queued in a pipeline.
+    pub(crate) fn into_parts(self) -> (redis::Cmd, Option<F>, Option<Value>) {
+        (self.cmd, self.decode, self.local)
     }
 
     /// The same command with its output passed through `f`.
@@ -91,10 +113,14 @@ impl<F> Command<F> {
         F: Decoder<O>,
     {
         let decode = self.decode;
-        Command::new(self.cmd, move |reply| match decode {
-            Some(d) => d(reply).map(f),
-            None => Err(decoded_twice()),
-        })
+        Command {
+            cmd: self.cmd,
+            decode: Some(move |reply| match decode {
+                Some(d) => d(reply).map(f),
+                None => Err(decoded_twice()),
+            }),
+            local: self.local,
+        }
     }
 }
 
@@ -105,6 +131,9 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Command<F> {
     }
     fn decode(&mut self, reply: Value) -> Result<O> {
         (self.decode.take().ok_or_else(decoded_twice)?)(reply)
+    }
+    fn local_reply(&mut self) -> Option<Value> {
+        self.local.take()
     }
 }
 

@@ -286,7 +286,10 @@ impl SyncPool {
 
     /// Runs one round trip.
     pub(crate) fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
-        observe::sync_op(info, &self.server, op, |op| {
+        observe::sync_op(info, &self.server, op, |mut op| {
+            if let Some(out) = super::run_locally(&mut op) {
+                return out;
+            }
             with_pool!(self, |pool| self.run_on(pool, op))
         })
     }
@@ -312,7 +315,10 @@ impl SyncPool {
         Blocking { op, wait }: Blocking<O>,
         info: OpInfo<'_>,
     ) -> Result<O::Output> {
-        observe::sync_op(info, &self.server, op, |op| {
+        observe::sync_op(info, &self.server, op, |mut op| {
+            if let Some(out) = super::run_locally(&mut op) {
+                return out;
+            }
             with_pool!(self, |pool| self.blocking_on(pool, Blocking { op, wait }))
         })
     }
@@ -370,21 +376,30 @@ impl SyncPool {
         M::Connection: Link,
         C: Conversation,
     {
-        let mut conn = self.checkout(pool)?;
+        // Checked out at the first request: a conversation may finish without one (e.g.
+        // `get_models` of no keys).
+        let mut held = None;
         let mut reply = None;
         loop {
-            match conv.step(reply.take())? {
-                Step::Send(cmd) => {
-                    let request = Request::Cmd(&cmd);
-                    let r = conn.send(&request)?;
-                    reply = Some(check_connection(r, || request.key())?);
-                }
-                Step::SendPipe(pipe) => {
-                    let r = conn.send(&Request::Pipe(&pipe))?;
-                    reply = Some(check_connection(r, || None)?);
-                }
+            let step = conv.step(reply.take())?;
+            let request = match &step {
+                Step::Send(cmd) => Some(Request::Cmd(cmd)),
+                Step::SendPipe(pipe) => Some(Request::Pipe(pipe)),
+                Step::Sleep(_) | Step::Done(_) => None,
+            };
+            if let Some(request) = request {
+                let conn = match &mut held {
+                    Some(conn) => conn,
+                    None => held.insert(self.checkout(pool)?),
+                };
+                let r = conn.send(&request)?;
+                reply = Some(check_connection(r, || request.key())?);
+                continue;
+            }
+            match step {
                 Step::Sleep(d) => std::thread::sleep(d),
                 Step::Done(out) => return Ok(out),
+                Step::Send(_) | Step::SendPipe(_) => {}
             }
         }
     }

@@ -152,6 +152,11 @@ impl<O: Op> Op for Watched<O> {
         self.saw(&reply);
         self.inner.decode(reply)
     }
+
+    #[inline(always)]
+    fn local_reply(&mut self) -> Option<Value> {
+        self.inner.local_reply()
+    }
 }
 
 impl<C: Conversation> Conversation for Watched<C> {
@@ -198,8 +203,8 @@ impl<'a> Probe<'a> {
     }
     #[cfg(feature = "async")]
     #[inline(always)]
-    async fn instrument<F: Future>(&self, f: F) -> F::Output {
-        f.await
+    fn instrument<F: Future>(&self, f: F) -> F {
+        f
     }
     #[inline(always)]
     fn finish<T>(self, result: Result<T>) -> Result<T> {
@@ -289,12 +294,16 @@ impl<'a> Probe<'a> {
         f()
     }
 
-    #[cfg(feature = "async")]
-    async fn instrument<F: Future>(&self, f: F) -> F::Output {
-        #[cfg(feature = "tracing")]
-        return tracing::Instrument::instrument(f, self.span.clone()).await;
-        #[cfg(not(feature = "tracing"))]
-        f.await
+    /// `f`, entering the span whenever it is polled (no extra state machine: deeply nested
+    /// futures stay within the compiler's layout depth).
+    #[cfg(all(feature = "async", feature = "tracing"))]
+    fn instrument<F: Future>(&self, f: F) -> tracing::instrument::Instrumented<F> {
+        tracing::Instrument::instrument(f, self.span.clone())
+    }
+
+    #[cfg(all(feature = "async", not(feature = "tracing")))]
+    fn instrument<F: Future>(&self, f: F) -> F {
+        f
     }
 
     /// Records the outcome on the span and in the metrics.
