@@ -123,10 +123,13 @@ dual_test!(field_ttls_with_the_fallback, [Json], |s, p| {
     w!(m.insert(&keep, &3)).unwrap();
     std::thread::sleep(Duration::from_millis(250));
     assert_eq!(w!(m.get(&keep)).unwrap(), Some(3));
-    assert!(matches!(
-        w!(m.expire(&keep, Duration::from_micros(1))),
-        Err(kvdb::Error::InvalidOption { .. })
-    ));
+    // A TTL Redis cannot keep is refused like every other TTL, naming the map and field.
+    let err = w!(m.expire(&keep, Duration::from_micros(1))).unwrap_err();
+    assert!(matches!(err, kvdb::Error::InvalidTtl { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&format!("{p}:ttl field keep")),
+        "{err}"
+    );
 });
 
 dual_test!(

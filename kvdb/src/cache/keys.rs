@@ -95,16 +95,17 @@ pub(crate) fn new_token() -> String {
     format!("{:016x}{:016x}", random_u64(), random_u64())
 }
 
-/// A TTL in whole milliseconds for `PX`/`PEXPIRE`: refused (naming `option`) when it rounds to
-/// zero, which Redis refuses. The one place the cache converts TTLs.
+/// A TTL in whole milliseconds for `PX`/`PEXPIRE`, through the one TTL conversion
+/// ([`ttl_arg`](crate::model::ttl::ttl_arg)): what it refuses (under one millisecond, over
+/// 2^62 ms) is an [`Error::InvalidOption`] naming `option`.
 pub(crate) fn ttl_millis(ttl: Duration, option: &'static str) -> Result<u64> {
-    match u64::try_from(ttl.as_millis()) {
-        Ok(0) => Err(Error::InvalidOption {
+    match crate::model::ttl::ttl_arg(option, "", ttl) {
+        Ok(arg) => Ok(arg.millis()),
+        Err(Error::InvalidTtl { reason, .. }) => Err(Error::InvalidOption {
             option,
-            reason: format!("{ttl:?} is under one millisecond, the smallest TTL Redis keeps"),
+            reason: format!("{ttl:?}: {reason}"),
         }),
-        Ok(ms) => Ok(ms),
-        Err(_) => Ok(u64::MAX / 2),
+        Err(other) => Err(other),
     }
 }
 
@@ -164,11 +165,14 @@ mod tests {
             ttl_millis(Duration::from_millis(1500), "ttl").unwrap(),
             1500
         );
-        let e = ttl_millis(Duration::from_micros(999), "ttl").unwrap_err();
-        assert!(
-            matches!(e, Error::InvalidOption { option: "ttl", .. }),
-            "{e}"
-        );
+        assert_eq!(ttl_millis(Duration::from_secs(2), "ttl").unwrap(), 2000);
+        for bad in [Duration::ZERO, Duration::from_micros(999), Duration::MAX] {
+            let e = ttl_millis(bad, "ttl").unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidOption { option: "ttl", .. }),
+                "{bad:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -36,7 +36,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[cfg(feature = "async")]
 pub use handle::AsyncCache;
 pub use handle::Cache;
-pub(crate) use keys::ttl_millis;
 pub use keys::{PREFIX, args_hash};
 pub use macro_rt::with_mode;
 #[cfg(feature = "async")]

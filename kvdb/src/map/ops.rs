@@ -5,8 +5,6 @@
 //! are in the session's format. A field or value that does not decode is an error naming the
 //! map and the field; nothing is ever deleted because of it.
 
-use std::time::Duration;
-
 use redis::Value;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -276,9 +274,4 @@ pub(crate) fn field_code(reply: Value, command: &'static str) -> Result<i64> {
         Value::Int(n) => Ok(n),
         other => Err(unexpected(command, &other)),
     }
-}
-
-/// A duration in milliseconds, at least 1.
-pub(crate) fn ttl_ms(ttl: Duration) -> Result<u64> {
-    crate::cache::ttl_millis(ttl, "field ttl")
 }

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use redis::Value;
 
-use super::ops::{MapOp, field, field_code, ttl_ms};
+use super::ops::{MapOp, field, field_code};
 use crate::core::unexpected;
 use crate::error::{Error, Result};
 use crate::model::KeyPart;
+use crate::model::ttl::ttl_arg;
 use crate::transport::{Command, Decoder, Op, Request};
 
 /// How a map keeps per-field TTLs.
@@ -84,11 +85,11 @@ pub(crate) enum Prepared<F> {
 
 pub(crate) fn prepare<F>(op: MapOp<F>, mode: TtlMode, map: &str, deadlines: &str) -> Prepared<F> {
     match mode {
+        // An empty call (HMGET of no fields) is answered without a round trip: no purge.
         TtlMode::Native => Prepared::Direct(op.main),
+        TtlMode::LuaFallback if op.main.is_local() => Prepared::Direct(op.main),
         TtlMode::LuaFallback => {
-            // (Fixed on merging main, which did not compile: `into_parts` now also gives the
-            // local reply of an empty call; a map operation always names its key and field.)
-            let (cmd, decode, _local) = op.main.into_parts();
+            let (cmd, decode, _) = op.main.into_parts();
             let mut pipe = redis::pipe();
             pipe.cmd("EVAL")
                 .arg(purge_script())
@@ -111,6 +112,13 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Prepared<F> {
         match self {
             Prepared::Direct(c) => c.request(),
             Prepared::Purged(p, _) => Request::Pipe(p),
+        }
+    }
+
+    fn local_reply(&mut self) -> Option<Value> {
+        match self {
+            Prepared::Direct(c) => c.local_reply(),
+            Prepared::Purged(..) => None,
         }
     }
 
@@ -182,7 +190,7 @@ pub(crate) fn expire<K: KeyPart + ?Sized>(
         map,
         deadlines,
         &f,
-        Some(ttl_ms(ttl)?),
+        Some(ttl_arg("HPEXPIRE", &format!("{map} field {f}"), ttl)?.millis()),
         mode,
     );
     Ok(MapOp::new(Command::new(cmd, |reply| {

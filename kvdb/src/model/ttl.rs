@@ -31,6 +31,16 @@ impl TtlArg {
         }
     }
 
+    /// The TTL in milliseconds, for operations that always send `PX`/`PEXPIRE` (the cache,
+    /// map field TTLs).
+    pub(crate) fn millis(self) -> u64 {
+        match self {
+            // Cannot overflow: a TTL is at most MAX_TTL = 2^62 ms.
+            TtlArg::Secs(s) => s * 1000,
+            TtlArg::Millis(ms) => ms,
+        }
+    }
+
     /// The relative-expiry command and its argument: `EXPIRE secs` or `PEXPIRE millis`.
     pub(crate) fn expire_command(self) -> (&'static str, u64) {
         match self {

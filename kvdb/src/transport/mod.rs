@@ -104,6 +104,11 @@ impl<F> Command<F> {
         (self.cmd, self.decode, self.local)
     }
 
+    /// Whether the command is answered without a round trip (see `empty.rs`).
+    pub(crate) fn is_local(&self) -> bool {
+        self.local.is_some()
+    }
+
     /// The same command with its output passed through `f`.
     pub(crate) fn map<O, P, G: FnOnce(O) -> P + Send>(
         self,
