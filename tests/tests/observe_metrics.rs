@@ -179,3 +179,33 @@ fn connection_errors_are_counted() {
     let ping = [("operation", "ping"), ("outcome", "error")];
     assert_eq!(counter(&m, "kvdb.operations", &ping), 1);
 }
+
+#[test]
+fn cache_hits_and_misses_are_counted() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let session =
+        KVDBClient::get_session(options("metrics-cache").serializer(Serializer::Json)).unwrap();
+    let cache = session
+        .cache(kvdb::cache::CacheOptions::new().namespace(unique("mc")))
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        for _ in 0..3 {
+            let v: u32 = cache.get_or_set_with("k", || 7).unwrap();
+            assert_eq!(v, 7);
+        }
+    });
+    let m = snapshot(&snapshotter);
+    assert_eq!(
+        counter(&m, "kvdb.cache.calls", &[("outcome", "computed")]),
+        1
+    );
+    assert_eq!(counter(&m, "kvdb.cache.calls", &[("outcome", "hit")]), 2);
+    // Its round trips are operations of the session, named `cached`.
+    let ops = counter(
+        &m,
+        "kvdb.operations",
+        &[("operation", "cached"), ("outcome", "ok")],
+    );
+    assert!(ops >= 3, "{ops} cache round trips");
+}
