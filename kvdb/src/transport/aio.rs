@@ -16,7 +16,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 
 use super::observe::{self, OpInfo};
 use super::sync::check_connection;
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete};
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
 
@@ -138,6 +138,15 @@ pub(crate) enum Link {
 }
 
 impl Link {
+    /// Runs one round trip on this connection (none if the op is answered locally).
+    pub(crate) async fn run<O: Op>(&mut self, mut op: O) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
+        let reply = self.send(&op.request()).await?;
+        complete(reply, op)
+    }
+
     /// Sends `request`; the outer `Err` is for a request refused before sending.
     async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
         match self {
@@ -370,10 +379,13 @@ impl AsyncPool {
             return out;
         }
         let mut conn = self.dedicated(timeout).await?;
-        let reply = conn.send(&op.request()).await?;
-        let reply = finish(reply, &op.request())?;
-        op.decode(reply)
-            .map_err(|e| with_key(e, op.request().key()))
+        conn.run(op).await
+    }
+
+    /// A connection of its own, kept for several requests (a transaction's WATCH state lives
+    /// on it); closed when dropped.
+    pub(crate) async fn reserve(&self) -> Result<Link> {
+        self.dedicated(self.settings.response_timeout).await
     }
 
     /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.
@@ -386,15 +398,14 @@ impl AsyncPool {
         P: Pages + Send + 'static,
         P::Item: Send,
         P::Page: Send,
-        <P::Page as Op>::Output: Send,
     {
         futures_util::stream::unfold(Cursor::new(pages), move |mut cursor| async move {
             loop {
                 if let Some(item) = cursor.pop() {
-                    return Some((Ok(item), cursor));
+                    return Some((item, cursor));
                 }
                 let page = cursor.next_page()?;
-                if let Some(e) = cursor.absorb(self.run(page, info).await) {
+                if let Some(e) = cursor.absorb(self.converse(page, info).await) {
                     return Some((Err(e), cursor));
                 }
             }
@@ -413,9 +424,7 @@ impl AsyncPool {
         let mut conn = self.shared().await?;
         let reply = conn.send(&op.request()).await?;
         self.after_failure(&reply);
-        let reply = finish(reply, &op.request())?;
-        op.decode(reply)
-            .map_err(|e| with_key(e, op.request().key()))
+        complete(reply, op)
     }
 
     /// Runs a multi-step conversation, on a dedicated connection if it needs one.

@@ -6,7 +6,7 @@ use redis::{ConnectionLike, Value};
 
 use super::conn::Conn;
 use super::observe::{self, OpInfo};
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
 
@@ -18,6 +18,28 @@ pub(crate) trait Link {
     fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>>;
     /// Sets the socket read timeout(s).
     fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()>;
+}
+
+impl<M: r2d2::ManageConnection> Link for r2d2::PooledConnection<M>
+where
+    M::Connection: Link,
+{
+    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
+        (**self).send(request)
+    }
+
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
+        (**self).set_read_timeout(t)
+    }
+}
+
+/// Runs one round trip on a connection the caller holds (none if the op is answered locally).
+pub(crate) fn run_on_link<O: Op>(conn: &mut dyn Link, mut op: O) -> Result<O::Output> {
+    if let Some(out) = super::run_locally(&mut op) {
+        return out;
+    }
+    let reply = conn.send(&op.request())?;
+    complete(reply, op)
 }
 
 impl Link for Conn {
@@ -294,7 +316,7 @@ impl SyncPool {
         })
     }
 
-    fn run_on<M, O>(&self, pool: &r2d2::Pool<M>, mut op: O) -> Result<O::Output>
+    fn run_on<M, O>(&self, pool: &r2d2::Pool<M>, op: O) -> Result<O::Output>
     where
         M: r2d2::ManageConnection,
         M::Connection: Link,
@@ -303,9 +325,13 @@ impl SyncPool {
         let mut conn = self.checkout(pool)?;
         let reply = conn.send(&op.request())?;
         drop(conn);
-        let reply = finish(reply, &op.request())?;
-        op.decode(reply)
-            .map_err(|e| with_key(e, op.request().key()))
+        complete(reply, op)
+    }
+
+    /// A pooled connection kept for several requests (a transaction's WATCH state lives on
+    /// it); it goes back to the pool when dropped.
+    pub(crate) fn reserve(&self) -> Result<Box<dyn Link>> {
+        with_pool!(self, |pool| Ok(Box::new(self.checkout(pool)?)))
     }
 
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
@@ -419,10 +445,10 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(item) = self.cursor.pop() {
-                return Some(Ok(item));
+                return Some(item);
             }
             let page = self.cursor.next_page()?;
-            if let Some(e) = self.cursor.absorb(self.pool.run(page, self.info)) {
+            if let Some(e) = self.cursor.absorb(self.pool.converse(page, self.info)) {
                 return Some(Err(e));
             }
         }
