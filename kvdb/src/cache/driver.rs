@@ -127,11 +127,14 @@ where
     let mut input = Input::Start;
     loop {
         input = match flow.next(input)? {
-            Action::Send(cmd) => Input::Reply(pool.sync.run(raw(cmd))),
-            Action::Wait(cmd, wait) => Input::Reply(pool.sync.blocking(Blocking {
-                op: raw(cmd),
-                wait: Some(wait),
-            })),
+            Action::Send(cmd) => Input::Reply(pool.sync.run(raw(cmd), session.op_info("cached"))),
+            Action::Wait(cmd, wait) => Input::Reply(pool.sync.blocking(
+                Blocking {
+                    op: raw(cmd),
+                    wait: Some(wait),
+                },
+                session.op_info("cached"),
+            )),
             Action::Join => match flight::join(pool_id(pool), flow.key()) {
                 Role::Leader(l) => {
                     leader = Some(l);
@@ -228,13 +231,18 @@ where
     let mut input = Input::Start;
     loop {
         input = match flow.next(input)? {
-            Action::Send(cmd) => Input::Reply(pool.aio.run(raw(cmd)).await),
+            Action::Send(cmd) => {
+                Input::Reply(pool.aio.run(raw(cmd), session.op_info("cached")).await)
+            }
             Action::Wait(cmd, wait) => Input::Reply(
                 pool.aio
-                    .blocking(Blocking {
-                        op: raw(cmd),
-                        wait: Some(wait),
-                    })
+                    .blocking(
+                        Blocking {
+                            op: raw(cmd),
+                            wait: Some(wait),
+                        },
+                        session.op_info("cached"),
+                    )
                     .await,
             ),
             Action::Join => match flight::join(pool_id(pool), flow.key()) {

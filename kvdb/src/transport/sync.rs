@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use redis::{ConnectionLike, Value};
 
 use super::conn::Conn;
+use super::observe::{self, OpInfo};
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use crate::error::{Error, Result};
 use crate::settings::ConnectionSettings;
@@ -270,7 +271,10 @@ impl SyncPool {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let e = match pool.get_timeout(wait.min(left)) {
-                Ok(conn) => return Ok(conn),
+                Ok(conn) => {
+                    observe::checkout(&self.server, started.elapsed());
+                    return Ok(conn);
+                }
                 Err(e) => e,
             };
             let last = self
@@ -303,11 +307,13 @@ impl SyncPool {
     }
 
     /// Runs one round trip.
-    pub(crate) fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut op) {
-            return out;
-        }
-        with_pool!(self, |pool| self.run_on(pool, op))
+    pub(crate) fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
+        observe::sync_op(info, &self.server, op, |mut op| {
+            if let Some(out) = super::run_locally(&mut op) {
+                return out;
+            }
+            with_pool!(self, |pool| self.run_on(pool, op))
+        })
     }
 
     fn run_on<M, O>(&self, pool: &r2d2::Pool<M>, op: O) -> Result<O::Output>
@@ -330,11 +336,17 @@ impl SyncPool {
 
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
     /// is lengthened by the wait for this one request.
-    pub(crate) fn blocking<O: Op>(&self, mut blocking: Blocking<O>) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut blocking.op) {
-            return out;
-        }
-        with_pool!(self, |pool| self.blocking_on(pool, blocking))
+    pub(crate) fn blocking<O: Op>(
+        &self,
+        Blocking { op, wait }: Blocking<O>,
+        info: OpInfo<'_>,
+    ) -> Result<O::Output> {
+        observe::sync_op(info, &self.server, op, |mut op| {
+            if let Some(out) = super::run_locally(&mut op) {
+                return out;
+            }
+            with_pool!(self, |pool| self.blocking_on(pool, Blocking { op, wait }))
+        })
     }
 
     fn blocking_on<M, O>(&self, pool: &r2d2::Pool<M>, blocking: Blocking<O>) -> Result<O::Output>
@@ -358,10 +370,11 @@ impl SyncPool {
     }
 
     /// Reads a paged sequence; one round trip per page, as the iterator advances.
-    pub(crate) fn pages<P: Pages>(&self, pages: P) -> PageIter<'_, P> {
+    pub(crate) fn pages<'a, P: Pages>(&'a self, pages: P, info: OpInfo<'a>) -> PageIter<'a, P> {
         PageIter {
             pool: self,
             cursor: Cursor::new(pages),
+            info,
         }
     }
 
@@ -377,8 +390,10 @@ impl SyncPool {
     }
 
     /// Runs a multi-step conversation on one pooled connection.
-    pub(crate) fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
-        with_pool!(self, |pool| self.converse_on(pool, conv))
+    pub(crate) fn converse<C: Conversation>(&self, conv: C, info: OpInfo<'_>) -> Result<C::Output> {
+        observe::sync_conversation(info, &self.server, conv, |conv| {
+            with_pool!(self, |pool| self.converse_on(pool, conv))
+        })
     }
 
     fn converse_on<M, C>(&self, pool: &r2d2::Pool<M>, mut conv: C) -> Result<C::Output>
@@ -421,6 +436,7 @@ impl SyncPool {
 pub(crate) struct PageIter<'a, P: Pages> {
     pool: &'a SyncPool,
     cursor: Cursor<P>,
+    info: OpInfo<'a>,
 }
 
 impl<P: Pages> Iterator for PageIter<'_, P> {
@@ -432,7 +448,7 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
                 return Some(item);
             }
             let page = self.cursor.next_page()?;
-            if let Some(e) = self.cursor.absorb(self.pool.converse(page)) {
+            if let Some(e) = self.cursor.absorb(self.pool.converse(page, self.info)) {
                 return Some(Err(e));
             }
         }
