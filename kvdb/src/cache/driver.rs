@@ -231,19 +231,21 @@ where
     let mut input = Input::Start;
     loop {
         input = match flow.next(input)? {
+            // Each request's future is boxed: the transport's futures (observation, retries,
+            // cluster routing) nested inside the user's own async code otherwise exceed
+            // rustc's layout depth limit in the user's crate. One allocation per round trip.
             Action::Send(cmd) => {
-                Input::Reply(pool.aio.run(raw(cmd), session.op_info("cached")).await)
+                Input::Reply(Box::pin(pool.aio.run(raw(cmd), session.op_info("cached"))).await)
             }
             Action::Wait(cmd, wait) => Input::Reply(
-                pool.aio
-                    .blocking(
-                        Blocking {
-                            op: raw(cmd),
-                            wait: Some(wait),
-                        },
-                        session.op_info("cached"),
-                    )
-                    .await,
+                Box::pin(pool.aio.blocking(
+                    Blocking {
+                        op: raw(cmd),
+                        wait: Some(wait),
+                    },
+                    session.op_info("cached"),
+                ))
+                .await,
             ),
             Action::Join => match flight::join(pool_id(pool), flow.key()) {
                 Role::Leader(l) => {
