@@ -88,6 +88,8 @@
 //! | `ulid` | no | `ulid::Ulid` as a model key part |
 //! | `chrono` | no | `chrono::NaiveDate` as a model key part |
 //! | `time` | no | `time::Date` as a model key part |
+//! | `tracing` | no | a `tracing` span per session operation, with OpenTelemetry database fields (`docs/observability.md`) |
+//! | `metrics` | no | operation counts and latencies, bytes, compression, pool and connection-error metrics through the `metrics` facade (`docs/observability.md`) |
 //! | `testing` | no | [`testing::TestServer`], `TestCluster`, `TestSentinel`: throwaway servers for tests and examples |
 //!
 //! JSON is always available. A value written with a codec or compression that this build
@@ -229,9 +231,13 @@ pub mod __private {
     pub use inventory;
 
     // `#[kvdb::cached]`.
-    pub use crate::cache::macro_rt::{CachedFn, call, call_result, typed};
+    pub use crate::cache::macro_rt::{
+        CachedFn, call, call_owned, call_result, call_result_owned, typed,
+    };
     #[cfg(feature = "async")]
-    pub use crate::cache::macro_rt::{call_async, call_result_async};
+    pub use crate::cache::macro_rt::{
+        call_async, call_async_owned, call_result_async, call_result_async_owned,
+    };
     pub use ::core::module_path;
     pub use ::std::sync::OnceLock;
 }

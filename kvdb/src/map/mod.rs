@@ -146,7 +146,7 @@ macro_rules! map_methods {
                     let $mode = self.ttl_mode()?;
                     let ($core, $map, $dl) = (self.session.core(), &self.name, &self.deadlines);
                     let op = $op?;
-                    self.session.pool().sync.run(ttl::prepare(op, $mode, $map, $dl))
+                    self.session.pool().sync.run(ttl::prepare(op, $mode, $map, $dl), self.session.op_info(stringify!($name)))
                 }
             )*
         }
@@ -159,7 +159,7 @@ macro_rules! map_methods {
                     let $mode = self.ttl_mode().await?;
                     let ($core, $map, $dl) = (self.session.core(), &self.name, &self.deadlines);
                     let op = $op?;
-                    self.session.pool().aio.run(ttl::prepare(op, $mode, $map, $dl)).await
+                    self.session.pool().aio.run(ttl::prepare(op, $mode, $map, $dl), self.session.op_info(stringify!($name))).await
                 }
             )*
         }
@@ -210,7 +210,11 @@ impl<K, V> KvMap<K, V> {
         if let Some(m) = self.mode.get() {
             return Ok(*m);
         }
-        let m = self.session.pool().sync.run(ttl::detect())?;
+        let m = self
+            .session
+            .pool()
+            .sync
+            .run(ttl::detect(), self.session.op_info("map_ttl_mode"))?;
         Ok(*self.mode.get_or_init(|| m))
     }
 }
@@ -245,15 +249,18 @@ impl<K: KeyPart + DeserializeOwned, V: Serialize + DeserializeOwned> KvMap<K, V>
             key,
             f,
         )?;
-        self.session.pool().sync.converse(conv)
+        self.session
+            .pool()
+            .sync
+            .converse(conv, self.session.op_info("map_update"))
     }
 
     fn purge(&self, mode: TtlMode) -> Result<()> {
         if mode == TtlMode::LuaFallback {
-            self.session
-                .pool()
-                .sync
-                .run(ttl::purge(&self.name, &self.deadlines))?;
+            self.session.pool().sync.run(
+                ttl::purge(&self.name, &self.deadlines),
+                self.session.op_info("map_purge"),
+            )?;
         }
         Ok(())
     }
@@ -270,7 +277,7 @@ impl<K: KeyPart + DeserializeOwned, V: Serialize + DeserializeOwned> KvMap<K, V>
             .session
             .pool()
             .sync
-            .pages(scan)
+            .pages(scan, self.session.op_info("map_iter"))
             .map(move |raw| raw.and_then(|e| ops::entry(&core, &self.name, e))))
     }
 
@@ -292,7 +299,12 @@ impl<K, V> AsyncKvMap<K, V> {
         if let Some(m) = self.mode.get() {
             return Ok(*m);
         }
-        let m = self.session.pool().aio.run(ttl::detect()).await?;
+        let m = self
+            .session
+            .pool()
+            .aio
+            .run(ttl::detect(), self.session.op_info("map_ttl_mode"))
+            .await?;
         Ok(*self.mode.get_or_init(|| m))
     }
 }
@@ -308,7 +320,10 @@ where
             self.session
                 .pool()
                 .aio
-                .run(ttl::purge(&self.name, &self.deadlines))
+                .run(
+                    ttl::purge(&self.name, &self.deadlines),
+                    self.session.op_info("map_purge"),
+                )
                 .await?;
         }
         Ok(())
@@ -329,7 +344,11 @@ where
             key,
             f,
         )?;
-        self.session.pool().aio.converse(conv).await
+        self.session
+            .pool()
+            .aio
+            .converse(conv, self.session.op_info("map_update"))
+            .await
     }
 
     /// Every entry as a stream, read lazily with `HSCAN` (see [`KvMap::iter`]).
@@ -346,7 +365,7 @@ where
             .session
             .pool()
             .aio
-            .pages(scan)
+            .pages(scan, self.session.op_info("map_iter"))
             .map(move |raw| raw.and_then(|e| ops::entry(&core, &self.name, e))))
     }
 

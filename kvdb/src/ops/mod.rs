@@ -190,7 +190,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            Ok(self.pool().sync.pages(op))
+            Ok(self.pool().sync.pages(op, self.op_info(stringify!($name))))
         }
     };
     (@sync subscribe [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -209,7 +209,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.converse(op)?
+            self.pool().sync.converse(op, self.op_info(stringify!($name)))?
         }
     };
     (@sync attach [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -217,7 +217,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            let out = self.pool().sync.converse(op)?;
+            let out = self.pool().sync.converse(op, self.op_info(stringify!($name)))?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
@@ -226,7 +226,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.$kind(op)
+            self.pool().sync.$kind(op, self.op_info(stringify!($name)))
         }
     };
 
@@ -247,7 +247,7 @@ macro_rules! session_methods {
         {
             let op = ($op)(self.core())?;
             // Boxed so that the stream is `Unpin`: `stream.next().await` works without pinning.
-            Ok(Box::pin(self.pool().aio.pages(op)))
+            Ok(Box::pin(self.pool().aio.pages(op, self.op_info(stringify!($name)))))
         }
     };
     (@async subscribe [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -266,7 +266,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().aio.converse(op).await?
+            self.pool().aio.converse(op, self.op_info(stringify!($name))).await?
         }
     };
     (@async attach [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -276,7 +276,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            let out = self.pool().aio.converse(op).await?;
+            let out = self.pool().aio.converse(op, self.op_info(stringify!($name))).await?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
@@ -287,7 +287,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            self.pool().aio.$kind(op).await
+            self.pool().aio.$kind(op, self.op_info(stringify!($name))).await
         }
     };
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use redis::Value;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 
+use super::observe::{self, OpInfo};
 use super::sync::check_connection;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete};
 use crate::error::{Error, Result};
@@ -109,7 +110,16 @@ impl Target {
         match self {
             Target::Fixed(c) => Ok(c.clone()),
             #[cfg(feature = "sentinel")]
-            Target::Sentinel(lookup) => Ok(lookup.client().await?),
+            // Boxed as a `dyn Future`: redis's sentinel lookup future is deeply nested, and
+            // inside every op's future (and the user's async code around it) the auto-trait
+            // checks exceed rustc's recursion limit in the user's crate. One allocation per
+            // connect, not per op.
+            Target::Sentinel(lookup) => {
+                let lookup: std::pin::Pin<
+                    Box<dyn Future<Output = redis::RedisResult<redis::Client>> + Send + '_>,
+                > = Box::pin(lookup.client());
+                Ok(lookup.await?)
+            }
         }
     }
 }
@@ -173,6 +183,8 @@ impl Link {
 /// The async side of a pool.
 pub(crate) struct AsyncPool {
     settings: ConnectionSettings,
+    /// The server, redacted, for spans and metrics.
+    server: String,
     backend: Backend,
 }
 
@@ -212,6 +224,7 @@ impl AsyncPool {
         };
         Ok(AsyncPool {
             settings: settings.clone(),
+            server: settings.to_string(),
             backend,
         })
     }
@@ -410,13 +423,21 @@ impl AsyncPool {
 
     /// Runs a command that makes the server wait, on a connection of its own (so that the
     /// shared connection is not held up) whose response timeout allows for the wait.
-    pub(crate) async fn blocking<O: Op>(&self, mut blocking: Blocking<O>) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut blocking.op) {
+    pub(crate) async fn blocking<O: Op>(
+        &self,
+        Blocking { op, wait }: Blocking<O>,
+        info: OpInfo<'_>,
+    ) -> Result<O::Output> {
+        let timeout = Blocking { op: (), wait }.response_timeout(self.settings.response_timeout);
+        observe::aio_op(info, &self.server, op, |op| self.blocking_on(op, timeout)).await
+    }
+
+    async fn blocking_on<O: Op>(&self, mut op: O, timeout: Option<Duration>) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
             return out;
         }
-        let timeout = blocking.response_timeout(self.settings.response_timeout);
         let mut conn = self.dedicated(timeout).await?;
-        conn.run(blocking.op).await
+        conn.run(op).await
     }
 
     /// A connection of its own, kept for several requests (a transaction's WATCH state lives
@@ -426,10 +447,11 @@ impl AsyncPool {
     }
 
     /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.
-    pub(crate) fn pages<P>(
-        &self,
+    pub(crate) fn pages<'a, P>(
+        &'a self,
         pages: P,
-    ) -> impl futures_core::Stream<Item = Result<P::Item>> + Send + '_
+        info: OpInfo<'a>,
+    ) -> impl futures_core::Stream<Item = Result<P::Item>> + Send + 'a
     where
         P: Pages + Send + 'static,
         P::Item: Send,
@@ -441,7 +463,7 @@ impl AsyncPool {
                     return Some((item, cursor));
                 }
                 let page = cursor.next_page()?;
-                if let Some(e) = cursor.absorb(self.converse(page).await) {
+                if let Some(e) = cursor.absorb(self.converse(page, info).await) {
                     return Some((Err(e), cursor));
                 }
             }
@@ -449,7 +471,11 @@ impl AsyncPool {
     }
 
     /// Runs one round trip on the shared connection.
-    pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
+    pub(crate) async fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
+        observe::aio_op(info, &self.server, op, |op| self.run_shared(op)).await
+    }
+
+    async fn run_shared<O: Op>(&self, mut op: O) -> Result<O::Output> {
         if let Some(out) = super::run_locally(&mut op) {
             return out;
         }
@@ -461,7 +487,15 @@ impl AsyncPool {
     }
 
     /// Runs a multi-step conversation, on a dedicated connection if it needs one.
-    pub(crate) async fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
+    pub(crate) async fn converse<C: Conversation>(
+        &self,
+        conv: C,
+        info: OpInfo<'_>,
+    ) -> Result<C::Output> {
+        observe::aio_conversation(info, &self.server, conv, |conv| self.converse_on(conv)).await
+    }
+
+    async fn converse_on<C: Conversation>(&self, conv: C) -> Result<C::Output> {
         if conv.needs_dedicated_connection() {
             let conn = self.dedicated(self.settings.response_timeout).await?;
             self.drive(conn, conv).await

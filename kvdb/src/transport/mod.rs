@@ -12,6 +12,7 @@ pub(crate) mod aio;
 pub(crate) mod cluster;
 mod conn;
 mod empty;
+pub(crate) mod observe;
 pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
 mod sentinel;

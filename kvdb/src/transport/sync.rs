@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use redis::{ConnectionLike, Value};
 
 use super::conn::Conn;
+use super::observe::{self, OpInfo};
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use std::sync::Arc;
 
@@ -298,7 +299,10 @@ impl SyncPool {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let e = match pool.get_timeout(wait.min(left)) {
-                Ok(conn) => return Ok(conn),
+                Ok(conn) => {
+                    observe::checkout(&self.server, started.elapsed());
+                    return Ok(conn);
+                }
                 Err(e) => e,
             };
             let last = self
@@ -349,12 +353,13 @@ impl SyncPool {
     /// A `PING` (every primary, for a cluster) and, for a cluster, a `CLUSTER SLOTS` that
     /// refreshes the primaries known: for [`KVDBClient::check_health`](crate::KVDBClient).
     pub(crate) fn check(&self) -> Result<()> {
+        // Not a session operation: sent without a span or metrics.
         let ping = super::Command::new(redis::cmd("PING"), |_| Ok(()));
-        self.run(ping)?;
+        with_pool!(self, |pool| self.run_on(pool, ping))?;
         #[cfg(feature = "cluster")]
         if let Backend::Cluster { manager, .. } = &self.backend {
             let slots = super::Command::new(super::cluster::cluster_slots(), Ok);
-            let reply = self.run(slots)?;
+            let reply = with_pool!(self, |pool| self.run_on(pool, slots))?;
             manager
                 .primaries()
                 .get(0, Some(&reply))
@@ -364,14 +369,16 @@ impl SyncPool {
     }
 
     /// Runs one round trip.
-    pub(crate) fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut op) {
-            return out;
-        }
-        if let Some(pool) = self.replicas(op.read_only()) {
-            return self.run_on(pool, op);
-        }
-        with_pool!(self, |pool| self.run_on(pool, op))
+    pub(crate) fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
+        observe::sync_op(info, &self.server, op, |mut op| {
+            if let Some(out) = super::run_locally(&mut op) {
+                return out;
+            }
+            if let Some(pool) = self.replicas(op.read_only()) {
+                return self.run_on(pool, op);
+            }
+            with_pool!(self, |pool| self.run_on(pool, op))
+        })
     }
 
     fn run_on<M, O>(&self, pool: &r2d2::Pool<M>, op: O) -> Result<O::Output>
@@ -394,11 +401,17 @@ impl SyncPool {
 
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
     /// is lengthened by the wait for this one request.
-    pub(crate) fn blocking<O: Op>(&self, mut blocking: Blocking<O>) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut blocking.op) {
-            return out;
-        }
-        with_pool!(self, |pool| self.blocking_on(pool, blocking))
+    pub(crate) fn blocking<O: Op>(
+        &self,
+        Blocking { op, wait }: Blocking<O>,
+        info: OpInfo<'_>,
+    ) -> Result<O::Output> {
+        observe::sync_op(info, &self.server, op, |mut op| {
+            if let Some(out) = super::run_locally(&mut op) {
+                return out;
+            }
+            with_pool!(self, |pool| self.blocking_on(pool, Blocking { op, wait }))
+        })
     }
 
     fn blocking_on<M, O>(&self, pool: &r2d2::Pool<M>, blocking: Blocking<O>) -> Result<O::Output>
@@ -422,10 +435,11 @@ impl SyncPool {
     }
 
     /// Reads a paged sequence; one round trip per page, as the iterator advances.
-    pub(crate) fn pages<P: Pages>(&self, pages: P) -> PageIter<'_, P> {
+    pub(crate) fn pages<'a, P: Pages>(&'a self, pages: P, info: OpInfo<'a>) -> PageIter<'a, P> {
         PageIter {
             pool: self,
             cursor: Cursor::new(pages),
+            info,
         }
     }
 
@@ -441,11 +455,13 @@ impl SyncPool {
     }
 
     /// Runs a multi-step conversation on one pooled connection.
-    pub(crate) fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
-        if let Some(pool) = self.replicas(conv.read_only()) {
-            return self.converse_on(pool, conv);
-        }
-        with_pool!(self, |pool| self.converse_on(pool, conv))
+    pub(crate) fn converse<C: Conversation>(&self, conv: C, info: OpInfo<'_>) -> Result<C::Output> {
+        observe::sync_conversation(info, &self.server, conv, |conv| {
+            if let Some(pool) = self.replicas(conv.read_only()) {
+                return self.converse_on(pool, conv);
+            }
+            with_pool!(self, |pool| self.converse_on(pool, conv))
+        })
     }
 
     fn converse_on<M, C>(&self, pool: &r2d2::Pool<M>, mut conv: C) -> Result<C::Output>
@@ -488,6 +504,7 @@ impl SyncPool {
 pub(crate) struct PageIter<'a, P: Pages> {
     pool: &'a SyncPool,
     cursor: Cursor<P>,
+    info: OpInfo<'a>,
 }
 
 impl<P: Pages> Iterator for PageIter<'_, P> {
@@ -499,7 +516,7 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
                 return Some(item);
             }
             let page = self.cursor.next_page()?;
-            if let Some(e) = self.cursor.absorb(self.pool.converse(page)) {
+            if let Some(e) = self.cursor.absorb(self.pool.converse(page, self.info)) {
                 return Some(Err(e));
             }
         }
