@@ -82,6 +82,7 @@ pub mod format;
 pub mod model;
 mod nodes;
 mod options;
+mod retry;
 mod settings;
 mod slot;
 mod tls;
@@ -93,6 +94,7 @@ pub use format::{Codec, Compression, Format, Serializer, SerializerOptions};
 pub use kvdb_derive::KvModel;
 pub use model::{AnyModel, KvModel, registry};
 pub use options::{DEFAULT_URL, SessionOptions};
+pub use retry::{Backoff, Retry};
 pub use settings::Protocol;
 pub use slot::{SLOT_COUNT, key_slot};
 

@@ -77,6 +77,8 @@ pub(crate) struct ConnectionSettings {
     pub(crate) tls: crate::tls::TlsSettings,
     /// Cluster only: read-only commands may be served by replicas.
     pub(crate) read_from_replicas: bool,
+    /// How failed requests are retried.
+    pub(crate) retry: crate::Retry,
 }
 
 impl ConnectionSettings {
@@ -225,6 +227,7 @@ impl fmt::Debug for ConnectionSettings {
             .field("client_name", &self.client_name)
             .field("tls", &self.tls)
             .field("read_from_replicas", &self.read_from_replicas)
+            .field("retry", &self.retry)
             .finish()
     }
 }

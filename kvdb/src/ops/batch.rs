@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use super::{hashes, keys, lists, sets, strings, zsets};
 use crate::core::{Core, unexpected};
 use crate::error::{Error, KeyContext, Result};
+use crate::retry::Safety;
 use crate::transport::{Batch, Command, Decoder, Request};
 
 /// A command's erased decoder: its reply (or server error) in, a boxed `Result<T>` out.
@@ -55,6 +56,8 @@ pub struct Pipeline<'a> {
     slots: Vec<Slot<'a>>,
     error: Option<Error>,
     id: u64,
+    /// Whether the whole pipeline may be sent twice.
+    safety: Safety,
 }
 
 /// The typed result of one queued command: pass it to [`PipelineResults::take`].
@@ -125,6 +128,7 @@ impl<'a> Pipeline<'a> {
             slots: Vec::new(),
             error: None,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            safety: Safety::Read,
         }
     }
 
@@ -133,6 +137,8 @@ impl<'a> Pipeline<'a> {
     /// time, e.g. `WRONGTYPE`, fails alone.)
     pub fn atomic(mut self) -> Self {
         self.pipe.atomic();
+        // A transaction is never sent twice unless the session's retry policy says so.
+        self.safety = Safety::Once;
         self
     }
 
@@ -146,12 +152,15 @@ impl<'a> Pipeline<'a> {
         self.slots.is_empty()
     }
 
-    /// Queues an operation described by one of the session's builders.
-    fn add<T, F>(&mut self, op: Result<Command<F>>) -> Handle<T>
+    /// Queues an operation described by one of the session's builders; `safety` is what its
+    /// `session_methods!` entry declares (the pipeline may be sent twice only if every
+    /// command may).
+    fn add<T, F>(&mut self, op: Result<Command<F>>, safety: Safety) -> Handle<T>
     where
         T: Send + 'static,
         F: Decoder<T> + 'a,
     {
+        self.safety = Safety::all([self.safety, safety]);
         let index = self.slots.len();
         match op {
             Ok(op) => {
@@ -185,12 +194,12 @@ impl<'a> Pipeline<'a> {
 
     /// Queues [`get`](crate::Session::get).
     pub fn get<T: DeserializeOwned + Send + 'static>(&mut self, key: &str) -> Handle<Option<T>> {
-        self.add(strings::get::<T>(&self.core, key))
+        self.add(strings::get::<T>(&self.core, key), Safety::Read)
     }
 
     /// Queues [`set`](crate::Session::set).
     pub fn set<T: Serialize + ?Sized + 'a>(&mut self, key: &str, value: &T) -> Handle<()> {
-        self.add(strings::set(&self.core, key, value))
+        self.add(strings::set(&self.core, key, value), Safety::Idempotent)
     }
 
     /// Queues [`set_ex`](crate::Session::set_ex).
@@ -201,7 +210,10 @@ impl<'a> Pipeline<'a> {
         ttl: Duration,
     ) -> Handle<bool> {
         let opts = strings::SetOptions::new().px(ttl);
-        self.add(strings::set_with(&self.core, key, value, opts))
+        self.add(
+            strings::set_with(&self.core, key, value, opts),
+            Safety::Idempotent,
+        )
     }
 
     /// Queues [`set_with`](crate::Session::set_with).
@@ -211,27 +223,30 @@ impl<'a> Pipeline<'a> {
         value: &T,
         options: strings::SetOptions,
     ) -> Handle<bool> {
-        self.add(strings::set_with(&self.core, key, value, options))
+        self.add(
+            strings::set_with(&self.core, key, value, options),
+            options.safety(),
+        )
     }
 
     /// Queues [`incr_by`](crate::Session::incr_by).
     pub fn incr_by(&mut self, key: &str, by: i64) -> Handle<i64> {
-        self.add(strings::incr_by(key, by))
+        self.add(strings::incr_by(key, by), Safety::Once)
     }
 
     /// Queues [`delete`](crate::Session::delete).
     pub fn delete(&mut self, keys: &[&str]) -> Handle<u64> {
-        self.add(keys::delete(keys))
+        self.add(keys::delete(keys), Safety::Idempotent)
     }
 
     /// Queues [`exists`](crate::Session::exists).
     pub fn exists(&mut self, key: &str) -> Handle<bool> {
-        self.add(keys::exists(key))
+        self.add(keys::exists(key), Safety::Read)
     }
 
     /// Queues [`pexpire`](crate::Session::pexpire).
     pub fn pexpire(&mut self, key: &str, ttl: Duration) -> Handle<bool> {
-        self.add(keys::expire(key, ttl, true))
+        self.add(keys::expire(key, ttl, true), Safety::Idempotent)
     }
 
     /// Queues [`hset`](crate::Session::hset).
@@ -241,7 +256,10 @@ impl<'a> Pipeline<'a> {
         field: &str,
         value: &T,
     ) -> Handle<bool> {
-        self.add(hashes::hset(&self.core, key, field, value))
+        self.add(
+            hashes::hset(&self.core, key, field, value),
+            Safety::Idempotent,
+        )
     }
 
     /// Queues [`hget`](crate::Session::hget).
@@ -250,22 +268,22 @@ impl<'a> Pipeline<'a> {
         key: &str,
         field: &str,
     ) -> Handle<Option<T>> {
-        self.add(hashes::hget::<T>(&self.core, key, field))
+        self.add(hashes::hget::<T>(&self.core, key, field), Safety::Read)
     }
 
     /// Queues [`hincr_by`](crate::Session::hincr_by).
     pub fn hincr_by(&mut self, key: &str, field: &str, by: i64) -> Handle<i64> {
-        self.add(hashes::hincr_by(key, field, by))
+        self.add(hashes::hincr_by(key, field, by), Safety::Once)
     }
 
     /// Queues [`rpush`](crate::Session::rpush).
     pub fn rpush<T: Serialize + 'a>(&mut self, key: &str, values: &[T]) -> Handle<u64> {
-        self.add(lists::push(&self.core, "RPUSH", key, values))
+        self.add(lists::push(&self.core, "RPUSH", key, values), Safety::Once)
     }
 
     /// Queues [`lpush`](crate::Session::lpush).
     pub fn lpush<T: Serialize + 'a>(&mut self, key: &str, values: &[T]) -> Handle<u64> {
-        self.add(lists::push(&self.core, "LPUSH", key, values))
+        self.add(lists::push(&self.core, "LPUSH", key, values), Safety::Once)
     }
 
     /// Queues [`lrange`](crate::Session::lrange).
@@ -275,22 +293,28 @@ impl<'a> Pipeline<'a> {
         start: i64,
         stop: i64,
     ) -> Handle<Vec<T>> {
-        self.add(lists::lrange::<T>(&self.core, key, start, stop))
+        self.add(
+            lists::lrange::<T>(&self.core, key, start, stop),
+            Safety::Read,
+        )
     }
 
     /// Queues [`sadd`](crate::Session::sadd).
     pub fn sadd<T: Serialize + 'a>(&mut self, key: &str, members: &[T]) -> Handle<u64> {
-        self.add(sets::with_members(&self.core, "SADD", key, members))
+        self.add(
+            sets::with_members(&self.core, "SADD", key, members),
+            Safety::Idempotent,
+        )
     }
 
     /// Queues [`smembers`](crate::Session::smembers).
     pub fn smembers<T: DeserializeOwned + Send + 'static>(&mut self, key: &str) -> Handle<Vec<T>> {
-        self.add(sets::smembers::<T>(&self.core, key))
+        self.add(sets::smembers::<T>(&self.core, key), Safety::Read)
     }
 
     /// Queues [`zadd_multiple`](crate::Session::zadd_multiple).
     pub fn zadd<T: Serialize + 'a>(&mut self, key: &str, items: &[(T, f64)]) -> Handle<u64> {
-        self.add(zsets::zadd(&self.core, key, items))
+        self.add(zsets::zadd(&self.core, key, items), Safety::Idempotent)
     }
 
     /// Queues [`zrange`](crate::Session::zrange).
@@ -300,15 +324,18 @@ impl<'a> Pipeline<'a> {
         start: i64,
         stop: i64,
     ) -> Handle<Vec<T>> {
-        self.add(zsets::zrange::<T>(&self.core, key, start, stop))
+        self.add(
+            zsets::zrange::<T>(&self.core, key, start, stop),
+            Safety::Read,
+        )
     }
 
     /// The transport operation: the pipeline and the decoding of its array of replies.
-    fn into_op(self) -> Result<Batch<impl Decoder<PipelineResults> + use<'a>>> {
+    pub(super) fn into_op(self) -> Result<Batch<impl Decoder<PipelineResults> + use<'a>>> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let (slots, id, mut pipe) = (self.slots, self.id, self.pipe);
+        let (slots, id, mut pipe, safety) = (self.slots, self.id, self.pipe, self.safety);
         if slots.is_empty() {
             // The redis crate refuses an empty pipeline: send a PING, whose reply is dropped.
             pipe.cmd("PING");
@@ -334,17 +361,18 @@ impl<'a> Pipeline<'a> {
                 })
                 .collect();
             Ok(PipelineResults { results, id })
-        }))
+        })
+        .with_safety(safety))
     }
 }
 
 session_methods! {
     /// A new, empty [`Pipeline`] using this session's codec; see there for an example.
-    fn pipeline['a]() -> Pipeline<'a> = local |core: &Core| Pipeline::new(*core);
+    fn pipeline['a]() -> Pipeline<'a> = read local |core: &Core| Pipeline::new(*core);
 
     /// Sends every command of `pipeline` in one round trip (in one `MULTI`/`EXEC` if it is
     /// [`atomic`](Pipeline::atomic)) and decodes the replies; take each result with its
     /// [`Handle`]. Fails as a whole only if a value could not be encoded, the connection
     /// failed, or an atomic pipeline was refused (`EXECABORT`).
-    fn execute['a](pipeline: Pipeline<'a>) -> PipelineResults = run |_| pipeline.into_op();
+    fn execute['a](pipeline: Pipeline<'a>) -> PipelineResults = per_call run |_| pipeline.into_op();
 }

@@ -212,24 +212,24 @@ fn keys(pattern: &str) -> Result<Command<impl Decoder<Vec<String>> + use<>>> {
 
 session_methods! {
     /// Deletes `keys`; returns how many existed.
-    fn delete(keys: &[&str]) -> u64 = run |_| delete(keys);
+    fn delete(keys: &[&str]) -> u64 = idempotent run |_| delete(keys);
 
     /// Whether `key` exists.
-    fn exists(key: &str) -> bool = run |_| exists(key);
+    fn exists(key: &str) -> bool = read run |_| exists(key);
 
     /// Whether `key` exists: the counterpart of kvdb-py's `key in session`.
-    fn contains_key(key: &str) -> bool = run |_| exists(key);
+    fn contains_key(key: &str) -> bool = read run |_| exists(key);
 
     /// Deletes `key`; returns whether it existed: the counterpart of `del session[key]`.
-    fn remove(key: &str) -> bool = run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
+    fn remove(key: &str) -> bool = idempotent run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
 
     /// Makes `key` expire after `ttl`, in whole seconds (`EXPIRE`); returns whether the key
     /// exists (and so got the expiry).
-    fn expire(key: &str, ttl: Duration) -> bool = run |_| expire(key, ttl, false);
+    fn expire(key: &str, ttl: Duration) -> bool = idempotent run |_| expire(key, ttl, false);
 
     /// Makes `key` expire after `ttl`, in whole milliseconds (`PEXPIRE`); returns whether
     /// the key exists.
-    fn pexpire(key: &str, ttl: Duration) -> bool = run |_| expire(key, ttl, true);
+    fn pexpire(key: &str, ttl: Duration) -> bool = idempotent run |_| expire(key, ttl, true);
 
     /// How long `key` has to live, in whole seconds (`TTL`): [`Ttl::Missing`],
     /// [`Ttl::Persistent`] or [`Ttl::Expires`].
@@ -244,25 +244,25 @@ session_methods! {
     /// assert_eq!(session.ttl("no-such-key")?, Ttl::Missing);
     /// # Ok(()) }
     /// ```
-    fn ttl(key: &str) -> Ttl = run |_| ttl(key, false);
+    fn ttl(key: &str) -> Ttl = read run |_| ttl(key, false);
 
     /// How long `key` has to live, in whole milliseconds (`PTTL`).
-    fn pttl(key: &str) -> Ttl = run |_| ttl(key, true);
+    fn pttl(key: &str) -> Ttl = read run |_| ttl(key, true);
 
     /// Removes the expiry of `key` (`PERSIST`); returns whether it had one.
-    fn persist(key: &str) -> bool = run |_| persist(key);
+    fn persist(key: &str) -> bool = idempotent run |_| persist(key);
 
     /// Renames `from` to `to`, replacing `to` if it exists (`RENAME`). A missing `from` is an
     /// error.
-    fn rename(from: &str, to: &str) -> () = run |_| rename(from, to);
+    fn rename(from: &str, to: &str) -> () = once run |_| rename(from, to);
 
     /// The type of the value at `key` (`TYPE`); [`KeyType::None`] if it does not exist.
-    fn key_type(key: &str) -> KeyType = run |_| key_type(key);
+    fn key_type(key: &str) -> KeyType = read run |_| key_type(key);
 
     /// Every key matching `pattern` (`KEYS`), in one reply. This blocks the server while it
     /// walks the whole key space: prefer [`scan`](Self::scan) outside tests and small
     /// databases.
-    fn keys(pattern: &str) -> Vec<String> = run |_| keys(pattern);
+    fn keys(pattern: &str) -> Vec<String> = read run |_| keys(pattern);
 
     /// Lists keys a page at a time (`SCAN` with [`ScanOptions`]), without blocking the
     /// server: an iterator (sync) or a stream (async) of key names; each page is fetched when
@@ -281,5 +281,5 @@ session_methods! {
     ///
     /// Async: `while let Some(key) = stream.next().await` with `futures_util::StreamExt`
     /// (pin the stream first, e.g. with `std::pin::pin!`).
-    fn scan(options: ScanOptions) -> String = pages |_| Ok::<_, crate::Error>(Scan(options));
+    fn scan(options: ScanOptions) -> String = read pages |_| Ok::<_, crate::Error>(Scan(options));
 }

@@ -10,9 +10,22 @@
 ///
 /// ```text
 /// /// docs
-/// fn name[generics](arg: Type, ...) -> Output where [bounds] = kind |core| build_op(core, ...);
-/// fn name[generics](arg: Type, ...) -> SyncOutput | AsyncOutput where [bounds] = attach |core| ...;
+/// fn name[generics](arg: Type, ...) -> Output where [bounds] = safety kind |core| build_op(core, ...);
+/// fn name[generics](arg: Type, ...) -> SyncOutput | AsyncOutput where [bounds] = safety attach |core| ...;
 /// ```
+///
+/// The safety says whether the request may be sent again after its connection failed with
+/// no reply (see [`Retry`](crate::Retry) and `docs/reliability.md`):
+///
+/// | safety | meaning | resent by the default policy |
+/// |---|---|---|
+/// | `read` | changes nothing (also `local`, `pages` and `subscribe` entries) | yes |
+/// | `idempotent` | twice leaves the same data as once (`SET`, `DEL`, `HSET`) | yes |
+/// | `once` | twice may do it twice (`INCR`, `LPUSH`, lock acquisition) | no |
+/// | `per_call` | the builder decides from the arguments (`Command::with_safety`), else `once` | as decided |
+///
+/// Multi-step operations (`converse`, `attach`) are only retried while no connection could be
+/// made; a conversation that failed half-way is not started again.
 ///
 /// The kind says how the transports run what the closure builds:
 ///
@@ -30,11 +43,18 @@ macro_rules! session_methods {
         $(#[$meta:meta])*
         fn $name:ident $([$($gen:tt)*])? ($($arg:ident : $ty:ty),* $(,)?) -> $out:ty $(| $aout:ty)?
             $(where [$($wc:tt)*])?
-            = $kind:ident $op:expr;
+            = $safety:ident $kind:ident $op:expr;
     )*) => {
+        /// Each method of this list and its retry safety marker, for the tests that check
+        /// which commands the drivers resend.
+        #[cfg(test)]
+        pub(crate) const RETRY_SAFETY: &[(&str, &str)] = &[
+            $((stringify!($name), stringify!($safety)),)*
+        ];
+
         impl $crate::Session {
             $(
-                session_methods!(@sync $kind [$(#[$meta])*] $name [$($($gen)*)?]
+                session_methods!(@sync $kind $safety [$(#[$meta])*] $name [$($($gen)*)?]
                     [$($arg: $ty),*] [$out] [$($($wc)*)?] $op);
             )*
         }
@@ -42,21 +62,21 @@ macro_rules! session_methods {
         #[cfg(feature = "async")]
         impl $crate::AsyncSession {
             $(
-                session_methods!(@async $kind [$(#[$meta])*] $name [$($($gen)*)?]
+                session_methods!(@async $kind $safety [$(#[$meta])*] $name [$($($gen)*)?]
                     [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)*)?] $op);
             )*
         }
     };
 
     // ---- sync ----
-    (@sync local [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync local $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             ($op)(self.core())
         }
     };
-    (@sync pages [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync pages $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -67,7 +87,7 @@ macro_rules! session_methods {
             Ok(self.pool().sync.pages(op))
         }
     };
-    (@sync subscribe [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync subscribe $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -79,33 +99,33 @@ macro_rules! session_methods {
             Ok(op.blocking(conn))
         }
     };
-    (@sync attach [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync attach $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            let out = self.pool().sync.converse(op)?;
+            let out = self.pool().sync.converse(op, session_methods!(@safety $safety))?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
-    (@sync $kind:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync $kind:ident $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.$kind(op)
+            self.pool().sync.$kind(op, session_methods!(@safety $safety))
         }
     };
 
     // ---- async ----
-    (@async local [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async local $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             ($op)(self.core())
         }
     };
-    (@async pages [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async pages $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -116,7 +136,7 @@ macro_rules! session_methods {
             Ok(self.pool().aio.pages(op))
         }
     };
-    (@async subscribe [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async subscribe $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -128,27 +148,33 @@ macro_rules! session_methods {
             Ok(op.stream(stream))
         }
     };
-    (@async attach [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async attach $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$sout:ty | $out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out>
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            let out = self.pool().aio.converse(op).await?;
+            let out = self.pool().aio.converse(op, session_methods!(@safety $safety)).await?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
-    (@async $kind:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async $kind:ident $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out>
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            self.pool().aio.$kind(op).await
+            self.pool().aio.$kind(op, session_methods!(@safety $safety)).await
         }
     };
+
+    // ---- retry safety markers ----
+    (@safety read) => { $crate::retry::Safety::Read };
+    (@safety idempotent) => { $crate::retry::Safety::Idempotent };
+    (@safety once) => { $crate::retry::Safety::Once };
+    (@safety per_call) => { $crate::retry::Safety::Once };
 }
 
 /// Binds the output of an operation to the session that ran it (e.g. a lock token becomes a
@@ -183,6 +209,9 @@ mod server;
 pub(crate) mod sets;
 pub(crate) mod strings;
 pub(crate) mod zsets;
+
+#[cfg(test)]
+mod safety_tests;
 
 pub use batch::{Handle, Pipeline, PipelineResults};
 pub use keys::{KeyType, ScanOptions, Ttl};

@@ -14,6 +14,7 @@ use super::model_conv::{Once, Page, ScanPage, Update, decode_at, value_bytes};
 use crate::core::{Core, unexpected};
 use crate::error::Result;
 use crate::model::{AnyModel, KvModel, check_ttl, decode_any, key_of, model_key};
+use crate::retry::Safety;
 use crate::transport::{Command, Decoder, Step};
 
 /// Appends `EX seconds`, or `PX milliseconds` when the TTL is not whole seconds.
@@ -163,42 +164,42 @@ session_methods! {
     /// let ann: Option<User> = session.get_model::<User>(&42)?;
     /// # Ok::<(), kvdb::Error>(())
     /// ```
-    fn set_model[T](model: &T) -> () where [T: KvModel] = run |core| set(core, model, T::TTL);
+    fn set_model[T](model: &T) -> () where [T: KvModel] = idempotent run |core| set(core, model, T::TTL);
 
     /// Stores `model` at its key with this TTL instead of the model's default (whole seconds
     /// are sent as `EX`, anything finer as `PX`; less than a millisecond is an
     /// [`InvalidOption`](crate::Error::InvalidOption)).
     fn set_model_ex[T](model: &T, ttl: Duration) -> () where [T: KvModel]
-        = run |core| set(core, model, Some(check_ttl(ttl)?));
+        = idempotent run |core| set(core, model, Some(check_ttl(ttl)?));
 
     /// Reads the `T` at `key` (its key fields: a value, or a tuple of them); `Ok(None)` if
     /// there is none. A value of another model type is an
     /// [`Error::TypeMismatch`](crate::Error::TypeMismatch); an older schema version is
     /// migrated if `T` declares a migration, else an
     /// [`Error::SchemaVersion`](crate::Error::SchemaVersion).
-    fn get_model[T](key: &T::Key) -> Option<T> where [T: KvModel] = run |core| get::<T>(core, key);
+    fn get_model[T](key: &T::Key) -> Option<T> where [T: KvModel] = read run |core| get::<T>(core, key);
 
     /// Deletes the `T` at `key`; returns whether it existed.
     fn delete_model[T](key: &T::Key) -> bool where [T: KvModel]
-        = run |_| key_cmd::<T>("DEL", key).map(|op| op.map(|n| n > 0));
+        = idempotent run |_| key_cmd::<T>("DEL", key).map(|op| op.map(|n| n > 0));
 
     /// Whether a `T` is stored at `key` (the key exists; its type is not checked).
     fn exists_model[T](key: &T::Key) -> bool where [T: KvModel]
-        = run |_| key_cmd::<T>("EXISTS", key).map(|op| op.map(|n| n > 0));
+        = read run |_| key_cmd::<T>("EXISTS", key).map(|op| op.map(|n| n > 0));
 
     /// Reads the models at `keys` in one round trip (`MGET`), in order; `None` where there is
     /// none. Any value that is not a `T` fails the whole call, naming its key.
     fn get_models[T](keys: &[T::Key]) -> Vec<Option<T>> where [T: KvModel]
-        = converse |core| get_many::<T>(core, keys);
+        = read converse |core| get_many::<T>(core, keys);
 
     /// Stores `models` in one round trip (a pipeline of `SET`s), each with the model's
     /// default TTL. Not atomic: after a connection failure some may be stored.
-    fn set_models[T](models: &[T]) -> () where [T: KvModel] = converse |core| set_many(core, models, T::TTL);
+    fn set_models[T](models: &[T]) -> () where [T: KvModel] = idempotent converse |core| set_many(core, models, T::TTL);
 
     /// Reads the model at `key`, whatever its type: the stored tag names a registered model
     /// type (see [`registry`](crate::registry)), which is decoded and returned as an
     /// [`AnyModel`]. An unregistered tag is an [`Error::UnknownTag`](crate::Error::UnknownTag).
-    fn get_any(key: &str) -> Option<AnyModel> = run |core| get_any(core, key);
+    fn get_any(key: &str) -> Option<AnyModel> = read run |core| get_any(core, key);
 
     /// Changes the `T` at `key` with `change` and stores it, without losing concurrent
     /// writes: `WATCH`, `GET`, `change`, then `MULTI`/`SET`/`EXEC`; if another client wrote
@@ -218,7 +219,7 @@ session_methods! {
     /// ```
     fn update_model[T, F](key: &T::Key, change: F) -> Option<T>
         where [T: KvModel, F: FnMut(&mut T) + Send]
-        = converse |core| update::<T, F>(core, key, change);
+        = once converse |core| update::<T, F>(core, key, change);
 }
 
 /// Every stored `T`, read page by page: what [`Session::scan_models`](crate::Session::scan_models)
@@ -245,7 +246,7 @@ impl<T: KvModel> Iterator for ModelScan<T> {
             }
             let cursor = self.cursor?;
             let page = ScanPage::<T>::new(*self.session.core(), cursor);
-            match self.session.pool().sync.converse(page) {
+            match self.session.pool().sync.converse(page, Safety::Read) {
                 Ok(Page { next, items }) => {
                     self.cursor = (next != 0).then_some(next);
                     self.buffer.extend(items);
@@ -302,7 +303,7 @@ impl crate::AsyncSession {
         let mut cursor = 0;
         loop {
             let page = ScanPage::<T>::new(*self.core(), cursor);
-            let Page { next, items } = self.pool().aio.converse(page).await?;
+            let Page { next, items } = self.pool().aio.converse(page, Safety::Read).await?;
             for item in items {
                 out.push(item?);
             }

@@ -154,7 +154,7 @@ session_methods! {
     /// Publishes `message` on `channel`, encoded with this session's codec; returns how many
     /// subscribers received it.
     fn publish[T](channel: &str, message: &T) -> u64 where [T: Serialize + ?Sized + Sync]
-        = run |core| publish(core, channel, message);
+        = once run |core| publish(core, channel, message);
 
     /// Subscribes to `channels` on a connection of its own; returns once the server has
     /// confirmed every subscription, so nothing published after that is missed. Sync: a
@@ -172,5 +172,5 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn subscribe[T](channels: &[&str]) -> T where [T: DeserializeOwned]
-        = subscribe |core| subscribe::<T>(core, channels);
+        = read subscribe |core| subscribe::<T>(core, channels);
 }

@@ -191,5 +191,5 @@ session_methods! {
     /// an `Option`), a table as a sequence (a `Vec` or a tuple), `OK` as the text `"OK"`.
     /// Errors name the call's first key.
     fn eval_script[T](call: ScriptCall<'_>) -> T where [T: DeserializeOwned]
-        = converse |core| run::<T>(core, call);
+        = per_call converse |core| run::<T>(core, call);
 }

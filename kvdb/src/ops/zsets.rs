@@ -129,39 +129,39 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn zadd[T](key: &str, member: &T, score: f64) -> bool where [T: Serialize + ?Sized + Sync]
-        = run |core| zadd(core, key, &[(member, score)]).map(|op| op.map(|n| n > 0));
+        = idempotent run |core| zadd(core, key, &[(member, score)]).map(|op| op.map(|n| n > 0));
 
     /// Adds or updates several `(member, score)` pairs (`ZADD`); returns how many are new.
     fn zadd_multiple[T](key: &str, items: &[(T, f64)]) -> u64 where [T: Serialize + Sync]
-        = run |core| zadd(core, key, items);
+        = idempotent run |core| zadd(core, key, items);
 
     /// Removes `members` from the sorted set at `key` (`ZREM`); returns how many were there.
     fn zrem[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
-        = run |core| with_members(core, "ZREM", key, members);
+        = idempotent run |core| with_members(core, "ZREM", key, members);
 
     /// The score of `member`; `None` if it is not in the sorted set (`ZSCORE`).
     fn zscore[T](key: &str, member: &T) -> Option<f64> where [T: Serialize + ?Sized + Sync]
-        = run |core| zscore(core, key, member);
+        = read run |core| zscore(core, key, member);
 
     /// The members ranked `start` to `stop`, both included, lowest score first (`ZRANGE`;
     /// negative ranks count from the end).
     fn zrange[T](key: &str, start: i64, stop: i64) -> Vec<T> where [T: DeserializeOwned]
-        = run |core| zrange::<T>(core, key, start, stop);
+        = read run |core| zrange::<T>(core, key, start, stop);
 
     /// Like [`zrange`](Self::zrange), with each member's score.
     fn zrange_with_scores[T](key: &str, start: i64, stop: i64) -> Vec<(T, f64)> where [T: DeserializeOwned]
-        = run |core| zrange_with_scores::<T>(core, key, start, stop);
+        = read run |core| zrange_with_scores::<T>(core, key, start, stop);
 
     /// The members with a score from `min` to `max`, both included, lowest first
     /// (`ZRANGEBYSCORE`; `f64::NEG_INFINITY`/`f64::INFINITY` for open ends).
     fn zrangebyscore[T](key: &str, min: f64, max: f64) -> Vec<T> where [T: DeserializeOwned]
-        = run |core| zrangebyscore::<T>(core, key, min, max);
+        = read run |core| zrangebyscore::<T>(core, key, min, max);
 
     /// How many members the sorted set at `key` has (`ZCARD`).
-    fn zcard(key: &str) -> u64 = run |_| card("ZCARD", key);
+    fn zcard(key: &str) -> u64 = read run |_| card("ZCARD", key);
 
     /// Adds `by` to the score of `member` (adding it with score `by` if absent, `ZINCRBY`);
     /// returns the new score.
     fn zincr_by[T](key: &str, member: &T, by: f64) -> f64 where [T: Serialize + ?Sized + Sync]
-        = run |core| zincr_by(core, key, member, by);
+        = once run |core| zincr_by(core, key, member, by);
 }

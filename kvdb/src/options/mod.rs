@@ -68,6 +68,7 @@ pub struct SessionOptions {
     cluster_nodes: Option<Vec<String>>,
     sentinel: Option<(String, Vec<String>)>,
     read_from_replicas: bool,
+    retry: crate::Retry,
 }
 
 impl Default for SessionOptions {
@@ -95,6 +96,7 @@ impl fmt::Debug for SessionOptions {
             .field("cluster_nodes", &self.cluster_nodes)
             .field("sentinel", &self.sentinel)
             .field("read_from_replicas", &self.read_from_replicas)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -139,6 +141,7 @@ impl SessionOptions {
             cluster_nodes: None,
             sentinel: None,
             read_from_replicas: false,
+            retry: crate::Retry::default(),
         }
     }
 
@@ -272,6 +275,18 @@ impl SessionOptions {
         /// `get_models`...), which may then return slightly stale data. Default: every command
         /// goes to the slot's primary.
         read_from_replicas: bool => read_from_replicas = read_from_replicas
+    );
+    setter!(
+        /// How a request whose connection failed is retried: [`Retry::default`](crate::Retry)
+        /// sends reads and idempotent writes once more on a new connection, never
+        /// non-idempotent ones (`INCR`, `LPUSH`, `SET NX`...). See `docs/reliability.md`.
+        ///
+        /// ```
+        /// use kvdb::{Retry, SessionOptions};
+        /// let opts = SessionOptions::new("strict").retry(Retry::never());
+        /// # let _ = opts;
+        /// ```
+        retry: crate::Retry => retry = retry
     );
     setter!(
         /// Values larger than this (encoded) are refused before they are sent. Default 512 MiB.

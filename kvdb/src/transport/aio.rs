@@ -1,6 +1,12 @@
-//! The async transport (feature `async`): one auto-reconnecting multiplexed connection
-//! (`redis::aio::ConnectionManager`, or for a cluster `redis::cluster_async::ClusterConnection`)
-//! per pool and per tokio runtime.
+//! The async transport (feature `async`): one multiplexed connection (for a cluster,
+//! `redis::cluster_async::ClusterConnection`) per pool and per tokio runtime.
+//!
+//! A server's shared connection is opened on first use and opened again, by the next call,
+//! once it has failed: when a request on it fails at the connection level, or when the
+//! connection reports that the server closed it (checked before each request, without a round
+//! trip). Every request in flight on a connection that fails gets the connection error; each
+//! caller's retry loop ([`AsyncPool::retrying`]) then sends it again on the new connection if
+//! its operation is safe to send twice.
 //!
 //! A multiplexed connection is driven by a task on the runtime that created it; when that
 //! runtime shuts down (every `#[tokio::test]` has its own), the connection dies with it. So the
@@ -11,13 +17,54 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::time::Instant;
+
 use redis::Value;
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, MultiplexedConnection};
 
 use super::sync::check_connection;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
+use crate::retry::Safety;
 use crate::settings::ConnectionSettings;
+
+/// A runtime's shared connection to a server: opened lazily, replaced once it failed.
+#[derive(Clone, Default)]
+pub(crate) struct SharedSlot(Arc<tokio::sync::Mutex<SlotState>>);
+
+#[derive(Default)]
+struct SlotState {
+    conn: Option<Live>,
+    /// The latest failed attempt to connect: callers that queued behind it get its error
+    /// instead of each trying (and waiting the connect timeout) in turn.
+    failed: Option<(Instant, redis::RedisError)>,
+}
+
+/// An open multiplexed connection and the flag its driver sets when the server closed it.
+#[derive(Clone)]
+pub(crate) struct Live {
+    conn: MultiplexedConnection,
+    closed: Arc<AtomicBool>,
+}
+
+impl Live {
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// Marks a connection closed when its driver reports the disconnection (a push message the
+/// `redis` crate sends when the connection's socket is closed or fails).
+struct ClosedFlag(Arc<AtomicBool>);
+
+impl redis::aio::AsyncPushSender for ClosedFlag {
+    fn send(&self, info: redis::PushInfo) -> std::result::Result<(), redis::aio::SendError> {
+        if info.kind == redis::PushKind::Disconnection {
+            self.0.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+}
 
 /// The shared connection of one runtime.
 struct Entry<C> {
@@ -114,7 +161,7 @@ impl Target {
 enum Backend {
     Server {
         target: Target,
-        entries: Entries<ConnectionManager>,
+        entries: Entries<SharedSlot>,
     },
     #[cfg(feature = "cluster")]
     Cluster {
@@ -127,7 +174,10 @@ enum Backend {
 /// A connection to send requests on: a server's shared or dedicated connection, or a
 /// cluster connection.
 pub(crate) enum Link {
-    Shared(ConnectionManager),
+    Shared {
+        live: Live,
+        slot: SharedSlot,
+    },
     Dedicated(redis::aio::MultiplexedConnection),
     #[cfg(feature = "cluster")]
     Cluster {
@@ -140,7 +190,16 @@ impl Link {
     /// Sends `request`; the outer `Err` is for a request refused before sending.
     async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
         match self {
-            Link::Shared(c) => Ok(send(c, request).await),
+            Link::Shared { live, slot } => {
+                let reply = send(&mut live.conn, request).await;
+                if let Err(e) = &reply
+                    && (e.is_io_error() || e.is_connection_dropped() || live.is_closed())
+                    && !e.is_timeout()
+                {
+                    slot.forget(live).await;
+                }
+                Ok(reply)
+            }
             Link::Dedicated(c) => Ok(send(c, request).await),
             #[cfg(feature = "cluster")]
             Link::Cluster { conn, primaries } => {
@@ -154,6 +213,56 @@ impl Link {
 pub(crate) struct AsyncPool {
     settings: ConnectionSettings,
     backend: Backend,
+    /// The server, for errors (credentials redacted).
+    server: String,
+}
+
+impl SharedSlot {
+    /// The open connection, or a new one from `open`.
+    async fn live<F, Fut>(&self, open: F) -> redis::RedisResult<Live>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<Live>>,
+    {
+        let asked = Instant::now();
+        let mut state = self.0.lock().await;
+        if let Some(live) = &state.conn {
+            if !live.is_closed() {
+                return Ok(live.clone());
+            }
+            // The server closed it while it was idle: nothing was sent on it yet.
+            state.conn = None;
+        }
+        if let Some((at, e)) = &state.failed
+            && *at >= asked
+        {
+            return Err(e.clone());
+        }
+        match open().await {
+            Ok(live) => {
+                state.failed = None;
+                state.conn = Some(live.clone());
+                Ok(live)
+            }
+            Err(e) => {
+                state.failed = Some((Instant::now(), e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets `live` if it is still the slot's connection (the next call opens another).
+    async fn forget(&self, live: &Live) {
+        live.closed.store(true, Ordering::Release);
+        let mut state = self.0.lock().await;
+        if state
+            .conn
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(&c.closed, &live.closed))
+        {
+            state.conn = None;
+        }
+    }
 }
 
 impl AsyncPool {
@@ -181,23 +290,90 @@ impl AsyncPool {
         Ok(AsyncPool {
             settings: settings.clone(),
             backend,
+            server: settings.to_string(),
         })
     }
 
-    /// The shared connection for the current runtime (created lazily).
+    /// Opens a server connection with the session's timeouts, watching for its closing.
+    async fn open(&self, target: &Target) -> redis::RedisResult<Live> {
+        let client = target.client().await.map_err(|e| match e {
+            Error::Redis { source, .. } | Error::Connect { source, .. } => source,
+            other => redis::RedisError::from((
+                redis::ErrorKind::Client,
+                "cannot find the server",
+                other.to_string(),
+            )),
+        })?;
+        let closed = Arc::new(AtomicBool::new(false));
+        let mut config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.settings.connect_timeout))
+            .set_response_timeout(self.settings.response_timeout);
+        // The `redis` crate reports a closed connection as a push message, which it only
+        // accepts on RESP3; on RESP2 the first request on it fails (and is resent if safe).
+        if self.settings.protocol == crate::settings::Protocol::Resp3 {
+            config = config.set_push_sender(ClosedFlag(closed.clone()));
+        }
+        let mut conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        if let Some(name) = &self.settings.client_name {
+            redis::cmd("CLIENT")
+                .arg("SETNAME")
+                .arg(name)
+                .exec_async(&mut conn)
+                .await?;
+        }
+        Ok(Live { conn, closed })
+    }
+
+    /// Runs `attempt` until it succeeds or the session's [`Retry`](crate::Retry) policy says
+    /// stop: the one retry loop of the async transport. `safety` is what the operation
+    /// declares about being sent twice. The call as a whole never outlasts its budget: no new
+    /// attempt starts after the response timeout.
+    async fn retrying<T, F, Fut>(&self, safety: Safety, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let started = Instant::now();
+        let policy = &self.settings.retry;
+        let mut n = 1;
+        loop {
+            let e = match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if !policy.may_retry(n, safety, &e) {
+                return Err(e);
+            }
+            let delay = policy.delay(n);
+            if let Some(budget) = self.settings.response_timeout
+                && started.elapsed() + delay >= budget
+            {
+                return Err(e);
+            }
+            tokio::time::sleep(delay).await;
+            n += 1;
+        }
+    }
+
+    /// The shared connection for the current runtime: the open one, or a new one (opened
+    /// within the connect timeout; a failure is [`Error::Connect`]).
     async fn shared(&self) -> Result<Link> {
         match &self.backend {
             Backend::Server { target, entries } => {
-                if let Some(c) = entries.get()? {
-                    return Ok(Link::Shared(c));
-                }
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.settings.connect_timeout))
-                    .set_response_timeout(self.settings.response_timeout)
-                    .set_number_of_retries(2);
-                let manager =
-                    ConnectionManager::new_lazy_with_config(target.client().await?, config)?;
-                Ok(Link::Shared(entries.put(manager)?))
+                let slot = match entries.get()? {
+                    Some(s) => s,
+                    None => entries.put(SharedSlot::default())?,
+                };
+                let live =
+                    slot.live(|| self.open(target))
+                        .await
+                        .map_err(|source| Error::Connect {
+                            server: self.server.clone(),
+                            source,
+                        })?;
+                Ok(Link::Shared { live, slot })
             }
             #[cfg(feature = "cluster")]
             Backend::Cluster {
@@ -238,8 +414,13 @@ impl AsyncPool {
     /// sentinels where the primary is; a cluster session whose connection timed out or was
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
-    /// request starts a fresh one, with a fresh slot map.
-    fn after_failure(&self, reply: &redis::RedisResult<Value>) {
+    /// request starts a fresh one, with a fresh slot map. (A plain server's connection is
+    /// forgotten by [`Link::send`] when it fails.)
+    #[cfg_attr(
+        not(any(feature = "sentinel", feature = "cluster")),
+        allow(unused_variables)
+    )]
+    async fn after_failure(&self, link: &Link, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
                 || e.is_connection_dropped()
@@ -250,7 +431,7 @@ impl AsyncPool {
             #[cfg(feature = "sentinel")]
             Backend::Server {
                 target: Target::Sentinel(_),
-                entries,
+                ..
             } => {
                 let gone = match reply {
                     Err(e) => {
@@ -260,8 +441,8 @@ impl AsyncPool {
                     }
                     Ok(v) => read_only(v),
                 };
-                if gone {
-                    entries.forget();
+                if gone && let Link::Shared { live, slot } = link {
+                    slot.forget(live).await;
                 }
             }
             #[cfg(feature = "cluster")]
@@ -281,13 +462,25 @@ impl AsyncPool {
                 let config = redis::AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(self.settings.connect_timeout))
                     .set_response_timeout(response_timeout);
-                Ok(Link::Dedicated(
+                let connect = async {
                     target
                         .client()
-                        .await?
+                        .await
+                        .map_err(|e| {
+                            redis::RedisError::from((
+                                redis::ErrorKind::Client,
+                                "cannot find the server",
+                                e.to_string(),
+                            ))
+                        })?
                         .get_multiplexed_async_connection_with_config(&config)
-                        .await?,
-                ))
+                        .await
+                };
+                let conn = connect.await.map_err(|source| Error::Connect {
+                    server: self.server.clone(),
+                    source,
+                })?;
+                Ok(Link::Dedicated(conn))
             }
             #[cfg(feature = "cluster")]
             Backend::Cluster {
@@ -338,12 +531,22 @@ impl AsyncPool {
 
     /// Runs a command that makes the server wait, on a connection of its own (so that the
     /// shared connection is not held up) whose response timeout allows for the wait.
-    pub(crate) async fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
+    pub(crate) async fn blocking<O: Op>(
+        &self,
+        blocking: Blocking<O>,
+        safety: Safety,
+    ) -> Result<O::Output> {
         let timeout = blocking.response_timeout(self.settings.response_timeout);
-        let mut conn = self.dedicated(timeout).await?;
         let mut op = blocking.op;
-        let reply = conn.send(&op.request()).await?;
-        let reply = finish(reply, &op.request())?;
+        let safety = op.safety().unwrap_or(safety);
+        let request = op.request();
+        let reply = self
+            .retrying(safety, || async {
+                let mut conn = self.dedicated(timeout).await?;
+                let reply = conn.send(&request).await?;
+                finish(reply, &request)
+            })
+            .await?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
     }
@@ -365,7 +568,7 @@ impl AsyncPool {
                     return Some((Ok(item), cursor));
                 }
                 let page = cursor.next_page()?;
-                if let Some(e) = cursor.absorb(self.run(page).await) {
+                if let Some(e) = cursor.absorb(self.run(page, Safety::Read).await) {
                     return Some((Err(e), cursor));
                 }
             }
@@ -373,24 +576,36 @@ impl AsyncPool {
     }
 
     /// Runs one round trip on the shared connection.
-    pub(crate) async fn run<O: Op>(&self, mut op: O) -> Result<O::Output> {
-        let mut conn = self.shared().await?;
-        let reply = conn.send(&op.request()).await?;
-        self.after_failure(&reply);
-        let reply = finish(reply, &op.request())?;
+    pub(crate) async fn run<O: Op>(&self, mut op: O, safety: Safety) -> Result<O::Output> {
+        let safety = op.safety().unwrap_or(safety);
+        let request = op.request();
+        let reply = self
+            .retrying(safety, || async {
+                let mut conn = self.shared().await?;
+                let reply = conn.send(&request).await?;
+                self.after_failure(&conn, &reply).await;
+                finish(reply, &request)
+            })
+            .await?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
     }
 
-    /// Runs a multi-step conversation, on a dedicated connection if it needs one.
-    pub(crate) async fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
-        if conv.needs_dedicated_connection() {
-            let conn = self.dedicated(self.settings.response_timeout).await?;
-            self.drive(conn, conv).await
+    /// Runs a multi-step conversation, on a dedicated connection if it needs one. Only
+    /// getting the connection is retried: a conversation that failed half-way is not started
+    /// again.
+    pub(crate) async fn converse<C: Conversation>(
+        &self,
+        conv: C,
+        safety: Safety,
+    ) -> Result<C::Output> {
+        let conn = if conv.needs_dedicated_connection() {
+            self.retrying(safety, || self.dedicated(self.settings.response_timeout))
+                .await?
         } else {
-            let conn = self.shared().await?;
-            self.drive(conn, conv).await
-        }
+            self.retrying(safety, || self.shared()).await?
+        };
+        self.drive(conn, conv).await
     }
 
     async fn drive<V: Conversation>(&self, mut conn: Link, mut conv: V) -> Result<V::Output> {
@@ -400,12 +615,12 @@ impl AsyncPool {
                 Step::Send(cmd) => {
                     let request = Request::Cmd(&cmd);
                     let r = conn.send(&request).await?;
-                    self.after_failure(&r);
+                    self.after_failure(&conn, &r).await;
                     reply = Some(check_connection(r, || request.key())?);
                 }
                 Step::SendPipe(pipe) => {
                     let r = conn.send(&Request::Pipe(&pipe)).await?;
-                    self.after_failure(&r);
+                    self.after_failure(&conn, &r).await;
                     reply = Some(check_connection(r, || None)?);
                 }
                 Step::Sleep(d) => tokio::time::sleep(d).await,

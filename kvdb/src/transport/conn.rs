@@ -54,6 +54,11 @@ impl Conn {
         self.suspect || self.oversized || !self.inner.is_open()
     }
 
+    /// Whether an idle connection may be handed out: checked without a round trip.
+    pub(crate) fn is_usable(&mut self) -> bool {
+        !self.is_broken()
+    }
+
     fn note_reply(&mut self, r: &RedisResult<Value>) {
         if let Ok(v) = r
             && reply_size(v) > DROP_AFTER_REPLY

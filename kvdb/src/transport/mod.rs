@@ -8,6 +8,7 @@
 
 #[cfg(feature = "async")]
 pub(crate) mod aio;
+mod checkout;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 mod conn;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use redis::Value;
 
 use crate::error::{Error, Result};
+use crate::retry::Safety;
 
 /// What goes on the wire for one round trip.
 pub(crate) enum Request<'a> {
@@ -52,6 +54,11 @@ pub(crate) trait Op {
     /// Decodes the reply; server errors inside the reply are already turned into `Err`.
     /// Called once.
     fn decode(&mut self, reply: Value) -> Result<Self::Output>;
+    /// Whether the request may be sent twice, when its builder decides it from the arguments
+    /// (the `per_call` marker of a `session_methods!` entry); `None`: as the entry declares.
+    fn safety(&self) -> Option<Safety> {
+        None
+    }
 }
 
 /// How an operation turns its reply into its output.
@@ -63,6 +70,7 @@ impl<O, F: FnOnce(Value) -> Result<O> + Send> Decoder<O> for F {}
 pub(crate) struct Command<F> {
     cmd: redis::Cmd,
     decode: Option<F>,
+    safety: Option<Safety>,
 }
 
 impl<F> Command<F> {
@@ -70,7 +78,14 @@ impl<F> Command<F> {
         Command {
             cmd,
             decode: Some(decode),
+            safety: None,
         }
+    }
+
+    /// Says whether this particular command may be sent twice (for `per_call` entries).
+    pub(crate) fn with_safety(mut self, safety: Safety) -> Self {
+        self.safety = Some(safety);
+        self
     }
 }
 
@@ -89,10 +104,13 @@ impl<F> Command<F> {
         F: Decoder<O>,
     {
         let decode = self.decode;
-        Command::new(self.cmd, move |reply| match decode {
+        let safety = self.safety;
+        let mut mapped = Command::new(self.cmd, move |reply| match decode {
             Some(d) => d(reply).map(f),
             None => Err(decoded_twice()),
-        })
+        });
+        mapped.safety = safety;
+        mapped
     }
 }
 
@@ -104,6 +122,9 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Command<F> {
     fn decode(&mut self, reply: Value) -> Result<O> {
         (self.decode.take().ok_or_else(decoded_twice)?)(reply)
     }
+    fn safety(&self) -> Option<Safety> {
+        self.safety
+    }
 }
 
 fn decoded_twice() -> Error {
@@ -114,6 +135,7 @@ fn decoded_twice() -> Error {
 pub(crate) struct Batch<F> {
     pipe: redis::Pipeline,
     decode: Option<F>,
+    safety: Option<Safety>,
 }
 
 impl<F> Batch<F> {
@@ -121,7 +143,14 @@ impl<F> Batch<F> {
         Batch {
             pipe,
             decode: Some(decode),
+            safety: None,
         }
+    }
+
+    /// Says whether this pipeline may be sent twice (the least safe of its commands).
+    pub(crate) fn with_safety(mut self, safety: Safety) -> Self {
+        self.safety = Some(safety);
+        self
     }
 }
 
@@ -132,6 +161,9 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Batch<F> {
     }
     fn decode(&mut self, reply: Value) -> Result<O> {
         (self.decode.take().ok_or_else(decoded_twice)?)(reply)
+    }
+    fn safety(&self) -> Option<Safety> {
+        self.safety
     }
 }
 

@@ -1,13 +1,16 @@
-//! The synchronous transport: a bounded pool of blocking connections (r2d2), no runtime.
+//! The synchronous transport: a bounded pool of blocking connections ([`checkout`](super::checkout)),
+//! no runtime.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use redis::{ConnectionLike, Value};
 
+use super::checkout::{CheckoutError, ConnPool, Connector, Pooled};
 use super::conn::Conn;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
+use crate::retry::{Failure, Safety};
 use crate::settings::ConnectionSettings;
 
 /// A checked-out blocking connection: to one server, or to a cluster.
@@ -76,10 +79,7 @@ pub(crate) struct Manager {
     settings: ConnectionSettings,
 }
 
-impl r2d2::ManageConnection for Manager {
-    type Connection = Conn;
-    type Error = redis::RedisError;
-
+impl Manager {
     fn connect(&self) -> redis::RedisResult<Conn> {
         let mut conn = self
             .target
@@ -95,9 +95,17 @@ impl r2d2::ManageConnection for Manager {
         }
         Ok(Conn::new(conn))
     }
+}
 
-    fn is_valid(&self, conn: &mut Conn) -> redis::RedisResult<()> {
-        redis::cmd("PING").exec(conn)
+impl Connector for Manager {
+    type Conn = Conn;
+
+    fn connect(&self) -> redis::RedisResult<Conn> {
+        Manager::connect(self)
+    }
+
+    fn is_usable(&self, conn: &mut Conn) -> bool {
+        conn.is_usable()
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -111,18 +119,18 @@ impl r2d2::ManageConnection for Manager {
 #[allow(clippy::large_enum_variant)]
 enum Backend {
     Server {
-        pool: r2d2::Pool<Manager>,
+        pool: ConnPool<Manager>,
         /// Opens connections outside the pool (pub/sub).
         manager: Manager,
     },
     #[cfg(feature = "cluster")]
     Cluster {
-        pool: r2d2::Pool<super::cluster::sync::ClusterManager>,
+        pool: ConnPool<super::cluster::sync::ClusterManager>,
         manager: super::cluster::sync::ClusterManager,
     },
 }
 
-/// Runs `$body` with `$pool` bound to the backend's r2d2 pool, whatever its kind.
+/// Runs `$body` with `$pool` bound to the backend's connection pool, whatever its kind.
 macro_rules! with_pool {
     ($self:ident, |$pool:ident| $body:expr) => {
         match &$self.backend {
@@ -138,83 +146,18 @@ pub(crate) struct SyncPool {
     backend: Backend,
     settings: ConnectionSettings,
     server: String,
-    last_error: std::sync::Arc<LastErrorShared>,
-}
-
-/// The latest connection attempt, if it failed: when, and its error.
-type LastErrorShared = std::sync::Mutex<Option<(Instant, redis::RedisError)>>;
-
-/// Records each failed connection attempt, so that a checkout can say why it failed, and
-/// fail at once when the server refuses connections.
-#[derive(Debug)]
-struct ErrorSink(std::sync::Arc<LastErrorShared>);
-
-impl r2d2::HandleError<redis::RedisError> for ErrorSink {
-    fn handle_error(&self, error: redis::RedisError) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((Instant::now(), error));
-        }
-    }
-}
-
-/// Forgets the failed attempt when a connection is made, so that the slot only ever holds
-/// the latest attempt's error.
-#[derive(Debug)]
-struct AcquireSink(std::sync::Arc<LastErrorShared>);
-
-impl r2d2::HandleEvent for AcquireSink {
-    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = None;
-        }
-    }
-}
-
-/// Whether a failed connection attempt was refused for a reason that retrying will not fix:
-/// credentials, access control, a bad database index or client name (the server's `ERR`), a
-/// TLS handshake failure (a certificate not trusted or not given).
-fn is_refusal(e: &redis::RedisError) -> bool {
-    use redis::{ErrorKind, ServerErrorKind};
-    crate::error::is_auth(e)
-        || matches!(
-            e.kind(),
-            ErrorKind::InvalidClientConfig
-                | ErrorKind::Server(ServerErrorKind::NoPerm | ServerErrorKind::ResponseError)
-        )
-        || crate::tls::is_handshake_failure(e)
-}
-
-/// The first wait for a pooled connection before looking for a refusal; each next wait is
-/// twice as long (so a checkout that waits the whole pool timeout looks a handful of times).
-const FIRST_WAIT: Duration = Duration::from_millis(20);
-
-fn build<M: r2d2::ManageConnection<Error = redis::RedisError>>(
-    settings: &ConnectionSettings,
-    manager: M,
-    last_error: &std::sync::Arc<LastErrorShared>,
-) -> r2d2::Pool<M> {
-    r2d2::Pool::builder()
-        .max_size(settings.pool_size)
-        .min_idle(Some(0))
-        .connection_timeout(settings.pool_timeout)
-        // A PING before every checkout would double the round trips; broken connections
-        // are detected by `has_broken` and on use instead.
-        .test_on_check_out(false)
-        .error_handler(Box::new(ErrorSink(last_error.clone())))
-        .event_handler(Box::new(AcquireSink(last_error.clone())))
-        .build_unchecked(manager)
 }
 
 impl SyncPool {
     /// Builds the pool without connecting.
     pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
-        let last_error = std::sync::Arc::new(LastErrorShared::default());
+        let pool = |connector| ConnPool::new(connector, settings.pool_size, settings.pool_timeout);
         let backend = match &settings.addr {
             #[cfg(feature = "cluster")]
             crate::settings::Addr::Cluster(_) => {
                 let manager = super::cluster::sync::ClusterManager::new(settings)?;
                 Backend::Cluster {
-                    pool: build(settings, manager.clone(), &last_error),
+                    pool: ConnPool::new(manager.clone(), settings.pool_size, settings.pool_timeout),
                     manager,
                 }
             }
@@ -224,7 +167,7 @@ impl SyncPool {
                     settings: settings.clone(),
                 };
                 Backend::Server {
-                    pool: build(settings, manager.clone(), &last_error),
+                    pool: pool(manager.clone()),
                     manager,
                 }
             }
@@ -233,95 +176,120 @@ impl SyncPool {
             backend,
             settings: settings.clone(),
             server: settings.to_string(),
-            last_error,
         })
     }
 
-    /// A pooled connection: an idle one, a new one, or one freed within the pool timeout.
-    /// Fails at once if the server refuses new connections ([`Error::Connect`]).
-    fn checkout<M: r2d2::ManageConnection>(
+    /// A pooled connection: an idle one that still looks usable, a new one, or one freed
+    /// within the pool timeout. A connection that cannot be opened fails at once
+    /// ([`Error::Connect`]); only a pool whose connections all stay busy waits the pool
+    /// timeout ([`Error::Pool`]).
+    fn checkout<'p, M: Connector>(&self, pool: &'p ConnPool<M>) -> Result<Pooled<'p, M>> {
+        pool.get().map_err(|e| match e {
+            CheckoutError::Connect(source) => Error::Connect {
+                server: self.server.clone(),
+                source,
+            },
+            CheckoutError::Exhausted { size, waited } => Error::Pool {
+                server: self.server.clone(),
+                reason: format!(
+                    "all {size} connections stayed busy for {waited:?} (the pool timeout); \
+                     raise SessionOptions::pool_size or pool_timeout, or find what holds them"
+                ),
+            },
+        })
+    }
+
+    /// Runs `attempt` until it succeeds or the session's [`Retry`](crate::Retry) policy says
+    /// stop: the one retry loop of the sync transport. `safety` is what the operation declares
+    /// about being sent twice.
+    fn retrying<T, M: Connector>(
         &self,
-        pool: &r2d2::Pool<M>,
-    ) -> Result<r2d2::PooledConnection<M>> {
+        pool: &ConnPool<M>,
+        safety: Safety,
+        mut attempt: impl FnMut() -> Result<T>,
+    ) -> Result<T> {
         let started = Instant::now();
-        let deadline = started + pool.connection_timeout();
-        let mut wait = FIRST_WAIT;
+        let policy = &self.settings.retry;
+        let mut n = 1;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let e = match pool.get_timeout(wait.min(left)) {
-                Ok(conn) => return Ok(conn),
+            let e = match attempt() {
+                Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let last = self
-                .last_error
-                .lock()
-                .ok()
-                .and_then(|slot| slot.as_ref().map(|(at, e)| (*at, e.clone())));
-            // The latest attempt, if recent: each checkout that finds no idle connection
-            // also starts one.
-            if let Some((at, source)) = &last
-                && *at + pool.connection_timeout() >= started
-                && is_refusal(source)
+            if Failure::of(&e) == Failure::Lost {
+                pool.connection_lost();
+            }
+            if !policy.may_retry(n, safety, &e) {
+                return Err(e);
+            }
+            let delay = policy.delay(n);
+            if let Some(budget) = self.settings.response_timeout
+                && started.elapsed() + delay >= budget
             {
-                return Err(Error::Connect {
-                    server: self.server.clone(),
-                    source: source.clone(),
-                });
+                return Err(e);
             }
-            if Instant::now() >= deadline {
-                return Err(Error::Pool {
-                    server: self.server.clone(),
-                    reason: match last {
-                        Some((_, last)) => format!("{e}; last connection error: {last}"),
-                        None => format!("{e} (all {} connections busy)", pool.max_size()),
-                    },
-                });
-            }
-            wait = wait.saturating_mul(2);
+            std::thread::sleep(delay);
+            n += 1;
         }
     }
 
     /// Runs one round trip.
-    pub(crate) fn run<O: Op>(&self, op: O) -> Result<O::Output> {
-        with_pool!(self, |pool| self.run_on(pool, op))
+    pub(crate) fn run<O: Op>(&self, op: O, safety: Safety) -> Result<O::Output> {
+        with_pool!(self, |pool| self.run_on(pool, op, safety))
     }
 
-    fn run_on<M, O>(&self, pool: &r2d2::Pool<M>, mut op: O) -> Result<O::Output>
+    fn run_on<M, O>(&self, pool: &ConnPool<M>, mut op: O, safety: Safety) -> Result<O::Output>
     where
-        M: r2d2::ManageConnection,
-        M::Connection: Link,
+        M: Connector,
+        M::Conn: Link,
         O: Op,
     {
-        let mut conn = self.checkout(pool)?;
-        let reply = conn.send(&op.request())?;
-        drop(conn);
-        let reply = finish(reply, &op.request())?;
+        let safety = op.safety().unwrap_or(safety);
+        let reply = self.retrying(pool, safety, || {
+            let mut conn = self.checkout(pool)?;
+            let reply = conn.send(&op.request())?;
+            drop(conn);
+            finish(reply, &op.request())
+        })?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
     }
 
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
     /// is lengthened by the wait for this one request.
-    pub(crate) fn blocking<O: Op>(&self, blocking: Blocking<O>) -> Result<O::Output> {
-        with_pool!(self, |pool| self.blocking_on(pool, blocking))
+    pub(crate) fn blocking<O: Op>(
+        &self,
+        blocking: Blocking<O>,
+        safety: Safety,
+    ) -> Result<O::Output> {
+        with_pool!(self, |pool| self.blocking_on(pool, blocking, safety))
     }
 
-    fn blocking_on<M, O>(&self, pool: &r2d2::Pool<M>, blocking: Blocking<O>) -> Result<O::Output>
+    fn blocking_on<M, O>(
+        &self,
+        pool: &ConnPool<M>,
+        blocking: Blocking<O>,
+        safety: Safety,
+    ) -> Result<O::Output>
     where
-        M: r2d2::ManageConnection,
-        M::Connection: Link,
+        M: Connector,
+        M::Conn: Link,
         O: Op,
     {
         let usual = self.settings.response_timeout;
-        let mut conn = self.checkout(pool)?;
-        conn.set_read_timeout(blocking.response_timeout(usual))?;
+        let timeout = blocking.response_timeout(usual);
         let mut op = blocking.op;
-        let reply = conn.send(&op.request());
-        // Failing to restore the usual timeout means the socket is gone: the pool then
-        // drops the connection (`has_broken`) instead of reusing it.
-        let _ = conn.set_read_timeout(usual);
-        drop(conn);
-        let reply = finish(reply?, &op.request())?;
+        let safety = op.safety().unwrap_or(safety);
+        let reply = self.retrying(pool, safety, || {
+            let mut conn = self.checkout(pool)?;
+            conn.set_read_timeout(timeout)?;
+            let reply = conn.send(&op.request());
+            // Failing to restore the usual timeout means the socket is gone: the pool then
+            // drops the connection (`has_broken`) instead of reusing it.
+            let _ = conn.set_read_timeout(usual);
+            drop(conn);
+            finish(reply?, &op.request())
+        })?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
     }
@@ -336,7 +304,6 @@ impl SyncPool {
 
     /// Opens a connection of its own, outside the pool, subscribed to `channels`.
     pub(crate) fn subscribe(&self, channels: &[String]) -> Result<PubSubConn> {
-        use r2d2::ManageConnection;
         let mut conn = match &self.backend {
             Backend::Server { manager, .. } => manager.connect()?.inner,
             #[cfg(feature = "cluster")]
@@ -359,17 +326,25 @@ impl SyncPool {
     }
 
     /// Runs a multi-step conversation on one pooled connection.
-    pub(crate) fn converse<C: Conversation>(&self, conv: C) -> Result<C::Output> {
-        with_pool!(self, |pool| self.converse_on(pool, conv))
+    ///
+    /// Only getting the connection is retried: a conversation that failed half-way is not
+    /// started again.
+    pub(crate) fn converse<C: Conversation>(&self, conv: C, safety: Safety) -> Result<C::Output> {
+        with_pool!(self, |pool| self.converse_on(pool, conv, safety))
     }
 
-    fn converse_on<M, C>(&self, pool: &r2d2::Pool<M>, mut conv: C) -> Result<C::Output>
+    fn converse_on<M, C>(
+        &self,
+        pool: &ConnPool<M>,
+        mut conv: C,
+        safety: Safety,
+    ) -> Result<C::Output>
     where
-        M: r2d2::ManageConnection,
-        M::Connection: Link,
+        M: Connector,
+        M::Conn: Link,
         C: Conversation,
     {
-        let mut conn = self.checkout(pool)?;
+        let mut conn = self.retrying(pool, safety, || self.checkout(pool))?;
         let mut reply = None;
         loop {
             match conv.step(reply.take())? {
@@ -405,7 +380,7 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
                 return Some(Ok(item));
             }
             let page = self.cursor.next_page()?;
-            if let Some(e) = self.cursor.absorb(self.pool.run(page)) {
+            if let Some(e) = self.cursor.absorb(self.pool.run(page, Safety::Read)) {
                 return Some(Err(e));
             }
         }
