@@ -1,0 +1,373 @@
+//! Connections that fail in the ways real deployments make them fail: killed by the server,
+//! closed for idleness, cut by a restart, refused. Each test starts its own redis-server (the
+//! faults here would disturb other tests) and checks sync and async sessions alike. See
+//! `docs/reliability.md` for the table these tests back.
+
+mod model_types;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use kvdb::testing::TestServer;
+use kvdb::{AsyncSession, Error, KVDBClient, Serializer, Session, SessionOptions};
+use kvdb_tests::unique;
+use model_types::{User, user};
+
+fn session_on(url: &str) -> Session {
+    KVDBClient::get_session(
+        SessionOptions::new(unique("reliability"))
+            .url(url)
+            .serializer(Serializer::Json),
+    )
+    .expect("valid options")
+}
+
+fn admin(server: &TestServer) -> redis::Connection {
+    redis::Client::open(server.url())
+        .and_then(|c| c.get_connection())
+        .expect("the test server accepts connections")
+}
+
+/// Closes every normal client connection but the admin's own (`SKIPME yes` is the default).
+fn kill_clients(admin: &mut redis::Connection) {
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .exec(admin)
+        .expect("CLIENT KILL");
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The kinds of call the tests repeat: each reads or writes what `seed` stored.
+const KINDS: [&str; 6] = ["get", "set", "get_model", "mget", "pipeline", "hgetall"];
+
+fn seed(s: &Session) {
+    s.set("k", "v").unwrap();
+    s.set_model(&user(7)).unwrap();
+    s.hset("h", "f", &1).unwrap();
+}
+
+/// One sync call of `kind`, checked.
+fn call(s: &Session, kind: &str) -> kvdb::Result<()> {
+    match kind {
+        "get" => assert_eq!(s.get::<String>("k")?.as_deref(), Some("v")),
+        "set" => s.set("k", "v")?,
+        "get_model" => assert_eq!(s.get_model::<User>(&7)?, Some(user(7))),
+        "mget" => assert_eq!(s.mget::<String>(&["k", "none"])?, [Some("v".into()), None]),
+        "pipeline" => {
+            let mut p = s.pipeline();
+            let (a, b) = (p.get::<String>("k"), p.hget::<i32>("h", "f"));
+            let mut r = s.execute(p)?;
+            assert_eq!((r.take(a)?, r.take(b)?), (Some("v".into()), Some(1)));
+        }
+        "hgetall" => assert_eq!(s.hgetall::<i32>("h")?.get("f"), Some(&1)),
+        other => unreachable!("{other}"),
+    }
+    Ok(())
+}
+
+/// One async call of `kind`, checked.
+async fn call_async(s: &AsyncSession, kind: &str) -> kvdb::Result<()> {
+    match kind {
+        "get" => assert_eq!(s.get::<String>("k").await?.as_deref(), Some("v")),
+        "set" => s.set("k", "v").await?,
+        "get_model" => assert_eq!(s.get_model::<User>(&7).await?, Some(user(7))),
+        "mget" => assert_eq!(
+            s.mget::<String>(&["k", "none"]).await?,
+            [Some("v".into()), None]
+        ),
+        "pipeline" => {
+            let mut p = s.pipeline();
+            let (a, b) = (p.get::<String>("k"), p.hget::<i32>("h", "f"));
+            let mut r = s.execute(p).await?;
+            assert_eq!((r.take(a)?, r.take(b)?), (Some("v".into()), Some(1)));
+        }
+        "hgetall" => assert_eq!(s.hgetall::<i32>("h").await?.get("f"), Some(&1)),
+        other => unreachable!("{other}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn calls_after_client_kill_all_succeed_sync_and_async() {
+    let server = TestServer::start().unwrap();
+    let s = session_on(&server.url());
+    seed(&s);
+    let mut admin = admin(&server);
+    // Several pooled connections, all killed each time.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| call(&s, "get").unwrap());
+        }
+    });
+    for kind in KINDS {
+        let mut errors = Vec::new();
+        for _ in 0..100 {
+            kill_clients(&mut admin);
+            if let Err(e) = call(&s, kind) {
+                errors.push(e.to_string());
+            }
+        }
+        assert!(
+            errors.is_empty(),
+            "sync {kind}: {} errors: {errors:?}",
+            errors.len()
+        );
+    }
+    let a = s.aio();
+    rt().block_on(async {
+        for kind in KINDS {
+            let mut errors = Vec::new();
+            for _ in 0..100 {
+                kill_clients(&mut admin);
+                if let Err(e) = call_async(&a, kind).await {
+                    errors.push(e.to_string());
+                }
+            }
+            assert!(
+                errors.is_empty(),
+                "async {kind}: {} errors: {errors:?}",
+                errors.len()
+            );
+        }
+    });
+}
+
+#[test]
+fn connections_closed_by_the_idle_timeout_are_not_an_error() {
+    let server = TestServer::start().unwrap();
+    let s = session_on(&server.url());
+    seed(&s);
+    let a = s.aio();
+    let rt = rt();
+    rt.block_on(call_async(&a, "get")).unwrap();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("timeout")
+        .arg(1)
+        .exec(&mut admin(&server))
+        .unwrap();
+    for kind in KINDS {
+        std::thread::sleep(Duration::from_secs(2));
+        call(&s, kind).unwrap_or_else(|e| panic!("sync {kind} after the idle timeout: {e}"));
+        rt.block_on(call_async(&a, kind))
+            .unwrap_or_else(|e| panic!("async {kind} after the idle timeout: {e}"));
+    }
+}
+
+#[test]
+fn after_a_restart_the_first_call_succeeds_on_the_same_sessions() {
+    let mut server = TestServer::start().unwrap();
+    let s = session_on(&server.url());
+    let a = s.aio();
+    let rt = rt();
+    seed(&s);
+    rt.block_on(call_async(&a, "get")).unwrap();
+    for round in 0..2 {
+        let _ = redis::cmd("SHUTDOWN")
+            .arg("NOSAVE")
+            .exec(&mut admin(&server));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.is_running() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!server.is_running(), "SHUTDOWN NOSAVE stopped the server");
+        // While it is down, calls fail fast, as connection errors without a key.
+        let started = Instant::now();
+        let e = s.get::<String>("k").unwrap_err();
+        assert!(
+            matches!(e, Error::Connect { .. }) && e.key().is_none(),
+            "{e:?}"
+        );
+        let e = rt.block_on(a.get::<String>("k")).unwrap_err();
+        assert!(
+            matches!(e, Error::Connect { .. }) && e.key().is_none(),
+            "{e:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "down server: {:?}",
+            started.elapsed()
+        );
+        server.restart::<&str>(&[]).unwrap();
+        // Nothing persisted (NOSAVE): the first call after the restart writes.
+        s.set("k", "v")
+            .unwrap_or_else(|e| panic!("round {round}: first sync call after the restart: {e}"));
+        rt.block_on(a.get::<String>("k"))
+            .unwrap_or_else(|e| panic!("round {round}: first async call after the restart: {e}"));
+        seed(&s);
+    }
+}
+
+/// A TCP proxy in front of a server that, once armed, drops the next reply it gets from the
+/// server and closes the client's connection instead: the command ran, the client never
+/// hears of it.
+struct ReplyDropper {
+    port: u16,
+    armed: Arc<AtomicBool>,
+}
+
+impl ReplyDropper {
+    fn start(upstream: u16) -> ReplyDropper {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let armed = Arc::new(AtomicBool::new(false));
+        let flag = armed.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let (mut c_in, mut s_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_in, &mut s_out);
+                    let _ = s_out.shutdown(Shutdown::Write);
+                });
+                let flag = flag.clone();
+                let (mut s_in, mut c_out) = (server, client);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    loop {
+                        match s_in.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if flag.swap(false, Ordering::AcqRel) {
+                                    break;
+                                }
+                                if c_out.write_all(&buf[..n]).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let _ = c_out.shutdown(Shutdown::Both);
+                    let _ = s_in.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        ReplyDropper { port, armed }
+    }
+
+    fn arm(&self) {
+        self.armed.store(true, Ordering::Release);
+    }
+}
+
+#[test]
+fn incr_and_lpush_whose_reply_was_lost_are_not_sent_again() {
+    let server = TestServer::start().unwrap();
+    let proxy = ReplyDropper::start(server.port());
+    let s = session_on(&format!("redis://127.0.0.1:{}/0", proxy.port));
+    let a = s.aio();
+    let rt = rt();
+    let mut admin = admin(&server);
+    let count = |admin: &mut redis::Connection, cmd: &str, key: &str| -> i64 {
+        redis::cmd(cmd).arg(key).query(admin).unwrap()
+    };
+    // Connections open and idle first, so that the armed proxy drops the command's reply.
+    s.ping().unwrap();
+    rt.block_on(a.ping()).unwrap();
+
+    proxy.arm();
+    let e = s.incr("counter").unwrap_err();
+    assert!(
+        e.is_connection_error(),
+        "sync INCR reports the lost reply: {e}"
+    );
+    assert_eq!(count(&mut admin, "GET", "counter"), 1, "sync INCR ran once");
+    s.ping().unwrap();
+    proxy.arm();
+    let e = s.lpush("list", &["x"]).unwrap_err();
+    assert!(
+        e.is_connection_error(),
+        "sync LPUSH reports the lost reply: {e}"
+    );
+    assert_eq!(count(&mut admin, "LLEN", "list"), 1, "sync LPUSH ran once");
+
+    rt.block_on(a.ping()).unwrap();
+    proxy.arm();
+    let e = rt.block_on(a.incr("counter")).unwrap_err();
+    assert!(
+        e.is_connection_error(),
+        "async INCR reports the lost reply: {e}"
+    );
+    assert_eq!(
+        count(&mut admin, "GET", "counter"),
+        2,
+        "async INCR ran once"
+    );
+    rt.block_on(a.ping()).unwrap();
+    proxy.arm();
+    let e = rt.block_on(a.lpush("list", &["x"])).unwrap_err();
+    assert!(
+        e.is_connection_error(),
+        "async LPUSH reports the lost reply: {e}"
+    );
+    assert_eq!(count(&mut admin, "LLEN", "list"), 2, "async LPUSH ran once");
+
+    // The same loss on a read or an idempotent write is invisible: it is sent again.
+    s.ping().unwrap();
+    proxy.arm();
+    s.set("k", "v").unwrap();
+    proxy.arm();
+    assert_eq!(s.get::<String>("k").unwrap().as_deref(), Some("v"));
+    rt.block_on(a.ping()).unwrap();
+    proxy.arm();
+    assert_eq!(
+        rt.block_on(a.get::<String>("k")).unwrap().as_deref(),
+        Some("v")
+    );
+}
+
+#[test]
+fn a_refused_port_or_a_missing_socket_fails_fast_with_a_connect_error() {
+    let port = kvdb::testing::free_port().unwrap();
+    let dir = std::env::temp_dir().join(unique("kvdb-no-socket"));
+    let targets = [
+        (
+            format!("redis://127.0.0.1:{port}/0"),
+            format!("127.0.0.1:{port}"),
+        ),
+        (
+            format!("redis+unix://{}/redis.sock", dir.display()),
+            "redis.sock".to_owned(),
+        ),
+    ];
+    let rt = rt();
+    for (url, named) in targets {
+        // Default options: a 5 s connect timeout and a 5 s pool timeout.
+        let s = KVDBClient::get_session(SessionOptions::new(unique("refused")).url(&url)).unwrap();
+        let started = Instant::now();
+        let sync_err = s.get::<String>("k").unwrap_err();
+        let sync_took = started.elapsed();
+        let started = Instant::now();
+        let async_err = rt.block_on(s.aio().get::<String>("k")).unwrap_err();
+        let async_took = started.elapsed();
+        for (what, e, took) in [
+            ("sync", &sync_err, sync_took),
+            ("async", &async_err, async_took),
+        ] {
+            assert!(matches!(e, Error::Connect { .. }), "{what} {url}: {e:?}");
+            assert!(took < Duration::from_secs(1), "{what} {url}: took {took:?}");
+            assert!(
+                e.is_connection_error() && !e.is_timeout(),
+                "{what} {url}: {e:?}"
+            );
+            assert_eq!(e.key(), None, "{what} {url}: nothing was sent, no key");
+            assert!(e.to_string().contains(&named), "{what} {url}: {e}");
+        }
+    }
+}
