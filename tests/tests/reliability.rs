@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kvdb::testing::TestServer;
-use kvdb::{AsyncSession, Error, KVDBClient, Serializer, Session, SessionOptions};
+use kvdb::{AsyncSession, Error, KVDBClient, Retry, Serializer, Session, SessionOptions};
 use kvdb_tests::unique;
 use model_types::{User, user};
 
@@ -370,4 +370,48 @@ fn a_refused_port_or_a_missing_socket_fails_fast_with_a_connect_error() {
             assert!(e.to_string().contains(&named), "{what} {url}: {e}");
         }
     }
+}
+
+/// Kills the pooled connections of `s` (through `admin`), then calls it with retries off:
+/// only the check of idle connections before use can make these calls succeed. INCR shows
+/// that nothing was sent on the dead connection (it would otherwise fail, and never be
+/// resent).
+fn killed_connections_are_never_handed_out(s: &Session, admin: &mut redis::Connection) {
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| s.ping().unwrap());
+        }
+    });
+    for i in 1..=50 {
+        kill_clients(admin);
+        assert_eq!(
+            s.incr("stale:counter")
+                .unwrap_or_else(|e| panic!("call {i} after CLIENT KILL: {e}")),
+            i
+        );
+    }
+}
+
+#[test]
+fn a_killed_pooled_connection_never_reaches_a_caller_tcp_and_unix() {
+    let dir = std::env::temp_dir().join(unique("kvdb-sock"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("redis.sock");
+    let socket_arg = socket.display().to_string();
+    let server = TestServer::start_with_args(&["--unixsocket", &socket_arg]).unwrap();
+    for url in [server.url(), format!("redis+unix://{socket_arg}")] {
+        let s = KVDBClient::get_session(
+            SessionOptions::new(unique("stale"))
+                .url(&url)
+                .retry(Retry::never()),
+        )
+        .unwrap();
+        let mut admin = admin(&server);
+        redis::cmd("DEL")
+            .arg("stale:counter")
+            .exec(&mut admin)
+            .unwrap();
+        killed_connections_are_never_handed_out(&s, &mut admin);
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -15,6 +15,7 @@ mod conn;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 pub(crate) mod sync;
+mod wire;
 
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -77,10 +77,39 @@ impl Target {
 pub(crate) struct Manager {
     target: Target,
     settings: ConnectionSettings,
+    /// The TLS configuration of a `rediss://` session.
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Manager {
+    fn new(settings: &ConnectionSettings) -> Result<Self> {
+        Ok(Manager {
+            target: Target::new(settings)?,
+            settings: settings.clone(),
+            #[cfg(feature = "tls")]
+            tls: crate::tls::rustls_config(settings)?,
+        })
+    }
+
+    /// A pooled connection: a [`Wire`](super::wire::Wire), whose socket can be checked
+    /// while it is idle.
     fn connect(&self) -> redis::RedisResult<Conn> {
+        let client = self.target.client()?;
+        let wire = super::wire::Wire::connect(&super::wire::Recipe {
+            info: client.get_connection_info(),
+            connect_timeout: self.settings.connect_timeout,
+            client_name: self.settings.client_name.as_deref(),
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+        })?;
+        wire.set_read_timeout(self.settings.response_timeout)?;
+        wire.set_write_timeout(self.settings.response_timeout)?;
+        Ok(Conn::new(wire))
+    }
+
+    /// A connection of the `redis` crate, for pub/sub.
+    fn subscriber_connection(&self) -> redis::RedisResult<redis::Connection> {
         let mut conn = self
             .target
             .client()?
@@ -93,7 +122,7 @@ impl Manager {
                 .arg(name)
                 .exec(&mut conn)?;
         }
-        Ok(Conn::new(conn))
+        Ok(conn)
     }
 }
 
@@ -162,10 +191,7 @@ impl SyncPool {
                 }
             }
             _ => {
-                let manager = Manager {
-                    target: Target::new(settings)?,
-                    settings: settings.clone(),
-                };
+                let manager = Manager::new(settings)?;
                 Backend::Server {
                     pool: pool(manager.clone()),
                     manager,
@@ -305,7 +331,7 @@ impl SyncPool {
     /// Opens a connection of its own, outside the pool, subscribed to `channels`.
     pub(crate) fn subscribe(&self, channels: &[String]) -> Result<PubSubConn> {
         let mut conn = match &self.backend {
-            Backend::Server { manager, .. } => manager.connect()?.inner,
+            Backend::Server { manager, .. } => manager.subscriber_connection()?,
             #[cfg(feature = "cluster")]
             Backend::Cluster { manager, .. } => manager.node_connection()?,
         };
