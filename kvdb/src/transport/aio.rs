@@ -30,14 +30,16 @@ use crate::settings::ConnectionSettings;
 
 /// A runtime's shared connection to a server: opened lazily, replaced once it failed.
 #[derive(Clone, Default)]
-pub(crate) struct SharedSlot(Arc<tokio::sync::Mutex<SlotState>>);
+pub(crate) struct SharedSlot(Arc<SlotState>);
 
 #[derive(Default)]
 struct SlotState {
-    conn: Option<Live>,
-    /// The latest failed attempt to connect: callers that queued behind it get its error
-    /// instead of each trying (and waiting the connect timeout) in turn.
-    failed: Option<(Instant, redis::RedisError)>,
+    /// The open connection: taken under a short lock by every request.
+    conn: Mutex<Option<Live>>,
+    /// Held while a connection is being opened, so that one caller opens it and the others
+    /// wait for it; keeps the latest failed attempt, whose error callers that queued behind
+    /// it get instead of each trying (and waiting the connect timeout) in turn.
+    opening: tokio::sync::Mutex<Option<(Instant, redis::RedisError)>>,
 }
 
 /// An open multiplexed connection and the flag its driver sets when the server closed it.
@@ -196,7 +198,7 @@ impl Link {
                     && (e.is_io_error() || e.is_connection_dropped() || live.is_closed())
                     && !e.is_timeout()
                 {
-                    slot.forget(live).await;
+                    slot.forget(live);
                 }
                 Ok(reply)
             }
@@ -218,49 +220,61 @@ pub(crate) struct AsyncPool {
 }
 
 impl SharedSlot {
+    /// The open connection, if it is not known to be closed.
+    fn current(&self) -> Option<Live> {
+        let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
+        match &*conn {
+            Some(live) if !live.is_closed() => Some(live.clone()),
+            // The server closed it while it was idle: nothing was sent on it yet.
+            Some(_) => {
+                *conn = None;
+                None
+            }
+            None => None,
+        }
+    }
+
     /// The open connection, or a new one from `open`.
     async fn live<F, Fut>(&self, open: F) -> redis::RedisResult<Live>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<Live>>,
     {
-        let asked = Instant::now();
-        let mut state = self.0.lock().await;
-        if let Some(live) = &state.conn {
-            if !live.is_closed() {
-                return Ok(live.clone());
-            }
-            // The server closed it while it was idle: nothing was sent on it yet.
-            state.conn = None;
+        if let Some(live) = self.current() {
+            return Ok(live);
         }
-        if let Some((at, e)) = &state.failed
+        let asked = Instant::now();
+        let mut failed = self.0.opening.lock().await;
+        if let Some(live) = self.current() {
+            return Ok(live);
+        }
+        if let Some((at, e)) = &*failed
             && *at >= asked
         {
             return Err(e.clone());
         }
         match open().await {
             Ok(live) => {
-                state.failed = None;
-                state.conn = Some(live.clone());
+                *failed = None;
+                *self.0.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(live.clone());
                 Ok(live)
             }
             Err(e) => {
-                state.failed = Some((Instant::now(), e.clone()));
+                *failed = Some((Instant::now(), e.clone()));
                 Err(e)
             }
         }
     }
 
     /// Forgets `live` if it is still the slot's connection (the next call opens another).
-    async fn forget(&self, live: &Live) {
+    fn forget(&self, live: &Live) {
         live.closed.store(true, Ordering::Release);
-        let mut state = self.0.lock().await;
-        if state
-            .conn
+        let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if conn
             .as_ref()
             .is_some_and(|c| Arc::ptr_eq(&c.closed, &live.closed))
         {
-            state.conn = None;
+            *conn = None;
         }
     }
 }
@@ -442,7 +456,7 @@ impl AsyncPool {
                     Ok(v) => read_only(v),
                 };
                 if gone && let Link::Shared { live, slot } = link {
-                    slot.forget(live).await;
+                    slot.forget(live);
                 }
             }
             #[cfg(feature = "cluster")]

@@ -40,6 +40,9 @@ struct State<C> {
     idle: Vec<Idle<C>>,
     /// Connections idle, checked out, or being opened.
     open: u32,
+    /// Callers waiting for a connection to be returned (a notification costs a system call:
+    /// only made when someone waits).
+    waiting: u32,
 }
 
 /// A bounded pool of connections.
@@ -61,6 +64,7 @@ impl<M: Connector> ConnPool<M> {
             state: Mutex::new(State {
                 idle: Vec::new(),
                 open: 0,
+                waiting: 0,
             }),
             returned: Condvar::new(),
             size: size.max(1),
@@ -85,8 +89,8 @@ impl<M: Connector> ConnPool<M> {
 
     /// A usable idle connection, a new one, or one returned within the pool timeout.
     pub(crate) fn get(&self) -> Result<Pooled<'_, M>, CheckoutError> {
-        let started = Instant::now();
-        let deadline = started + self.timeout;
+        // The clock is read only when the caller has to wait.
+        let mut started = None;
         let mut state = self.lock();
         loop {
             while let Some(mut idle) = state.idle.pop() {
@@ -107,24 +111,33 @@ impl<M: Connector> ConnPool<M> {
                 return match self.connector.connect() {
                     Ok(conn) => Ok(self.pooled(conn, epoch)),
                     Err(e) => {
-                        self.lock().open -= 1;
-                        self.returned.notify_one();
+                        let mut state = self.lock();
+                        state.open -= 1;
+                        let waiting = state.waiting > 0;
+                        drop(state);
+                        if waiting {
+                            self.returned.notify_one();
+                        }
                         Err(CheckoutError::Connect(e))
                     }
                 };
             }
             let now = Instant::now();
+            let started = *started.get_or_insert(now);
+            let deadline = started + self.timeout;
             if now >= deadline {
                 return Err(CheckoutError::Exhausted {
                     size: self.size,
                     waited: now - started,
                 });
             }
+            state.waiting += 1;
             state = self
                 .returned
                 .wait_timeout(state, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            state.waiting -= 1;
         }
     }
 
@@ -144,8 +157,11 @@ impl<M: Connector> ConnPool<M> {
         } else {
             state.open -= 1;
         }
+        let waiting = state.waiting > 0;
         drop(state);
-        self.returned.notify_one();
+        if waiting {
+            self.returned.notify_one();
+        }
     }
 }
 

@@ -225,6 +225,13 @@ impl SyncPool {
         })
     }
 
+    /// Takes a pooled connection and gives it back: what each call does around its request
+    /// (the idle check included). For `benches/checkout.rs`.
+    #[cfg(feature = "testing")]
+    pub(crate) fn checkout_and_return(&self) -> Result<()> {
+        with_pool!(self, |pool| self.checkout(pool).map(drop))
+    }
+
     /// Runs `attempt` until it succeeds or the session's [`Retry`](crate::Retry) policy says
     /// stop: the one retry loop of the sync transport. `safety` is what the operation declares
     /// about being sent twice.
