@@ -415,3 +415,78 @@ fn a_killed_pooled_connection_never_reaches_a_caller_tcp_and_unix() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Closes the connections named `name` on the server at `port` (and no one else's: a
+/// sentinel's own connections stay).
+fn kill_named(port: u16, name: &str) {
+    let mut admin = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection())
+        .unwrap();
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut admin).unwrap();
+    for line in list
+        .lines()
+        .filter(|l| l.contains(&format!(" name={name} ")))
+    {
+        if let Some(id) = line.split(' ').find_map(|f| f.strip_prefix("id=")) {
+            let _ = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("ID")
+                .arg(id)
+                .exec(&mut admin);
+        }
+    }
+}
+
+#[test]
+fn cluster_and_sentinel_sessions_survive_killed_connections() {
+    let rt = rt();
+    // Cluster: every node closes every client connection between calls.
+    let cluster = kvdb::testing::TestCluster::start(3, 0).unwrap();
+    let s = KVDBClient::get_session(
+        SessionOptions::new(unique("stale-cluster"))
+            .url(cluster.url())
+            .serializer(Serializer::Json),
+    )
+    .unwrap();
+    seed(&s);
+    let a = s.aio();
+    rt.block_on(call_async(&a, "get")).unwrap();
+    for kind in ["get", "set", "get_model", "mget", "hgetall"] {
+        for i in 0..20 {
+            for port in cluster.ports() {
+                let mut admin = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+                    .and_then(|c| c.get_connection())
+                    .unwrap();
+                kill_clients(&mut admin);
+            }
+            call(&s, kind).unwrap_or_else(|e| panic!("cluster sync {kind} #{i}: {e}"));
+            rt.block_on(call_async(&a, kind))
+                .unwrap_or_else(|e| panic!("cluster async {kind} #{i}: {e}"));
+        }
+    }
+    drop(cluster);
+
+    // Sentinel: the primary closes this session's connections (named) between calls.
+    let mut setup = kvdb::testing::TestSentinel::start().unwrap();
+    let name = unique("victim");
+    let s = KVDBClient::get_session(
+        SessionOptions::new(unique("stale-sentinel"))
+            .url(setup.url())
+            .serializer(Serializer::Json)
+            .client_name(&name),
+    )
+    .unwrap();
+    seed(&s);
+    let a = s.aio();
+    rt.block_on(call_async(&a, "get")).unwrap();
+    let primary = setup.primary().port();
+    for kind in KINDS {
+        for i in 0..20 {
+            kill_named(primary, &name);
+            call(&s, kind).unwrap_or_else(|e| panic!("sentinel sync {kind} #{i}: {e}"));
+            kill_named(primary, &name);
+            rt.block_on(call_async(&a, kind))
+                .unwrap_or_else(|e| panic!("sentinel async {kind} #{i}: {e}"));
+        }
+    }
+}
