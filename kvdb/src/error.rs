@@ -399,8 +399,9 @@ impl Error {
     }
 
     /// True when the error is a failure to reach or talk to the server (connection refused,
-    /// reset, timed out, pool exhausted, connection refused by the server: [`Error::Connect`]),
-    /// as opposed to a bad value or a bad command.
+    /// reset, timed out, pool exhausted, connection refused by the server: [`Error::Connect`],
+    /// or a server still loading its data after a restart: `LOADING`), as opposed to a bad
+    /// value or a bad command. The same for sync and async calls.
     pub fn is_connection_error(&self) -> bool {
         match self {
             Error::Redis { source, .. } => {
@@ -408,6 +409,7 @@ impl Error {
                     || source.is_connection_dropped()
                     || source.is_connection_refusal()
                     || source.is_timeout()
+                    || is_loading(source)
             }
             Error::Pool { .. } | Error::Connect { .. } => true,
             _ => false,
@@ -445,6 +447,12 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Whether the server refused a command because it is still loading its data (`LOADING`):
+/// the command did not run.
+pub(crate) fn is_loading(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
 }
 
 /// Whether a `redis` error is a refusal of credentials.

@@ -212,7 +212,8 @@ impl Safety {
 /// How a request failed, as far as resending it goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Failure {
-    /// No connection could be made: nothing reached a server.
+    /// No connection could be made, or the server refused to run the command because it is
+    /// still loading its data: nothing ran.
     NotSent,
     /// The connection failed while the request was in flight, without a reply (reset,
     /// closed, broken pipe): it may or may not have run.
@@ -228,7 +229,8 @@ impl Failure {
                 Failure::NotSent
             }
             Error::Redis { source, .. } if !source.is_timeout() => {
-                if source.is_connection_refusal() {
+                // `LOADING`: the server is back from a restart but did not run the command.
+                if source.is_connection_refusal() || crate::error::is_loading(source) {
                     Failure::NotSent
                 } else if source.is_io_error() || source.is_connection_dropped() {
                     Failure::Lost

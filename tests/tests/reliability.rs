@@ -464,6 +464,28 @@ fn cluster_and_sentinel_sessions_survive_killed_connections() {
                 .unwrap_or_else(|e| panic!("cluster async {kind} #{i}: {e}"));
         }
     }
+    // With retries off, INCR after every node closed its connections still runs once per
+    // call: the request sent on a dead node connection never reached the node, and the
+    // cluster client reconnects that node and sends it.
+    let strict = KVDBClient::get_session(
+        SessionOptions::new(unique("stale-cluster-strict"))
+            .url(cluster.url())
+            .retry(Retry::never()),
+    )
+    .unwrap();
+    strict.ping().unwrap();
+    for i in 1..=20 {
+        for port in cluster.ports() {
+            let mut admin = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+                .and_then(|c| c.get_connection())
+                .unwrap();
+            kill_clients(&mut admin);
+        }
+        let n = strict
+            .incr("stale:counter")
+            .unwrap_or_else(|e| panic!("cluster INCR #{i} after CLIENT KILL: {e}"));
+        assert_eq!(n, i);
+    }
     drop(cluster);
 
     // Sentinel: the primary closes this session's connections (named) between calls.

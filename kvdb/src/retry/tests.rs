@@ -42,6 +42,15 @@ fn failures_are_classified_by_what_may_have_reached_the_server() {
     assert_eq!(Failure::of(&redis_error(wrongtype.clone())), Failure::Other);
     // A refusal (bad password, untrusted certificate) is not fixed by trying again.
     assert_eq!(Failure::of(&connect_error(wrongtype)), Failure::Other);
+    let loading = redis::RedisError::from((
+        redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading),
+        "LOADING",
+    ));
+    assert_eq!(
+        Failure::of(&redis_error(loading)),
+        Failure::NotSent,
+        "LOADING ran nothing"
+    );
     let pool = Error::Pool {
         server: "s".into(),
         reason: "busy".into(),
