@@ -113,9 +113,25 @@ impl Retry {
         }
     }
 
-    /// How long to wait before attempt `attempt + 1`.
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        self.backoff.delay(attempt)
+    /// After attempt `attempt` (1-based) failed with `error`, `elapsed` into a call whose
+    /// budget is `budget` (the response timeout): how long to wait before the next attempt,
+    /// or `None` to give up and report `error`. What both drivers' retry loops ask.
+    pub(crate) fn next_wait(
+        &self,
+        attempt: u32,
+        safety: Safety,
+        error: &Error,
+        elapsed: Duration,
+        budget: Option<Duration>,
+    ) -> Option<Duration> {
+        if !self.may_retry(attempt, safety, error) {
+            return None;
+        }
+        let wait = self.backoff.delay(attempt);
+        match budget {
+            Some(budget) if elapsed + wait >= budget => None,
+            _ => Some(wait),
+        }
     }
 }
 

@@ -118,3 +118,32 @@ fn a_group_of_commands_is_as_safe_as_its_least_safe_one() {
     assert_eq!(Safety::all([Read, Idempotent]), Idempotent);
     assert_eq!(Safety::all([Idempotent, Once, Read]), Once);
 }
+
+#[test]
+fn no_attempt_starts_past_the_budget() {
+    let ms = Duration::from_millis;
+    let lost = redis_error(io(std::io::ErrorKind::ConnectionReset));
+    let policy = Retry::attempts(5).backoff(Backoff::Fixed(ms(100)));
+    let wait = |elapsed, budget| policy.next_wait(1, Safety::Read, &lost, elapsed, budget);
+    assert_eq!(wait(ms(0), Some(ms(1000))), Some(ms(100)));
+    assert_eq!(
+        wait(ms(950), Some(ms(1000))),
+        None,
+        "the wait would end past the budget"
+    );
+    assert_eq!(
+        wait(ms(950), None),
+        Some(ms(100)),
+        "no response timeout: no budget"
+    );
+    assert_eq!(
+        policy.next_wait(5, Safety::Read, &lost, ms(0), None),
+        None,
+        "attempts spent"
+    );
+    assert_eq!(
+        policy.next_wait(1, Safety::Once, &lost, ms(0), None),
+        None,
+        "not safe"
+    );
+}

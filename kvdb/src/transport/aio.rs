@@ -357,16 +357,11 @@ impl AsyncPool {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            if !policy.may_retry(n, safety, &e) {
-                return Err(e);
+            let budget = self.settings.response_timeout;
+            match policy.next_wait(n, safety, &e, started.elapsed(), budget) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(e),
             }
-            let delay = policy.delay(n);
-            if let Some(budget) = self.settings.response_timeout
-                && started.elapsed() + delay >= budget
-            {
-                return Err(e);
-            }
-            tokio::time::sleep(delay).await;
             n += 1;
         }
     }

@@ -252,16 +252,11 @@ impl SyncPool {
             if Failure::of(&e) == Failure::Lost {
                 pool.connection_lost();
             }
-            if !policy.may_retry(n, safety, &e) {
-                return Err(e);
+            let budget = self.settings.response_timeout;
+            match policy.next_wait(n, safety, &e, started.elapsed(), budget) {
+                Some(wait) => std::thread::sleep(wait),
+                None => return Err(e),
             }
-            let delay = policy.delay(n);
-            if let Some(budget) = self.settings.response_timeout
-                && started.elapsed() + delay >= budget
-            {
-                return Err(e);
-            }
-            std::thread::sleep(delay);
             n += 1;
         }
     }
