@@ -111,9 +111,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::spawn(async move {
         let mut got = Vec::new();
         while got.len() < 3 {
-            match tokio::time::timeout(Duration::from_secs(5), events.next()).await {
-                Ok(Some(msg)) => got.push(msg.payload?),
-                _ => break,
+            match events.next_timeout(Duration::from_secs(5)).await {
+                Some(kvdb::Event::Message(msg)) => got.push(msg.payload?),
+                // The connection was lost or is back: kvdb resubscribes by itself.
+                Some(other) => println!("   {other:?}"),
+                None => break,
             }
         }
         Ok::<_, kvdb::Error>(got)

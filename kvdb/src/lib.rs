@@ -65,6 +65,34 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Pub/sub
+//!
+//! [`Session::subscribe`] and [`Session::psubscribe`] (and their async twins) return a
+//! subscription on a connection of its own that yields [`Event`]s: typed messages, and news
+//! of its connection, which it re-establishes by itself (every channel and pattern subscribed
+//! again, with a bounded backoff). Channels and patterns can be added and removed while it
+//! runs. See `docs/reliability.md` for what each failure looks like.
+//!
+//! ```no_run
+//! # fn main() -> kvdb::Result<()> {
+//! # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("ps"))?;
+//! use kvdb::Event;
+//! use std::time::Duration;
+//! let mut orders = session.psubscribe::<u64>(&["orders:*"])?;
+//! orders.subscribe(&["alerts"])?; // more, on the live subscription
+//! loop {
+//!     match orders.next_timeout(Duration::from_secs(5)) {
+//!         Some(Event::Message(m)) => println!("{} ({:?}): {:?}", m.channel, m.pattern, m.payload),
+//!         Some(Event::Resubscribed { down_for, .. }) => {
+//!             println!("back after {down_for:?}: messages published meanwhile were missed")
+//!         }
+//!         Some(other) => println!("{other:?}"), // Disconnected: kvdb is reconnecting
+//!         None => println!("a quiet 5 s"),
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! # The stored format
 //!
 //! See [`format`](mod@format) and `docs/wire-format.md`. Pickle is not offered: unpickling runs code
@@ -110,7 +138,7 @@ pub use client::KVDBClient;
 #[cfg(feature = "async")]
 pub use ops::{AsyncLockGuard, Subscription};
 pub use ops::{
-    Handle, KeyType, LockGuard, Message, Pipeline, PipelineResults, ScanOptions, Script,
+    Event, Handle, KeyType, LockGuard, Message, Pipeline, PipelineResults, ScanOptions, Script,
     ScriptCall, SetOptions, Subscriber, Ttl,
 };
 /// The `redis` crate kvdb is built on, for [`Session::query`] and its commands.

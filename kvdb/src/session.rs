@@ -98,6 +98,11 @@ impl Session {
         &self.inner.resolved
     }
 
+    /// The pool, held by a subscription that reconnects through it.
+    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
+        self.inner.pool.clone()
+    }
+
     pub(crate) fn core(&self) -> &Core {
         &self.inner.core
     }
@@ -119,6 +124,11 @@ impl AsyncSession {
         Session {
             inner: self.inner.clone(),
         }
+    }
+
+    /// The pool, held by a subscription that reconnects through it.
+    pub(crate) fn pool_handle(&self) -> Arc<Pool> {
+        self.inner.pool.clone()
     }
 
     pub(crate) fn core(&self) -> &Core {

@@ -72,6 +72,11 @@ pub fn options(what: &str) -> SessionOptions {
     SessionOptions::new(unique(what)).url(server().url())
 }
 
+/// Options for a fresh, uniquely named session on the server at `url` (a test's own server).
+pub fn options_on(url: &str, what: &str) -> SessionOptions {
+    SessionOptions::new(unique(what)).url(url)
+}
+
 /// A fresh, uniquely named session on the test server, and a unique key prefix for the test.
 pub fn session(options: SessionOptions) -> (Session, String) {
     let prefix = unique("t");
@@ -93,9 +98,34 @@ pub fn session(options: SessionOptions) -> (Session, String) {
 ///     assert_eq!(w!(s.incr(&k)).unwrap(), 1);
 /// });
 /// ```
+///
+/// With `own_server`, each of the two tests starts a `redis-server` of its own (for tests that
+/// kill connections or restart the server) and the body also gets `$srv`, a
+/// `&mut TestServer`:
+///
+/// ```text
+/// kvdb_tests::dual_test!(survives_restart, own_server, [Json], |s, p, server| { ... });
+/// ```
 #[macro_export]
 macro_rules! dual_test {
     ($name:ident, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident| $body:block) => {
+        $crate::dual_test!(@both $name, [$($ser),+],
+            |ser| ($crate::session($crate::options(stringify!($name)).serializer(ser)), ()),
+            |$s, $p, _server| $body);
+    };
+    ($name:ident, own_server, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident, $srv:ident| $body:block) => {
+        $crate::dual_test!(@both $name, [$($ser),+],
+            |ser| {
+                let server = ::kvdb::testing::TestServer::start()
+                    .expect("this test needs a redis-server of its own");
+                let url = server.url();
+                ($crate::session($crate::options_on(&url, stringify!($name)).serializer(ser)), server)
+            },
+            |$s, $p, $srv| $body);
+    };
+    // Both tests; `$make` gives the session and key prefix, and what `$srv` borrows.
+    (@both $name:ident, [$($ser:ident),+], |$ser_var:ident| $make:expr,
+        |$s:ident, $p:ident, $srv:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -108,10 +138,10 @@ macro_rules! dual_test {
                         $e
                     };
                 }
-                for ser in [$(::kvdb::Serializer::$ser),+] {
-                    let (session, $p) =
-                        $crate::session($crate::options(stringify!($name)).serializer(ser));
+                for $ser_var in [$(::kvdb::Serializer::$ser),+] {
+                    let ((session, $p), mut server) = $make;
                     let $s = &session;
+                    let $srv = &mut server;
                     $body
                 }
             }
@@ -124,11 +154,11 @@ macro_rules! dual_test {
                         $e.await
                     };
                 }
-                for ser in [$(::kvdb::Serializer::$ser),+] {
-                    let (session, $p) =
-                        $crate::session($crate::options(stringify!($name)).serializer(ser));
+                for $ser_var in [$(::kvdb::Serializer::$ser),+] {
+                    let ((session, $p), mut server) = $make;
                     let aio = session.aio();
                     let $s = &aio;
+                    let $srv = &mut server;
                     $body
                 }
             }

@@ -198,3 +198,65 @@ fn forbidden_commands_and_keys_are_permission_errors() {
     // The connections are fine afterwards.
     assert_eq!(ro.get::<i64>("ro:k").unwrap(), Some(42));
 }
+
+/// A subscriber allowed only `news:*` channels: a forbidden channel is a permission error,
+/// at subscription time and on the live subscription, which is left as it was.
+#[test]
+fn a_forbidden_channel_is_a_permission_error_and_the_subscription_goes_on() {
+    let (server, mut admin) = acl_server();
+    redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "news",
+            "on",
+            ">news-Pass-1",
+            "~*",
+            "resetchannels",
+        ])
+        .arg(&["&news:*", "+@all"])
+        .exec(&mut admin)
+        .unwrap();
+    let s = session(
+        SessionOptions::new(unique("acl-news"))
+            .url(server.url())
+            .username("news")
+            .password("news-Pass-1"),
+    );
+    let forbidden = |e: Error, what: &str| assert!(e.is_permission_error(), "{what}: {e:?}");
+
+    forbidden(
+        s.subscribe::<u32>(&["secret"]).unwrap_err(),
+        "sync subscribe",
+    );
+    forbidden(s.psubscribe::<u32>(&["*"]).unwrap_err(), "sync psubscribe");
+    let mut sub = s.subscribe::<u32>(&["news:a"]).unwrap();
+    forbidden(
+        sub.subscribe(&["secret"]).unwrap_err(),
+        "sync live subscribe",
+    );
+    assert_eq!(sub.channels(), ["news:a"]);
+    assert_eq!(s.publish("news:a", &1u32).unwrap(), 1);
+    match sub.next_timeout(Duration::from_secs(5)) {
+        Some(kvdb::Event::Message(m)) => assert_eq!(m.payload.unwrap(), 1),
+        other => panic!("expected the message, got {other:?}"),
+    }
+
+    rt().block_on(async {
+        let s = s.aio();
+        forbidden(
+            s.subscribe::<u32>(&["secret"]).await.unwrap_err(),
+            "async subscribe",
+        );
+        let mut sub = s.subscribe::<u32>(&["news:b"]).await.unwrap();
+        forbidden(
+            sub.psubscribe(&["*"]).await.unwrap_err(),
+            "async live psubscribe",
+        );
+        assert!(sub.patterns().is_empty());
+        assert_eq!(s.publish("news:b", &2u32).await.unwrap(), 1);
+        match sub.next_timeout(Duration::from_secs(5)).await {
+            Some(kvdb::Event::Message(m)) => assert_eq!(m.payload.unwrap(), 2),
+            other => panic!("expected the message, got {other:?}"),
+        }
+    });
+}

@@ -373,11 +373,38 @@ async fn pubsub_through_the_cluster() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         s.aio().publish(&channel, "hello").await.unwrap();
-        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+        if let Some(event) = sub.next_timeout(Duration::from_millis(200)).await {
+            let m = event
+                .into_message()
+                .expect("a message, the connection is fine");
             assert_eq!(m.payload.unwrap(), "hello");
             break;
         }
         assert!(Instant::now() < deadline, "no message");
+    }
+    // A pattern added on the live subscription matches wherever the message is published.
+    let pattern = format!("{p}:pat:*");
+    sub.psubscribe(&[&pattern]).await.unwrap();
+    let pch = format!("{p}:pat:x");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        s.aio().publish(&pch, "matched").await.unwrap();
+        let mut matched = false;
+        while let Some(event) = sub.next_timeout(Duration::from_millis(200)).await {
+            let m = event
+                .into_message()
+                .expect("a message, the connection is fine");
+            // Skip any later copy of the first loop's message.
+            if m.channel != channel {
+                assert_eq!((m.channel, m.pattern), (pch.clone(), Some(pattern.clone())));
+                matched = true;
+                break;
+            }
+        }
+        if matched {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no message on the pattern");
     }
 }
 

@@ -95,8 +95,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op: $crate::ops::pubsub::Subscribe<$out> = ($op)(self.core())?;
-            let conn = self.pool().sync.subscribe(op.channels())?;
-            Ok(op.blocking(conn))
+            op.blocking(self.pool_handle())
         }
     };
     (@sync attach $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -144,8 +143,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op: $crate::ops::pubsub::Subscribe<$out> = ($op)(self.core())?;
-            let stream = self.pool().aio.subscribe(op.channels()).await?;
-            Ok(op.stream(stream))
+            op.stream(self.pool_handle()).await
         }
     };
     (@async attach $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -208,6 +206,7 @@ mod script;
 mod server;
 pub(crate) mod sets;
 pub(crate) mod strings;
+mod subscriber;
 pub(crate) mod zsets;
 
 #[cfg(test)]
@@ -218,8 +217,9 @@ pub use keys::{KeyType, ScanOptions, Ttl};
 #[cfg(feature = "async")]
 pub use lock::AsyncLockGuard;
 pub use lock::LockGuard;
-#[cfg(feature = "async")]
-pub use pubsub::Subscription;
-pub use pubsub::{Message, Subscriber};
+pub use pubsub::{Event, Message};
 pub use script::{Script, ScriptCall};
 pub use strings::SetOptions;
+pub use subscriber::Subscriber;
+#[cfg(feature = "async")]
+pub use subscriber::Subscription;

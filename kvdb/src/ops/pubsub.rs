@@ -1,5 +1,9 @@
 //! Pub/sub: typed messages, encoded with the publishing session's codec and decoded by their
-//! own header, like stored values.
+//! own header, like stored values; subscriptions to channels and patterns that survive a
+//! lost connection and say so ([`Event`]).
+//!
+//! The subscriber types are in `subscriber.rs`; the logic they run (resubscribing,
+//! reconnecting with backoff) is the sans-I/O state in `transport/pubsub/`.
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -9,8 +13,8 @@ use serde::de::DeserializeOwned;
 
 use super::decode;
 use crate::core::Core;
-use crate::error::Result;
-use crate::transport::sync::PubSubConn;
+use crate::error::{Error, Result};
+use crate::transport::pubsub::Out;
 use crate::transport::{Command, Decoder};
 
 /// A message received on a subscription.
@@ -19,123 +23,122 @@ use crate::transport::{Command, Decoder};
 pub struct Message<T> {
     /// The channel it was published on.
     pub channel: String,
+    /// The pattern it matched, for a pattern subscription
+    /// ([`psubscribe`](crate::Session::psubscribe)); `None` for a channel subscription.
+    pub pattern: Option<String>,
     /// The decoded payload, or why it could not be decoded as a `T` (the subscription goes
     /// on either way).
     pub payload: Result<T>,
 }
 
-fn message<T: DeserializeOwned>(core: &Core, msg: &redis::Msg) -> Message<T> {
-    Message {
-        channel: msg.get_channel_name().to_owned(),
-        payload: core.decode(msg.get_payload_bytes()),
+/// What a subscription yields: a message, or news about its connection.
+///
+/// A subscription never ends and never fails on its own: when its connection is lost (the
+/// server restarted or closed it, `CLIENT KILL`, a network reset, or a health-check `PING`
+/// went unanswered: see `set_health_check`), it says so with
+/// [`Disconnected`](Event::Disconnected), reconnects with a bounded backoff (at once, then
+/// 100 ms doubling up to 5 s, jittered), subscribes every channel and pattern again, and says
+/// so with [`Resubscribed`](Event::Resubscribed). Messages published between the two were
+/// **not** received: Redis pub/sub does not keep them. If missing one matters, reload the
+/// state the messages describe on `Resubscribed` (or use a Redis stream).
+///
+/// ```no_run
+/// # fn demo(session: kvdb::Session) -> kvdb::Result<()> {
+/// use kvdb::Event;
+/// for event in session.subscribe::<String>(&["orders"])? {
+///     match event {
+///         Event::Message(m) => println!("{}: {}", m.channel, m.payload?),
+///         Event::Disconnected { error, retry_in, .. } => {
+///             eprintln!("subscription down ({error}), retrying in {retry_in:?}")
+///         }
+///         Event::Resubscribed { down_for, .. } => {
+///             eprintln!("back after {down_for:?}: messages published meanwhile were missed")
+///         }
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<T> {
+    /// A message on a subscribed channel or pattern.
+    Message(Message<T>),
+    /// The connection is down: it was lost (`attempt` 0), or reconnection attempt number
+    /// `attempt` failed. The next attempt is made after `retry_in`. Messages published from
+    /// now until [`Resubscribed`](Event::Resubscribed) are not received.
+    #[non_exhaustive]
+    Disconnected {
+        /// Why: the connection's error, or the failed attempt's
+        /// ([`Error::is_connection_error`], or a refusal such as a revoked permission).
+        error: Error,
+        /// 0 when the connection was just lost; then the number of failed attempts.
+        attempt: u32,
+        /// The wait before the next attempt (at most 5 s).
+        retry_in: Duration,
+    },
+    /// A new connection has every channel and pattern subscribed again. Messages published
+    /// while the subscription was down were missed.
+    #[non_exhaustive]
+    Resubscribed {
+        /// From the loss of the connection to now.
+        down_for: Duration,
+        /// The connection attempts it took (1: the first one succeeded).
+        attempts: u32,
+    },
+}
+
+impl<T> Event<T> {
+    /// The message, if this event is one.
+    pub fn into_message(self) -> Option<Message<T>> {
+        match self {
+            Event::Message(m) => Some(m),
+            _ => None,
+        }
     }
 }
 
-/// What a `subscribe` call needs: the channels, and the codec limits to decode with.
+/// Turns what the transport hands out into the user's event, decoding a message's payload.
+pub(crate) fn event<T: DeserializeOwned>(core: &Core, out: Out) -> Event<T> {
+    match out {
+        Out::Message(msg) => Event::Message(Message {
+            channel: msg.get_channel_name().to_owned(),
+            pattern: msg
+                .from_pattern()
+                .then(|| msg.get_pattern::<String>().ok())
+                .flatten(),
+            payload: core.decode(msg.get_payload_bytes()),
+        }),
+        Out::Disconnected {
+            error,
+            attempt,
+            retry_in,
+        } => Event::Disconnected {
+            error,
+            attempt,
+            retry_in,
+        },
+        Out::Resubscribed { down_for, attempts } => Event::Resubscribed { down_for, attempts },
+    }
+}
+
+/// What a `subscribe` or `psubscribe` call needs: the channels and patterns, and the codec
+/// limits to decode with.
 pub(crate) struct Subscribe<T> {
-    core: Core,
-    channels: Vec<String>,
+    pub(crate) core: Core,
+    pub(crate) channels: Vec<String>,
+    pub(crate) patterns: Vec<String>,
     _t: PhantomData<fn() -> T>,
 }
 
-fn subscribe<T>(core: &Core, channels: &[&str]) -> Result<Subscribe<T>> {
+fn subscribe<T>(core: &Core, channels: &[&str], patterns: &[&str]) -> Result<Subscribe<T>> {
+    let owned = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
     Ok(Subscribe {
         core: *core,
-        channels: channels.iter().map(|c| (*c).to_owned()).collect(),
+        channels: owned(channels),
+        patterns: owned(patterns),
         _t: PhantomData,
     })
-}
-
-impl<T> Subscribe<T> {
-    pub(crate) fn channels(&self) -> &[String] {
-        &self.channels
-    }
-
-    /// The blocking subscriber over a subscribed connection.
-    pub(crate) fn blocking(self, conn: PubSubConn) -> Subscriber<T> {
-        Subscriber {
-            core: self.core,
-            conn,
-            _t: PhantomData,
-        }
-    }
-
-    /// The stream over a subscribed async connection.
-    #[cfg(feature = "async")]
-    pub(crate) fn stream(self, stream: redis::aio::PubSubStream) -> Subscription<T> {
-        Subscription {
-            core: self.core,
-            stream,
-            _t: PhantomData,
-        }
-    }
-}
-
-/// A blocking subscription, from [`Session::subscribe`](crate::Session::subscribe): an
-/// iterator that waits for each message.
-///
-/// It owns a connection of its own (outside the pool), closed when it is dropped. `next()`
-/// waits for ever unless [`set_timeout`](Self::set_timeout) was called; a timeout or a lost
-/// connection is an `Err` item.
-pub struct Subscriber<T> {
-    core: Core,
-    conn: PubSubConn,
-    _t: PhantomData<fn() -> T>,
-}
-
-impl<T> std::fmt::Debug for Subscriber<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscriber").finish_non_exhaustive()
-    }
-}
-
-impl<T> Subscriber<T> {
-    /// How long `next()` waits for a message before yielding a timeout error
-    /// ([`Error::is_timeout`](crate::Error::is_timeout)); `None` (the default): for ever.
-    pub fn set_timeout(&self, timeout: Option<Duration>) -> Result<()> {
-        self.conn.set_read_timeout(timeout)
-    }
-}
-
-impl<T: DeserializeOwned> Iterator for Subscriber<T> {
-    type Item = Result<Message<T>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        Some(self.conn.next_message().map(|m| message(&self.core, &m)))
-    }
-}
-
-/// An async subscription, from [`AsyncSession::subscribe`](crate::AsyncSession::subscribe):
-/// a stream of messages that ends if the connection is lost.
-///
-/// It owns a connection of its own, closed when it is dropped.
-#[cfg(feature = "async")]
-pub struct Subscription<T> {
-    core: Core,
-    stream: redis::aio::PubSubStream,
-    _t: PhantomData<fn() -> T>,
-}
-
-#[cfg(feature = "async")]
-impl<T> std::fmt::Debug for Subscription<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription").finish_non_exhaustive()
-    }
-}
-
-#[cfg(feature = "async")]
-impl<T: DeserializeOwned> futures_core::Stream for Subscription<T> {
-    type Item = Message<T>;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Message<T>>> {
-        let core = self.core;
-        std::pin::Pin::new(&mut self.stream)
-            .poll_next(cx)
-            .map(|m| m.map(|m| message(&core, &m)))
-    }
 }
 
 fn publish<T: Serialize + ?Sized>(
@@ -158,19 +161,39 @@ session_methods! {
 
     /// Subscribes to `channels` on a connection of its own; returns once the server has
     /// confirmed every subscription, so nothing published after that is missed. Sync: a
-    /// [`Subscriber`] iterator; async: a [`Subscription`] stream. Each message's payload is
-    /// decoded as a `T` by its own header, whatever session published it.
+    /// [`Subscriber`](crate::Subscriber) iterator; async: a
+    /// [`Subscription`](crate::Subscription) stream. Both yield [`Event`]s: each message's
+    /// payload decoded as a `T` by its own header, whatever session published it, and news
+    /// of a lost connection, which they re-establish by themselves. Channels and patterns can
+    /// be added and removed on the live subscription.
     ///
     /// ```no_run
     /// # async fn demo(session: kvdb::AsyncSession) -> kvdb::Result<()> {
     /// use futures_util::StreamExt;
     /// let mut events = session.subscribe::<String>(&["events"]).await?;
     /// session.publish("events", "hello").await?;
-    /// if let Some(msg) = events.next().await {
+    /// if let Some(kvdb::Event::Message(msg)) = events.next().await {
     ///     println!("{}: {}", msg.channel, msg.payload?);
     /// }
     /// # Ok(()) }
     /// ```
     fn subscribe[T](channels: &[&str]) -> T where [T: DeserializeOwned]
-        = read subscribe |core| subscribe::<T>(core, channels);
+        = read subscribe |core| subscribe::<T>(core, channels, &[]);
+
+    /// Subscribes to the channels matching `patterns` (glob-style: `orders:*`,
+    /// `user:?:events`, `[ab]*`), as [`subscribe`](Self::subscribe) does to channels. Each
+    /// [`Message`] names the channel it was published on and the pattern it matched.
+    ///
+    /// ```no_run
+    /// # fn demo(session: kvdb::Session) -> kvdb::Result<()> {
+    /// let mut orders = session.psubscribe::<u64>(&["orders:*"])?;
+    /// session.publish("orders:eu", &42u64)?;
+    /// if let Some(kvdb::Event::Message(m)) = orders.next() {
+    ///     assert_eq!((m.channel.as_str(), m.pattern.as_deref()), ("orders:eu", Some("orders:*")));
+    ///     assert_eq!(m.payload?, 42);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn psubscribe[T](patterns: &[&str]) -> T where [T: DeserializeOwned]
+        = read subscribe |core| subscribe::<T>(core, &[], patterns);
 }

@@ -503,10 +503,20 @@ impl AsyncPool {
         }
     }
 
-    /// A pub/sub connection subscribed to `channels` (subscriptions confirmed), as a stream
-    /// of messages that ends when the connection is lost.
-    pub(crate) async fn subscribe(&self, channels: &[String]) -> Result<redis::aio::PubSubStream> {
-        let mut pubsub = match &self.backend {
+    /// A new pub/sub connection, with nothing subscribed yet (`transport::pubsub::aio`);
+    /// fails after the connect timeout.
+    pub(crate) async fn open_pubsub(&self) -> Result<redis::aio::PubSub> {
+        match tokio::time::timeout(self.settings.connect_timeout, self.connect_pubsub()).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::from(redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "timed out connecting for a subscription",
+            )))),
+        }
+    }
+
+    async fn connect_pubsub(&self) -> Result<redis::aio::PubSub> {
+        let pubsub = match &self.backend {
             Backend::Server { target, .. } => target.client().await?.get_async_pubsub().await?,
             // A cluster broadcasts (non-sharded) pub/sub messages to every node: any one will do.
             #[cfg(feature = "cluster")]
@@ -534,8 +544,7 @@ impl AsyncPool {
                 }
             }
         };
-        pubsub.subscribe(channels).await?;
-        Ok(pubsub.into_on_message())
+        Ok(pubsub)
     }
 
     /// Runs a command that makes the server wait, on a connection of its own (so that the

@@ -12,6 +12,7 @@ mod checkout;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 mod conn;
+pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 pub(crate) mod sync;

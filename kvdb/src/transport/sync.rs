@@ -1,7 +1,6 @@
 //! The synchronous transport: a bounded pool of blocking connections ([`checkout`](super::checkout)),
 //! no runtime.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use redis::{ConnectionLike, Value};
@@ -330,27 +329,14 @@ impl SyncPool {
         }
     }
 
-    /// Opens a connection of its own, outside the pool, subscribed to `channels`.
-    pub(crate) fn subscribe(&self, channels: &[String]) -> Result<PubSubConn> {
-        let mut conn = match &self.backend {
+    /// Opens a connection of its own, outside the pool, for a subscription
+    /// (`transport::pubsub::sync`).
+    pub(crate) fn open_pubsub(&self) -> Result<redis::Connection> {
+        Ok(match &self.backend {
             Backend::Server { manager, .. } => manager.subscriber_connection()?,
             #[cfg(feature = "cluster")]
             Backend::Cluster { manager, .. } => manager.node_connection()?,
-        };
-        conn.set_read_timeout(None)?;
-        conn.send_packed_command(&redis::cmd("SUBSCRIBE").arg(channels).get_packed_command())?;
-        let mut pending = VecDeque::new();
-        let mut confirmed = 0;
-        // One confirmation per channel; messages on the first channels may arrive before the
-        // last confirmation.
-        while confirmed < channels.len() {
-            let reply = conn.recv_response()?.extract_error()?;
-            match redis::Msg::from_owned_value(reply) {
-                Some(msg) => pending.push_back(msg),
-                None => confirmed += 1,
-            }
-        }
-        Ok(PubSubConn { conn, pending })
+        })
     }
 
     /// Runs a multi-step conversation on one pooled connection.
@@ -412,32 +398,6 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
                 return Some(Err(e));
             }
         }
-    }
-}
-
-/// A blocking connection in subscriber mode.
-pub(crate) struct PubSubConn {
-    conn: redis::Connection,
-    pending: VecDeque<redis::Msg>,
-}
-
-impl PubSubConn {
-    /// Waits for the next message (up to the read timeout, if one is set).
-    pub(crate) fn next_message(&mut self) -> Result<redis::Msg> {
-        if let Some(msg) = self.pending.pop_front() {
-            return Ok(msg);
-        }
-        loop {
-            let reply = self.conn.recv_response()?.extract_error()?;
-            if let Some(msg) = redis::Msg::from_owned_value(reply) {
-                return Ok(msg);
-            }
-        }
-    }
-
-    /// How long [`next_message`](Self::next_message) waits; `None`: for ever.
-    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<()> {
-        Ok(self.conn.set_read_timeout(timeout)?)
     }
 }
 
