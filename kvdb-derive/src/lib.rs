@@ -6,6 +6,7 @@
 //! and reported at once, each at the attribute, field or type it is about; after an error a
 //! stub impl is still emitted, so the user's uses of the type do not add errors of their own.
 
+mod cached;
 mod generate;
 mod parse;
 mod rules;
@@ -31,4 +32,10 @@ pub fn derive_kv_model(input: TokenStream) -> TokenStream {
         }
     }
     .into()
+}
+
+/// Caches a function's result in Redis (cache-aside with single flight); see `kvdb::cached`.
+#[proc_macro_attribute]
+pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
+    cached::expand(args.into(), item.into()).into()
 }

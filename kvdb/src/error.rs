@@ -55,6 +55,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// A time to live that Redis cannot take as given: zero or shorter than a millisecond
+    /// (which would delete the key or be refused), or too long for Redis's clock. Raised
+    /// before anything is sent; no key is touched.
+    #[error("invalid TTL {ttl:?} for {operation}{key}: {reason}")]
+    InvalidTtl {
+        /// The operation, e.g. `expire` or `SET PX`.
+        operation: &'static str,
+        /// The key, if known.
+        key: KeyContext,
+        /// The TTL that was given (for an absolute expiry time, its distance from the epoch).
+        ttl: std::time::Duration,
+        /// What is wrong with it and what to do instead.
+        reason: &'static str,
+    },
+
     /// A session with this name exists with different settings.
     #[error("session {name:?} already exists with different settings: {differences}")]
     SessionConflict {
@@ -107,11 +122,12 @@ pub enum Error {
     },
 
     /// The value cannot be encoded by the serializer.
-    #[error("cannot encode {type_name}{key} with {codec}: {source}")]
+    #[error("cannot encode {}{key} with {codec}: {source}", TypeName(type_name))]
     Encode {
         /// The key being written, if known.
         key: KeyContext,
-        /// The Rust type being encoded.
+        /// The Rust type being encoded (its full path; messages show it as written, e.g.
+        /// `Vec<String>`).
         type_name: &'static str,
         /// The codec that failed.
         codec: Codec,
@@ -123,9 +139,10 @@ pub enum Error {
     /// A structured value (struct, enum, map, sequence) was written by a session with
     /// `Serializer::None`, which stores raw scalars only.
     #[error(
-        "cannot store {type_name}{key}: the session has no serializer (Serializer::None stores \
+        "cannot store {}{key}: the session has no serializer (Serializer::None stores \
          only strings, numbers, booleans and bytes); set SessionOptions::serializer(Serializer::Json) \
-         or another serializer"
+         or another serializer",
+        TypeName(type_name)
     )]
     SerializerRequired {
         /// The key being written, if known.
@@ -135,11 +152,15 @@ pub enum Error {
     },
 
     /// The stored bytes were decoded but do not form the requested type.
-    #[error("cannot decode {type_name}{key} from {codec} data: {source}")]
+    #[error(
+        "cannot decode {}{key} from {codec} data: {source}",
+        TypeName(type_name)
+    )]
     Decode {
         /// The key being read, if known.
         key: KeyContext,
-        /// The Rust type requested.
+        /// The Rust type requested (its full path; messages show it as written, e.g.
+        /// `Option<String>`).
         type_name: &'static str,
         /// The codec of the stored value (`raw` for values that are not serialized).
         codec: Codec,
@@ -228,8 +249,23 @@ pub enum Error {
         key: KeyContext,
         /// The tag of the requested model type.
         expected: String,
-        /// The tag stored in the value (`<none>` for untagged values).
+        /// The tag stored in the value (an untagged value is an [`Error::Untagged`]).
         found: String,
+    },
+
+    /// A model was requested, but the value was stored without a type tag (with `set`, by
+    /// another client, or by kvdb-py without a model class).
+    #[error(
+        "cannot read {expected:?}{key} as a model: the value was stored {stored}, without a \
+         type tag; read it with get::<T>() instead (or store it with set_model)"
+    )]
+    Untagged {
+        /// The key being read.
+        key: KeyContext,
+        /// The tag (or Python class) of the requested model type.
+        expected: String,
+        /// How the value was stored, e.g. `with set (a json value)`.
+        stored: String,
     },
 
     /// The stored value carries a type tag no registered model has.
@@ -282,8 +318,14 @@ pub enum Error {
         attempts: u32,
     },
 
-    /// Two model types registered the same type tag.
-    #[error("the type tag {tag:?} is registered by two types: {first} and {second}")]
+    /// Two model types registered the same type tag (or Python class): reading a value by
+    /// that tag is ambiguous. Other tags are not affected.
+    #[error(
+        "the type tag {tag:?} is registered by two types, {first} and {second}, so a value \
+         with that tag cannot be read by tag; give one of them its own tag with \
+         #[kv(tag = \"...\")] (the default tag is the type's name; for a Python class, \
+         #[kv(python = \"...\")])"
+    )]
     DuplicateTag {
         /// The tag.
         tag: String,
@@ -337,6 +379,20 @@ pub enum Error {
         keys_and_slots: Vec<(String, u16)>,
     },
 
+    /// A cache-aside call waited its [`CacheOptions::wait`](crate::cache::CacheOptions::wait)
+    /// for another caller's computation of the same key, no value appeared, and the cache is
+    /// set to fail then ([`WaitTimeout::Fail`](crate::cache::WaitTimeout::Fail)).
+    #[error(
+        "gave up waiting{key} after {waited:?} for another caller's computation; raise \
+         CacheOptions::wait or set on_wait_timeout(WaitTimeout::Compute)"
+    )]
+    CacheWait {
+        /// The cache key.
+        key: KeyContext,
+        /// How long the call waited.
+        waited: std::time::Duration,
+    },
+
     /// The operation is not possible in this configuration.
     #[error("unsupported operation: {0}")]
     Unsupported(String),
@@ -355,6 +411,36 @@ fn slots_list(keys: &[(String, u16)]) -> String {
     out.join(", ")
 }
 
+/// A Rust type's name as it is written in code, for messages: `std::any::type_name` gives
+/// `alloc::vec::Vec<alloc::string::String>`, this shows `Vec<String>` (every path segment but
+/// the last is dropped).
+pub(crate) struct TypeName<'a>(pub(crate) &'a str);
+
+impl fmt::Display for TypeName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::with_capacity(self.0.len());
+        let mut word_start = 0;
+        let mut rest = self.0;
+        while let Some(c) = rest.chars().next() {
+            if let Some(after) = rest.strip_prefix("::") {
+                if out.len() > word_start {
+                    out.truncate(word_start); // a module: drop it
+                } else {
+                    out.push_str("::"); // `<T as Trait>::Assoc`
+                }
+                rest = after;
+                continue;
+            }
+            out.push(c);
+            if !(c.is_alphanumeric() || c == '_') {
+                word_start = out.len();
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        f.write_str(&out)
+    }
+}
+
 /// Matches the variants that carry a key: `$body` with the key bound to `$key`, else `$none`.
 macro_rules! keyed {
     ($e:expr, $key:ident => $body:expr, $none:expr) => {
@@ -371,12 +457,15 @@ macro_rules! keyed {
             | Error::Decompress { $key, .. }
             | Error::DecompressedTooLarge { $key, .. }
             | Error::TypeMismatch { $key, .. }
+            | Error::Untagged { $key, .. }
             | Error::UnknownTag { $key, .. }
             | Error::SchemaVersion { $key, .. }
             | Error::Migration { $key, .. }
             | Error::Conflict { $key, .. }
+            | Error::CacheWait { $key, .. }
             | Error::ValueTooLarge { $key, .. }
-            | Error::UnexpectedReply { $key, .. } => $body,
+            | Error::UnexpectedReply { $key, .. }
+            | Error::InvalidTtl { $key, .. } => $body,
             _ => $none,
         }
     };
@@ -467,5 +556,39 @@ impl From<redis::RedisError> for Error {
             key: KeyContext::default(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_show_as_written() {
+        for (t, want) in [
+            (std::any::type_name::<String>(), "String"),
+            (
+                std::any::type_name::<Vec<Option<String>>>(),
+                "Vec<Option<String>>",
+            ),
+            (
+                std::any::type_name::<std::collections::HashMap<String, (u8, &str)>>(),
+                "HashMap<String, (u8, &str)>",
+            ),
+            (std::any::type_name::<[i32; 3]>(), "[i32; 3]"),
+            ("<a::T as b::Tr>::Assoc", "<T as Tr>::Assoc"),
+        ] {
+            assert_eq!(TypeName(t).to_string(), want, "{t}");
+        }
+        let e = Error::Decode {
+            key: KeyContext(Some("k".into())),
+            type_name: std::any::type_name::<Vec<String>>(),
+            codec: Codec::Json,
+            source: "x".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot decode Vec<String> at key \"k\" from json data: x"
+        );
     }
 }

@@ -65,6 +65,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Caching and maps
+//!
+//! [`Session::get_or_set_with`] (and [`cache::Cache`], [`#[kvdb::cached]`](macro@cached))
+//! return a cached value or compute it once, however many threads, tasks and processes miss it
+//! at once; [`Session::map`] gives a typed map over one hash ([`map::KvMap`]) with per-field
+//! TTLs. See `docs/caching.md`.
+//!
 //! # Pub/sub
 //!
 //! [`Session::subscribe`] and [`Session::psubscribe`] (and their async twins) return a
@@ -105,8 +112,10 @@
 // Lets the derive's `::kvdb::...` paths resolve inside this crate's own tests and docs.
 extern crate self as kvdb;
 
+pub mod cache;
 pub mod error;
 pub mod format;
+pub mod map;
 pub mod model;
 mod nodes;
 mod options;
@@ -120,6 +129,9 @@ pub use error::{Error, Result};
 pub use format::{Codec, Compression, Format, Serializer, SerializerOptions};
 #[cfg(feature = "derive")]
 pub use kvdb_derive::KvModel;
+#[cfg(feature = "derive")]
+#[doc = include_str!("cache/cached.md")]
+pub use kvdb_derive::cached;
 pub use model::{AnyModel, KvModel, registry};
 pub use options::{DEFAULT_URL, SessionOptions};
 pub use retry::{Backoff, Retry};
@@ -162,4 +174,11 @@ pub mod __private {
     pub use ::core::primitive::{str, u32};
     pub use ::core::time::Duration;
     pub use inventory;
+
+    // `#[kvdb::cached]`.
+    pub use crate::cache::macro_rt::{CachedFn, call, call_result, typed};
+    #[cfg(feature = "async")]
+    pub use crate::cache::macro_rt::{call_async, call_result_async};
+    pub use ::core::module_path;
+    pub use ::std::sync::OnceLock;
 }

@@ -40,6 +40,9 @@ fn envelope<S: Serializer, T: Serialize + ?Sized>(
 
 macro_rules! wrapper {
     ($(#[$doc:meta])* $name:ident, $module:ident, $kind:literal, [$($bound:tt)+], |$v:ident| $value:expr) => {
+        wrapper!($(#[$doc])* $name, $module, $kind, None, [$($bound)+], |$v| $value);
+    };
+    ($(#[$doc:meta])* $name:ident, $module:ident, $kind:literal, $class:expr, [$($bound:tt)+], |$v:ident| $value:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name<T>(pub T);
@@ -47,7 +50,7 @@ macro_rules! wrapper {
         impl<T: $($bound)+> Serialize for $name<T> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let $v = &self.0;
-                envelope(s, $kind, None, &$value)
+                envelope(s, $kind, $class, &$value)
             }
         }
 
@@ -91,9 +94,10 @@ wrapper!(
     Set, set, "set", [Serialize], |v| v
 );
 wrapper!(
-    /// A filesystem path: `{"__type__": "path", "__class__": "pathlib.PurePosixPath", ...}` is
-    /// what kvdb-py writes; this writes `{"__type__": "path", "value": "..."}`, which it reads.
-    Path, path, "path", [Serialize], |v| v
+    /// A filesystem path, as kvdb-py writes one (and its reader needs the class to give back
+    /// a path, not a string): `{"__type__": "path", "__class__": "pathlib.PurePosixPath",
+    /// "value": "/srv/x"}`.
+    Path, path, "path", Some("pathlib.PurePosixPath"), [Serialize], |v| v
 );
 wrapper!(
     /// Bytes nested in a structure: `{"__type__": "bytes", "value": "<lowercase hex>"}`.
@@ -160,5 +164,89 @@ pub struct Enum<'a, T> {
 impl<T: Serialize> Serialize for Enum<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         envelope(s, "enum", Some(self.class), &self.value)
+    }
+}
+
+/// A model nested in a structure (a field, a map value, a list element), written as kvdb-py
+/// writes a pydantic model held in a dict: in JSON the envelope `{"__type__": "pydantic",
+/// "__class__": C, "value": {...}}`, in MessagePack extension type 2 holding the fields'
+/// JSON with `"__class__"` last. `C` is the model's first `#[kv(python = ...)]` class (or its
+/// tag). Python reads the field back as that class. Reading needs no wrapper: every kvdb
+/// session reads such a nested model into the plain struct (or `serde_json::Value`).
+///
+/// ```
+/// use kvdb::format::Encoder;
+/// use kvdb::{Format, KvModel, Serializer, py};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, KvModel)]
+/// #[kv(key = "users:{id}", python = "models.User")]
+/// struct User { id: u32, name: String }
+///
+/// #[derive(Serialize)]
+/// struct Team { lead: py::Model<User>, size: u32 }
+///
+/// let mut enc = Encoder::new(Serializer::Json);
+/// enc.format = Format::KvdbPy;
+/// let team = Team { lead: py::Model(User { id: 1, name: "Ann".into() }), size: 3 };
+/// assert_eq!(
+///     enc.encode(&team)?,
+///     br#"_kvdbenc_{"lead": {"__type__": "pydantic", "__class__": "models.User", "value": {"id": 1, "name": "Ann"}}, "size": 3}"#
+/// );
+/// # Ok::<(), kvdb::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Model<T>(pub T);
+
+impl<T: crate::KvModel> Serialize for Model<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        model::serialize(&self.0, s)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Model<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Model)
+    }
+}
+
+/// `#[serde(with = "kvdb::py::model")]` for a field holding a model: see [`Model`].
+pub mod model {
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::format::PyKind;
+
+    /// Bytes for rmp-serde's extension form.
+    struct Raw<'a>(&'a [u8]);
+
+    impl Serialize for Raw<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+
+    /// Serializes the model as kvdb-py nests it: an envelope in JSON (human-readable
+    /// formats), extension type 2 in MessagePack.
+    pub fn serialize<S: Serializer, T: crate::KvModel>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        let class = crate::model::py_class::<T>();
+        if s.is_human_readable() {
+            return super::envelope(s, class.kind.name(), Some(class.name), v);
+        }
+        if class.kind != PyKind::Pydantic {
+            return Err(S::Error::custom(
+                "kvdb-py's MessagePack has a form for pydantic models only, not dataclasses",
+            ));
+        }
+        let json = crate::format::model_json(v, class.name).map_err(S::Error::custom)?;
+        // rmp-serde writes this newtype as an extension value: (type, data).
+        s.serialize_newtype_struct("_ExtStruct", &(2i8, Raw(&json)))
+    }
+
+    /// Deserializes the model (nested envelopes are unwrapped by every kvdb reader).
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        T::deserialize(d)
     }
 }

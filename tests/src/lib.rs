@@ -90,7 +90,9 @@ pub fn session(options: SessionOptions) -> (Session, String) {
 ///
 /// In the body, `$s` is `&Session` or `&AsyncSession`, `$p` the key prefix (a `String`); wrap
 /// every session call in `w!(...)`, which is the call itself in the sync test and the call
-/// `.await`ed in the async one. Each assertion runs in both tests, so each can fail in both.
+/// `.await`ed in the async one; `compute!(expr)` is a closure returning `expr` (sync) or a
+/// closure returning a future of it (async), for cache-aside computations. Each assertion runs
+/// in both tests, so each can fail in both.
 ///
 /// ```text
 /// kvdb_tests::dual_test!(counter, [Json, Cbor], |s, p| {
@@ -138,6 +140,12 @@ macro_rules! dual_test {
                         $e
                     };
                 }
+                #[allow(unused_macros)]
+                macro_rules! compute {
+                    ($e:expr) => {
+                        || $e
+                    };
+                }
                 for $ser_var in [$(::kvdb::Serializer::$ser),+] {
                     let ((session, $p), mut server) = $make;
                     let $s = &session;
@@ -152,6 +160,12 @@ macro_rules! dual_test {
                 macro_rules! w {
                     ($e:expr) => {
                         $e.await
+                    };
+                }
+                #[allow(unused_macros)]
+                macro_rules! compute {
+                    ($e:expr) => {
+                        || async { $e }
                     };
                 }
                 for $ser_var in [$(::kvdb::Serializer::$ser),+] {

@@ -88,8 +88,8 @@ fn hostile_type_tags_are_typed_errors_sync_and_async() {
         (
             "untagged value",
             br#"kv1j-|{"id":"x","name":"y"}"#.to_vec(),
-            |e| matches!(e, Error::TypeMismatch { found, .. } if found == "<none>"),
-            |e| matches!(e, Error::TypeMismatch { .. }),
+            |e| matches!(e, Error::Untagged { stored, .. } if stored.contains("with set")),
+            |e| matches!(e, Error::Untagged { .. }),
         ),
     ];
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -155,7 +155,7 @@ fn kvdb_py_pickle_and_tensor_payloads_are_refused_through_a_session() {
         assert!(msg.contains("refuses"), "{msg}");
         assert_eq!(e.key(), Some(key.as_str()));
         let e = s.get_any(&key).unwrap_err();
-        assert!(matches!(e, Error::TypeMismatch { .. }), "{e:?}");
+        assert!(matches!(e, Error::Untagged { .. }), "{e:?}");
         println!("kvdb-py payload {i}: {msg}");
     }
 }

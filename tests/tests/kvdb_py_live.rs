@@ -61,6 +61,33 @@ struct Blob {
     blob: Vec<u8>,
 }
 
+/// A dict holding a model, as Python writes it.
+#[derive(Debug, Deserialize)]
+struct Team {
+    lead: User,
+    size: u32,
+}
+
+/// The same, written from Rust: the lead is written as a nested `models.User`.
+#[derive(Serialize)]
+struct RustTeam {
+    lead: py::Model<LiveUser>,
+    size: u32,
+}
+
+fn live_user(id: i64) -> LiveUser {
+    LiveUser {
+        id,
+        name: "Zoë".into(),
+        email: "zoe@example.com".into(),
+        tags: vec!["a".into()],
+        created: "2024-01-02T03:04:05Z".into(),
+        score: 1.5,
+        active: true,
+        address: None,
+    }
+}
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kvdb/tests/fixtures/kvdb-py")
 }
@@ -185,6 +212,27 @@ fn rust_reads_what_kvdb_py_wrote() {
             Some(true),
             "{ctx}"
         );
+        // Bytes nested in a dict (a JSON envelope, MessagePack `bin`), as a struct and a Value.
+        assert_eq!(
+            s.get::<Blob>(&format!("{p}:nested_bytes")).unwrap(),
+            Some(Blob { blob: vec![0, 255] }),
+            "{ctx}"
+        );
+        assert_eq!(
+            s.get::<Value>(&format!("{p}:nested_bytes")).unwrap(),
+            Some(json!({"blob": [0, 255]})),
+            "{ctx}"
+        );
+        // A model nested in a dict (a pydantic envelope, MessagePack extension type 2).
+        let team: Team = s.get(&format!("{p}:team")).unwrap().expect("team");
+        assert_eq!((team.lead.id, team.size), (42, 2), "{ctx}");
+        let team: Value = s.get(&format!("{p}:team")).unwrap().expect("team");
+        assert_eq!(team["lead"]["email"], "zoe@example.com", "{ctx}");
+        assert_eq!(
+            s.get::<Vec<String>>(&format!("{p}:empty")).unwrap(),
+            Some(vec![]),
+            "{ctx}"
+        );
         if ser == "json" {
             let point: Point = s.get(&format!("{p}:point")).unwrap().unwrap();
             assert_eq!(
@@ -211,10 +259,6 @@ fn rust_reads_what_kvdb_py_wrote() {
             assert_eq!(
                 s.get::<Duration>(&format!("{p}:delta")).unwrap(),
                 Some(Duration::from_millis(90_500))
-            );
-            assert_eq!(
-                s.get::<Blob>(&format!("{p}:nested_bytes")).unwrap(),
-                Some(Blob { blob: vec![0, 255] })
             );
         }
     }
@@ -258,7 +302,18 @@ fn kvdb_py_reads_what_rust_wrote() {
         s.set(&format!("{p}:str"), "héllo ✓").unwrap();
         s.set(&format!("{p}:int"), &12345).unwrap();
         s.set(&format!("{p}:float"), &1e-7).unwrap();
+        s.set(&format!("{p}:empty"), &Vec::<String>::new()).unwrap();
+        s.set(
+            &format!("{p}:team"),
+            &RustTeam {
+                lead: py::Model(live_user(7)),
+                size: 2,
+            },
+        )
+        .unwrap();
         if ser == "json" {
+            s.set(&format!("{p}:path"), &py::Path("/srv/data/file.txt"))
+                .unwrap();
             s.set(
                 &format!("{p}:when"),
                 &py::Datetime("2024-01-02T03:04:05+00:00"),
@@ -286,17 +341,7 @@ fn kvdb_py_reads_what_rust_wrote() {
                 .serializer(serializer),
         )
         .unwrap();
-        let user = LiveUser {
-            id,
-            name: "Zoë".into(),
-            email: "zoe@example.com".into(),
-            tags: vec!["a".into()],
-            created: "2024-01-02T03:04:05Z".into(),
-            score: 1.5,
-            active: true,
-            address: None,
-        };
-        s.set_model(&user).unwrap();
+        s.set_model(&live_user(id)).unwrap();
         let key = format!("liveusers:{id}");
         let line = run_python_args(&py, &["get", server().url(), ser, "None", &key]);
         let r: Value = serde_json::from_str(line.trim()).unwrap();
@@ -316,7 +361,31 @@ fn kvdb_py_reads_what_rust_wrote() {
             .filter(|r| r["key"].as_str().unwrap().ends_with(suffix))
             .collect()
     };
-    assert_eq!(results.len(), 6 * 4 + 5 * 4, "{lines}");
+    assert_eq!(results.len(), 6 * 6 + 5 * 5, "{lines}");
+    for r in get(":empty") {
+        assert_eq!(
+            (&r["type"], &r["value"]),
+            (&json!("list"), &json!([])),
+            "{r}"
+        );
+    }
+    for r in get(":team") {
+        assert_eq!(r["type"], "dict", "{r}");
+        assert_eq!(r["value"]["lead"]["type"], "models.User", "{r}");
+        assert_eq!(r["value"]["lead"]["value"]["id"], 7, "{r}");
+    }
+    let paths = get(":path");
+    assert_eq!(paths.len(), 5, "{lines}");
+    for r in paths {
+        assert_eq!(
+            (&r["type"], &r["value"]),
+            (
+                &json!("pathlib.PurePosixPath"),
+                &json!("/srv/data/file.txt")
+            ),
+            "{r}"
+        );
+    }
     for r in get(":dict") {
         assert_eq!(r["type"], "dict", "{r}");
         assert_eq!(r["value"]["b"]["value"], json!([1, 2]), "{r}");

@@ -93,7 +93,7 @@ fn default_and_explicit_ttls() {
     s.set_model(&user(id)).unwrap();
     assert_eq!(pttl(&format!("it:users:{id}")), -1);
     match s.set_model_ex(&login, Duration::from_micros(10)) {
-        Err(Error::InvalidOption { option: "ttl", .. }) => {}
+        Err(Error::InvalidTtl { .. }) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -157,13 +157,13 @@ fn tag_mismatch_names_key_expected_and_found() {
     // A plain value, or a serialized value without a tag, is no model.
     s.set(&format!("it:users:{id}"), "just text").unwrap();
     match s.get_model::<User>(&id) {
-        Err(Error::TypeMismatch { found, .. }) => assert_eq!(found, "<none>"),
+        Err(Error::Untagged { stored, .. }) => assert!(stored.contains("plain"), "{stored}"),
         other => panic!("{other:?}"),
     }
     s.set(&format!("it:users:{id}"), &vec![1, 2]).unwrap();
     assert!(matches!(
         s.get_model::<User>(&id),
-        Err(Error::TypeMismatch { .. })
+        Err(Error::Untagged { .. })
     ));
 }
 
@@ -219,7 +219,7 @@ fn get_any_rebuilds_each_type_from_its_tag() {
         other => panic!("{other:?}"),
     }
     s.set(&key, "plain").unwrap();
-    assert!(matches!(s.get_any(&key), Err(Error::TypeMismatch { .. })));
+    assert!(matches!(s.get_any(&key), Err(Error::Untagged { .. })));
     kvdb::registry::check().unwrap();
 }
 

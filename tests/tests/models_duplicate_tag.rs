@@ -1,6 +1,7 @@
-//! Two model types with the same tag in one program: the registry reports both when it is
-//! first used, and keeps refusing to read models by tag (its own test binary, since the
-//! duplicate breaks `get_any` for the whole program).
+//! Two model types with the same tag in one program: only that tag is ambiguous (reading by it
+//! names both types and the fix); every other model is still read by tag, and
+//! `registry::check()` reports the ambiguity (its own test binary, since the duplicate is
+//! global to the program).
 #![allow(clippy::unwrap_used)]
 
 use kvdb::{Error, KvModel, Serializer};
@@ -58,4 +59,17 @@ fn duplicate_tags_are_reported_with_both_types() {
     assert_duplicate(s.get_any("dup:first:1").unwrap_err());
     assert_duplicate(kvdb::registry::register::<second::Thing>().unwrap_err());
     let _ = second::Thing { id: 0 }.id;
+    // Unrelated models keep working by tag.
+    s.set_model(&Other { id: 3 }).unwrap();
+    let any = s.get_any("dup:other:3").unwrap().unwrap();
+    assert_eq!(any.downcast::<Other>().ok().map(|o| o.id), Some(3));
+    let e = s.get_any("dup:first:1").unwrap_err().to_string();
+    assert!(e.contains("#[kv(tag = \"...\")]"), "{e}");
+}
+
+#[derive(Serialize, Deserialize, KvModel)]
+#[kv(tag = "dup.Other", prefix = "dup:other")]
+struct Other {
+    #[kv(key)]
+    id: u8,
 }

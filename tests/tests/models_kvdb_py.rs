@@ -144,10 +144,10 @@ fn every_declared_class_is_read_and_others_are_a_type_mismatch() {
         .arg(r#"_kvdbenc_{"id": 1}"#)
         .exec(&mut conn)
         .unwrap();
-    assert!(matches!(
-        s.get_model::<PyUser>(&id).unwrap_err(),
-        kvdb::Error::TypeMismatch { .. }
-    ));
+    match s.get_model::<PyUser>(&id).unwrap_err() {
+        kvdb::Error::Untagged { stored, .. } => assert!(stored.contains("kvdb-py"), "{stored}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

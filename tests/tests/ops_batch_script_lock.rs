@@ -89,7 +89,7 @@ dual_test!(
     |s, p| {
         let (a, l, n) = (format!("{p}:a"), format!("{p}:l"), format!("{p}:n"));
         w!(s.rpush(&l, &[1])).unwrap();
-        let mut pipe = s.pipeline().atomic();
+        let mut pipe = s.pipeline().atomic().keep_errors();
         let set = pipe.set(&a, &item("a", 1));
         let wrong = pipe.get::<Item>(&l); // WRONGTYPE at run time
         let bad_shape = pipe.get::<u64>(&a); // a struct is not a u64
@@ -243,7 +243,7 @@ dual_test!(lock_has_one_holder_at_a_time, [Json], |s, p| {
     // A zero ttl is refused, not sent.
     assert!(matches!(
         w!(s.try_lock(&short, Duration::ZERO)),
-        Err(Error::Unsupported(_))
+        Err(Error::InvalidTtl { .. })
     ));
 });
 

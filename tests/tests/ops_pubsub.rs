@@ -287,3 +287,22 @@ kvdb_tests::dual_test!(resp3_subscriptions_work_alike, [Json], |s, p| {
     w!(sub.unsubscribe(&[&ch])).unwrap();
     assert_eq!(w!(s.publish(&ch, &3u32)).unwrap(), 0);
 });
+
+// A subscription to nothing is an empty input like any other: no invalid `SUBSCRIBE` is sent,
+// waiting on it is a quiet period, and channels added later work.
+kvdb_tests::dual_test!(
+    a_subscription_to_nothing_is_quiet_until_given_channels,
+    [Json],
+    |s, p| {
+        let mut sub = w!(s.subscribe::<u32>(&[])).unwrap();
+        assert!(sub.channels().is_empty());
+        assert!(w!(sub.next_timeout(Duration::from_millis(200))).is_none());
+        let mut psub = w!(s.psubscribe::<u32>(&[])).unwrap();
+        assert!(w!(psub.next_timeout(Duration::from_millis(200))).is_none());
+        let ch = format!("{p}:later");
+        w!(sub.subscribe(&[&ch])).unwrap();
+        assert_eq!(w!(s.publish(&ch, &5u32)).unwrap(), 1);
+        let m = message!(w!(sub.next_timeout(Duration::from_secs(5))));
+        assert_eq!(m.payload.unwrap(), 5);
+    }
+);

@@ -1,4 +1,4 @@
-//! Compile-pass and compile-fail cases of `#[derive(KvModel)]` (trybuild). Regenerate the
+//! Compile-pass and compile-fail cases of `#[derive(KvModel)]` and `#[kvdb::cached]` (trybuild). Regenerate the
 //! expected compiler output with `TRYBUILD=overwrite`, then review it.
 
 #[test]

@@ -4,8 +4,10 @@
 //! decompressor is capped: a payload that would expand past the limit is refused without
 //! allocating the whole expansion.
 
-#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip", feature = "zlib"))]
-use std::io::{Read, Write};
+#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip"))]
+use std::io::Read;
+#[cfg(feature = "lz4")]
+use std::io::Write;
 
 use super::Compression;
 use crate::error::{Error, KeyContext, Result};
@@ -92,7 +94,7 @@ fn not_compiled(alg: Compression) -> Error {
     }
 }
 
-#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip", feature = "zlib"))]
+#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip"))]
 fn io_err(compression: Compression) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Decompress {
         key: KeyContext::default(),
@@ -186,7 +188,7 @@ fn too_large(compression: Compression, limit: usize) -> Error {
 
 /// Reads at most `limit + 1` bytes: one byte more than allowed proves the value is too large
 /// without ever holding more than that.
-#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip", feature = "zlib"))]
+#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip"))]
 fn read_capped(alg: Compression, reader: impl Read, limit: usize, out: &mut Vec<u8>) -> Result<()> {
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     reader.take(cap).read_to_end(out).map_err(io_err(alg))?;
@@ -206,7 +208,9 @@ mod deflate_ctx {
 
     use std::cell::RefCell;
 
-    use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
+    use flate2::{Compress, FlushCompress, Status};
+    #[cfg(feature = "zlib")]
+    use flate2::{Decompress, FlushDecompress};
 
     #[cfg(feature = "zlib")]
     use super::{Compression, Error, KeyContext, Result, too_large};

@@ -18,6 +18,21 @@
 //! The full contract, with worked examples of real bytes, is `docs/wire-format.md`.
 //! [`Encoder::encode`] and [`decode`] are the entry points; [`Header::parse`] reads a header alone.
 
+/// Calls `$m!` with every numeric `deserialize_*` method, its `visit_*` and its type: for the
+/// deserializers that parse numbers from text (plain values, kvdb-py dict keys).
+macro_rules! with_numbers {
+    ($m:ident) => {
+        $m!(
+            deserialize_i8 => visit_i8: i8, deserialize_i16 => visit_i16: i16,
+            deserialize_i32 => visit_i32: i32, deserialize_i64 => visit_i64: i64,
+            deserialize_i128 => visit_i128: i128, deserialize_u8 => visit_u8: u8,
+            deserialize_u16 => visit_u16: u16, deserialize_u32 => visit_u32: u32,
+            deserialize_u64 => visit_u64: u64, deserialize_u128 => visit_u128: u128,
+            deserialize_f32 => visit_f32: f32, deserialize_f64 => visit_f64: f64
+        );
+    };
+}
+
 mod compress;
 mod header;
 mod kvdb_py;
@@ -32,7 +47,7 @@ pub(crate) use compress::decompress_into;
 pub use compress::{CompressionOptions, DEFAULT_MAX_DECOMPRESSED};
 pub use header::{Header, MAGIC, MAX_TAG_LEN, validate_tag};
 pub use kvdb_py::{PyClass, PyKind};
-pub(crate) use kvdb_py::{PyDoc, default_level as kvdb_py_default_level};
+pub(crate) use kvdb_py::{PyDoc, default_level as kvdb_py_default_level, model_json};
 pub(crate) use serde_codec::{feature_of as codec_feature, is_compiled_in as codec_compiled_in};
 pub use value::{Encoder, StoredKind, decode, decode_as, decode_with_limit, inspect};
 pub(crate) use value::{Sink, decode_for, decode_payload, split};

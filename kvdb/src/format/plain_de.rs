@@ -116,7 +116,9 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
         }
         match std::str::from_utf8(self.bytes) {
             Ok(s) => visitor.visit_borrowed_str(s),
-            Err(_) => visitor.visit_borrowed_bytes(self.bytes),
+            // Bytes that are not text, read by a self-describing type (`serde_json::Value`):
+            // what serde_json makes of bytes, an array of numbers 0-255.
+            Err(_) => self.deserialize_seq(visitor),
         }
     }
 
@@ -136,14 +138,7 @@ impl<'de> de::Deserializer<'de> for PlainDeserializer<'de> {
         visitor.visit_bool(v)
     }
 
-    parse_num!(
-        deserialize_i8 => visit_i8: i8, deserialize_i16 => visit_i16: i16,
-        deserialize_i32 => visit_i32: i32, deserialize_i64 => visit_i64: i64,
-        deserialize_i128 => visit_i128: i128, deserialize_u8 => visit_u8: u8,
-        deserialize_u16 => visit_u16: u16, deserialize_u32 => visit_u32: u32,
-        deserialize_u64 => visit_u64: u64, deserialize_u128 => visit_u128: u128,
-        deserialize_f32 => visit_f32: f32, deserialize_f64 => visit_f64: f64
-    );
+    with_numbers!(parse_num);
 
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PlainError> {
         let s = self.str("a char")?;
@@ -273,6 +268,11 @@ mod tests {
         assert_eq!(read::<Option<u8>>(b"7").unwrap(), Some(7));
         assert_eq!(read::<char>("é".as_bytes()).unwrap(), 'é');
         assert_eq!(read::<Color>(b"Red").unwrap(), Color::Red);
+        assert_eq!(
+            read::<serde_json::Value>(b"\x00\xff").unwrap(),
+            serde_json::json!([0, 255])
+        );
+        assert_eq!(read::<serde_json::Value>(b"hi").unwrap(), "hi");
     }
 
     #[test]

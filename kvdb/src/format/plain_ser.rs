@@ -3,8 +3,12 @@
 //!
 //! Strings are their UTF-8 bytes, integers and floats their decimal text (what `INCR` and
 //! `INCRBYFLOAT` read and write), booleans `1`/`0` (as redis-rs writes them), byte strings
-//! (`serde_bytes`, `bytes::Bytes`, or a `Vec<u8>`/`&[u8]`, which serde sees as a sequence of
-//! `u8`) their bytes, and fieldless enum variants their name. Anything else is structured.
+//! (`serde_bytes`, `bytes::Bytes`, or a non-empty `Vec<u8>`/`&[u8]`, which serde sees as a
+//! sequence of `u8`) their bytes, and fieldless enum variants their name. Anything else is
+//! structured, including an empty sequence: serde cannot tell an empty `Vec<u8>` from an empty
+//! `Vec<String>`, and storing it as the empty string would read back as `""` everywhere else
+//! (kvdb-py writes `_kvdbenc_[]`). Only a session without a serializer, which cannot store it
+//! any other way, stores an empty sequence as the empty string.
 
 use std::fmt;
 use std::io::Write as _;
@@ -53,8 +57,15 @@ pub(crate) enum PlainStyle {
 
 /// Appends `value` in plain form to `out` and returns true, or leaves `out` as it was and
 /// returns false when the value is structured.
-pub(crate) fn write_plain<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> bool {
-    write_plain_styled(value, out, PlainStyle::Native)
+///
+/// `empty_seq_plain`: store an empty sequence as the empty string (for sessions without a
+/// serializer, which have no other way to store it).
+pub(crate) fn write_plain<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    empty_seq_plain: bool,
+) -> bool {
+    write_plain_styled(value, out, PlainStyle::Native, empty_seq_plain)
 }
 
 /// [`write_plain`] in the given style.
@@ -62,11 +73,13 @@ pub(crate) fn write_plain_styled<T: Serialize + ?Sized>(
     value: &T,
     out: &mut Vec<u8>,
     style: PlainStyle,
+    empty_seq_plain: bool,
 ) -> bool {
     let start = out.len();
     match value.serialize(PlainWriter {
         out: &mut *out,
         style,
+        empty_seq_plain,
     }) {
         Ok(()) => {
             if style == PlainStyle::Native && needs_escape(&out[start..]) {
@@ -86,6 +99,7 @@ pub(crate) fn write_plain_styled<T: Serialize + ?Sized>(
 struct PlainWriter<'a> {
     out: &'a mut Vec<u8>,
     style: PlainStyle,
+    empty_seq_plain: bool,
 }
 
 impl PlainWriter<'_> {
@@ -221,7 +235,11 @@ impl<'a> ser::Serializer for PlainWriter<'a> {
         Err(NotPlain)
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<PlainBytes<'a>, NotPlain> {
-        Ok(PlainBytes { out: self.out })
+        Ok(PlainBytes {
+            out: self.out,
+            len: 0,
+            empty_plain: self.empty_seq_plain,
+        })
     }
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotPlain> {
         Err(NotPlain)
@@ -263,9 +281,12 @@ impl<'a> ser::Serializer for PlainWriter<'a> {
     }
 }
 
-/// A sequence is plain only if every element is a `u8`: it is then a byte string.
+/// A sequence is plain only if it has elements and every one is a `u8`: it is then a byte
+/// string.
 struct PlainBytes<'a> {
     out: &'a mut Vec<u8>,
+    len: usize,
+    empty_plain: bool,
 }
 
 impl ser::SerializeSeq for PlainBytes<'_> {
@@ -273,9 +294,13 @@ impl ser::SerializeSeq for PlainBytes<'_> {
     type Error = NotPlain;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotPlain> {
         self.out.push(value.serialize(OnlyU8)?);
+        self.len += 1;
         Ok(())
     }
     fn end(self) -> Result<(), NotPlain> {
+        if self.len == 0 && !self.empty_plain {
+            return Err(NotPlain);
+        }
         Ok(())
     }
 }
@@ -392,7 +417,7 @@ mod tests {
 
     fn plain<T: Serialize + ?Sized>(v: &T) -> Option<Vec<u8>> {
         let mut out = b"xx".to_vec();
-        write_plain(v, &mut out).then(|| out[2..].to_vec())
+        write_plain(v, &mut out, false).then(|| out[2..].to_vec())
     }
 
     #[test]
@@ -417,14 +442,22 @@ mod tests {
     #[test]
     fn structured_values_are_not_plain_and_leave_out_untouched() {
         let mut out = b"xx".to_vec();
-        assert!(!write_plain(&vec![1u16, 2], &mut out));
-        assert!(!write_plain(&vec!["a"], &mut out));
-        assert!(!write_plain(&(1u8, 2u8), &mut out));
-        assert!(!write_plain(&None::<u8>, &mut out));
+        assert!(!write_plain(&vec![1u16, 2], &mut out, false));
+        assert!(!write_plain(&vec!["a"], &mut out, false));
+        assert!(!write_plain(&(1u8, 2u8), &mut out, false));
+        assert!(!write_plain(&None::<u8>, &mut out, false));
         assert!(!write_plain(
             &std::collections::BTreeMap::<u8, u8>::new(),
-            &mut out
+            &mut out,
+            false
         ));
+        // An empty sequence is structured (serde cannot tell an empty Vec<u8> from an empty
+        // Vec<String>), except for a session that has no serializer to store it with.
+        assert!(!write_plain(&Vec::<String>::new(), &mut out, false));
+        assert!(!write_plain(&Vec::<u8>::new(), &mut out, false));
+        assert!(!write_plain(&[0u8; 0], &mut out, false));
+        assert_eq!(out, b"xx");
+        assert!(write_plain(&Vec::<u8>::new(), &mut out, true));
         assert_eq!(out, b"xx");
     }
 

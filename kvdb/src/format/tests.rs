@@ -297,3 +297,28 @@ fn pretty_json_is_an_option() {
     let bytes = enc.encode(&BTreeMap::from([("a", 1)])).unwrap();
     assert_eq!(bytes, b"kv1j-|{\n  \"a\": 1\n}");
 }
+
+#[test]
+fn empty_sequences_go_through_the_serializer() {
+    let json = Encoder::new(Serializer::Json);
+    assert_eq!(json.encode(&Vec::<String>::new()).unwrap(), b"kv1j-|[]");
+    assert_eq!(json.encode(&Vec::<u8>::new()).unwrap(), b"kv1j-|[]");
+    let v: serde_json::Value = decode(&json.encode(&Vec::<i32>::new()).unwrap()).unwrap();
+    assert_eq!(v, serde_json::json!([]));
+    assert_eq!(
+        decode::<Vec<u8>>(&json.encode(&Vec::<u8>::new()).unwrap()).unwrap(),
+        Vec::<u8>::new()
+    );
+    let mut py = json;
+    py.format = Format::KvdbPy;
+    assert_eq!(py.encode(&Vec::<String>::new()).unwrap(), b"_kvdbenc_[]");
+    // Byte strings stay plain, even empty ones.
+    assert_eq!(json.encode(&vec![1u8, 2]).unwrap(), [1, 2]);
+    // A session without a serializer has no other way to store an empty sequence.
+    assert_eq!(
+        Encoder::new(Serializer::None)
+            .encode(&Vec::<u8>::new())
+            .unwrap(),
+        b""
+    );
+}

@@ -136,7 +136,8 @@ impl Encoder {
             let out = sink.buffer();
             return kvdb_py::encode_into(value, class, self.serializer, &self.compression, out);
         }
-        if model.is_none() && write_plain(value, sink.buffer()) {
+        let no_serializer = self.serializer == Serializer::None;
+        if model.is_none() && write_plain(value, sink.buffer(), no_serializer) {
             return Ok(());
         }
         self.encode_structured(value, model, sink)

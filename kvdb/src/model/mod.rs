@@ -3,7 +3,7 @@
 //! A model is a serde type that implements [`KvModel`], normally through
 //! `#[derive(KvModel)]`. It is always stored as a self-describing value whose header carries
 //! its type tag and schema version (`kv1j-users.User@2|{...}`), so a reader can check that a
-//! key holds the type it expects ([`Error::TypeMismatch`]), rebuild the exact type from the tag
+//! key holds the type it expects ([`Error::TypeMismatch`](crate::Error::TypeMismatch)), rebuild the exact type from the tag
 //! alone ([`Session::get_any`](crate::Session::get_any)), and migrate older versions.
 //!
 //! # The derive
@@ -64,7 +64,7 @@
 //!
 //! # Schema versions and migrations
 //!
-//! A value stored with another version than the model's is an [`Error::SchemaVersion`],
+//! A value stored with another version than the model's is an [`Error::SchemaVersion`](crate::Error::SchemaVersion),
 //! unless the model declares `#[kv(migrate_from(N, path::to_fn))]` for that version. The
 //! function takes the old shape, as any `DeserializeOwned` type (a typed `UserV1` struct, or
 //! `serde_json::Value`), and returns the new model:
@@ -89,12 +89,12 @@
 //! Each migration goes straight to the current version (write `migrate_from(1, ...)` and
 //! `migrate_from(2, ...)`; a v1 function can reuse the v2 one). Reading never writes: the
 //! stored value keeps its old version until the model is stored again. Values of a *newer*
-//! version than the model are always an [`Error::SchemaVersion`].
+//! version than the model are always an [`Error::SchemaVersion`](crate::Error::SchemaVersion).
 
 pub mod key;
 pub mod registry;
 pub(crate) mod stored;
-mod ttl;
+pub(crate) mod ttl;
 
 use std::time::Duration;
 
@@ -108,7 +108,7 @@ pub use stored::{Migration, Stored};
 pub(crate) use stored::{decode_any, decode_model};
 pub use ttl::{parse_ttl, ttl_seconds};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::{PyClass, PyKind};
 
 /// The Python class sessions in kvdb-py format write for `T`.
@@ -209,15 +209,4 @@ pub fn model_key<T: KvModel>(model: &T) -> Result<String> {
 /// The `SCAN MATCH` pattern of every key of `T` (see [`KeySchema::pattern`]).
 pub fn scan_pattern<T: KvModel>() -> String {
     T::KEY_SCHEMA.pattern()
-}
-
-/// Checks a TTL given at run time: Redis refuses zero, and counts in whole milliseconds.
-pub(crate) fn check_ttl(ttl: Duration) -> Result<Duration> {
-    if ttl.as_millis() == 0 {
-        return Err(Error::InvalidOption {
-            option: "ttl",
-            reason: format!("{ttl:?} is shorter than Redis's resolution of one millisecond"),
-        });
-    }
-    Ok(ttl)
 }

@@ -3,9 +3,10 @@
 //!
 //! Every `#[derive(KvModel)]` type registers itself at link time (through the `inventory`
 //! crate); the registry is built from those registrations on first use. If two types claim
-//! the same tag, that first use fails with [`Error::DuplicateTag`] naming both types, and so
-//! does every later one: a program with ambiguous tags cannot read models by tag. Call
-//! [`check`] at startup to find out early.
+//! the same tag (two `User` structs in different modules share the default tag `User`), that
+//! tag is recorded as ambiguous: reading a value by it fails with [`Error::DuplicateTag`]
+//! naming both types and the fix, and every other tag keeps working. Call [`check`] in a test
+//! to find ambiguous tags early.
 //!
 //! Where link-time registration cannot run (some targets, or hand-written [`KvModel`] impls),
 //! [`register`] adds a type by hand.
@@ -113,7 +114,7 @@ impl fmt::Debug for Registration {
     }
 }
 
-/// Two types claiming one tag.
+/// Two types claiming one tag (or one Python class).
 #[derive(Clone, Copy, Debug)]
 struct Duplicate {
     tag: &'static str,
@@ -131,124 +132,181 @@ impl Duplicate {
     }
 }
 
+/// What a tag (or Python class) names: one type, or two or more (then the tag is ambiguous,
+/// and only reading by that tag fails, as in typetag).
+#[derive(Clone, Copy)]
+enum Entry {
+    One(Registration),
+    Ambiguous(Duplicate),
+}
+
+impl Entry {
+    fn get(&self) -> Result<Registration> {
+        match self {
+            Entry::One(reg) => Ok(*reg),
+            Entry::Ambiguous(dup) => Err(dup.error()),
+        }
+    }
+}
+
 /// The registrations by tag and by Python class. Pure: no global state.
 #[derive(Default)]
 struct Table {
-    by_tag: HashMap<&'static str, Registration>,
-    by_python: HashMap<&'static str, Registration>,
+    by_tag: HashMap<&'static str, Entry>,
+    by_python: HashMap<&'static str, Entry>,
 }
 
-/// `reg` under `name` in `map`, unless another type has it.
+/// Whether `reg` may take `name` in `map`: `Ok(true)` if it is free, `Ok(false)` if `reg`
+/// already has it, `Err` if another type does.
 fn claim(
-    map: &HashMap<&'static str, Registration>,
+    map: &HashMap<&'static str, Entry>,
     name: &'static str,
     reg: &Registration,
 ) -> std::result::Result<bool, Duplicate> {
     match map.get(name) {
-        Some(old) if (old.type_id)() != (reg.type_id)() => Err(Duplicate {
+        Some(Entry::One(old)) if (old.type_id)() == (reg.type_id)() => Ok(false),
+        Some(Entry::One(old)) => Err(Duplicate {
             tag: name,
             first: old.type_name(),
             second: reg.type_name(),
         }),
-        Some(_) => Ok(false),
+        Some(Entry::Ambiguous(dup)) => Err(*dup),
         None => Ok(true),
     }
 }
 
+/// Records `reg` under `name`, marking the name ambiguous if another type has it.
+fn record(map: &mut HashMap<&'static str, Entry>, name: &'static str, reg: Registration) {
+    match claim(map, name, &reg) {
+        Ok(true) => {
+            map.insert(name, Entry::One(reg));
+        }
+        Ok(false) => {}
+        Err(dup) => {
+            map.insert(name, Entry::Ambiguous(dup));
+        }
+    }
+}
+
 impl Table {
-    /// Adds `reg`; registering the same type again is a no-op. Nothing changes on error.
+    /// Adds `reg` at run time ([`register`]); registering the same type again is a no-op.
+    /// Nothing changes on error.
     fn insert(&mut self, reg: Registration) -> std::result::Result<(), Duplicate> {
-        let new_tag = claim(&self.by_tag, reg.tag, &reg)?;
+        claim(&self.by_tag, reg.tag, &reg)?;
         for name in reg.python {
             claim(&self.by_python, name, &reg)?;
         }
-        if new_tag {
-            self.by_tag.insert(reg.tag, reg);
-        }
-        for name in reg.python {
-            self.by_python.insert(name, reg);
-        }
+        self.record(reg);
         Ok(())
+    }
+
+    /// Adds a link-time registration: a name another type has becomes ambiguous.
+    fn record(&mut self, reg: Registration) {
+        record(&mut self.by_tag, reg.tag, reg);
+        for name in reg.python {
+            record(&mut self.by_python, name, reg);
+        }
+    }
+
+    fn tag(&self, tag: &str) -> Result<Option<Registration>> {
+        self.by_tag.get(tag).map(Entry::get).transpose()
     }
 
     /// The model of kvdb-py class `class`: one that declares it, or one whose tag it is and
     /// that declares no Python class.
-    fn python(&self, class: &str) -> Option<Registration> {
-        self.by_python.get(class).copied().or_else(|| {
-            self.by_tag
-                .get(class)
-                .filter(|r| r.python.is_empty())
-                .copied()
-        })
+    fn python(&self, class: &str) -> Result<Option<Registration>> {
+        if let Some(entry) = self.by_python.get(class) {
+            return entry.get().map(Some);
+        }
+        Ok(self.tag(class)?.filter(|r| r.python.is_empty()))
     }
 
-    fn build(
-        regs: impl IntoIterator<Item = Registration>,
-    ) -> std::result::Result<Table, Duplicate> {
+    /// The first ambiguous tag or Python class, in name order.
+    fn first_ambiguity(&self) -> Option<Duplicate> {
+        self.by_tag
+            .values()
+            .chain(self.by_python.values())
+            .filter_map(|e| match e {
+                Entry::Ambiguous(dup) => Some(*dup),
+                Entry::One(_) => None,
+            })
+            .min_by_key(|d| d.tag)
+    }
+
+    fn build(regs: impl IntoIterator<Item = Registration>) -> Table {
         let mut table = Table::default();
         for reg in regs {
-            table.insert(reg)?;
+            table.record(reg);
         }
-        Ok(table)
+        table
     }
 }
 
-enum State {
-    Unbuilt,
-    Built(Table),
-    Broken(Duplicate),
-}
+static STATE: RwLock<Option<Table>> = RwLock::new(None);
 
-static STATE: RwLock<State> = RwLock::new(State::Unbuilt);
-
-/// Runs `f` on the built registry, building it first if needed.
-fn with_table<R>(f: impl FnOnce(&mut Table) -> Result<R>) -> Result<R> {
+/// Runs `f` on the registry, building it first if needed.
+fn with_table<R>(f: impl FnOnce(&mut Table) -> R) -> R {
     // The state is only ever replaced whole, so a poisoned lock holds a consistent value.
     let mut state = STATE.write().unwrap_or_else(|p| p.into_inner());
-    if let State::Unbuilt = *state {
-        *state = match Table::build(inventory::iter::<Registration>.into_iter().copied()) {
-            Ok(table) => State::Built(table),
-            Err(dup) => State::Broken(dup),
-        };
-    }
-    match &mut *state {
-        State::Built(table) => f(table),
-        State::Broken(dup) => Err(dup.error()),
-        State::Unbuilt => Err(Error::Unsupported(
-            "internal: the model registry is unbuilt".into(),
-        )),
-    }
+    let table = state
+        .get_or_insert_with(|| Table::build(inventory::iter::<Registration>.into_iter().copied()));
+    f(table)
 }
 
-/// The registration of the model type tagged `tag`, if any.
-pub fn lookup(tag: &str) -> Result<Option<Registration>> {
+/// Runs `f` on the built registry under the read lock (building it first if needed).
+fn read_table<R>(f: impl Fn(&Table) -> R) -> R {
     {
         let state = STATE.read().unwrap_or_else(|p| p.into_inner());
-        match &*state {
-            State::Built(table) => return Ok(table.by_tag.get(tag).copied()),
-            State::Broken(dup) => return Err(dup.error()),
-            State::Unbuilt => {}
+        if let Some(table) = &*state {
+            return f(table);
         }
     }
-    with_table(|table| Ok(table.by_tag.get(tag).copied()))
+    with_table(|table| f(table))
+}
+
+/// The registration of the model type tagged `tag`, if any. A tag that two registered types
+/// share is an [`Error::DuplicateTag`] naming both; every other tag keeps working.
+pub fn lookup(tag: &str) -> Result<Option<Registration>> {
+    read_table(|table| table.tag(tag))
 }
 
 /// The registration of the model that corresponds to the Python class `class` in kvdb-py
 /// data, if any.
 pub fn lookup_python(class: &str) -> Result<Option<Registration>> {
-    with_table(|table| Ok(table.python(class)))
+    read_table(|table| table.python(class))
 }
 
-/// Builds the registry now; fails with [`Error::DuplicateTag`] if two types share a tag.
+/// Checks that no two registered model types share a type tag (or a Python class): call it
+/// in a test (or at startup) to find ambiguous tags before reading by tag does.
+///
+/// Two models with the same default tag (two `User` structs in different modules: the default
+/// tag is the type's name) make only that tag unreadable by
+/// [`get_any`](crate::Session::get_any); this reports the first such tag as an
+/// [`Error::DuplicateTag`] naming both types and the fix (`#[kv(tag = "...")]`).
+///
+/// ```text
+/// #[test]
+/// fn model_tags_are_unique() {
+///     kvdb::registry::check().unwrap();
+/// }
+/// ```
 pub fn check() -> Result<()> {
-    with_table(|_| Ok(()))
+    read_table(|table| table.first_ambiguity().map_or(Ok(()), |d| Err(d.error())))
 }
 
-/// Every registered model type, sorted by tag.
+/// Every registered model type, sorted by tag (both types of an ambiguous tag included).
 pub fn registrations() -> Result<Vec<Registration>> {
-    with_table(|table| {
-        let mut all: Vec<Registration> = table.by_tag.values().copied().collect();
-        all.sort_by_key(|r| r.tag);
+    read_table(|table| {
+        let mut all: Vec<Registration> = inventory::iter::<Registration>
+            .into_iter()
+            .copied()
+            .chain(table.by_tag.values().filter_map(|e| match e {
+                Entry::One(r) => Some(*r),
+                Entry::Ambiguous(_) => None,
+            }))
+            .collect();
+        all.sort_by_key(|r| (r.tag, r.type_name()));
+        all.dedup_by_key(|r| (r.type_id)());
         Ok(all)
     })
 }

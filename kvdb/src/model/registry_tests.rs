@@ -40,16 +40,24 @@ fn stored<T: KvModel>(value: &T) -> Vec<u8> {
 }
 
 #[test]
-fn table_reports_duplicates_with_both_type_names() {
-    let dup = Table::build([Registration::of::<First>(), Registration::of::<Second>()])
-        .err()
-        .expect("duplicate");
-    let msg = dup.error().to_string();
+fn a_duplicate_tag_is_ambiguous_and_other_tags_keep_working() {
+    let table = Table::build([
+        Registration::of::<First>(),
+        Registration::of::<Alone>(),
+        Registration::of::<Second>(),
+    ]);
+    let msg = table.tag("test.registry.Dup").unwrap_err().to_string();
     assert!(msg.contains("\"test.registry.Dup\""), "{msg}");
     assert!(msg.contains("registry::tests::First"), "{msg}");
     assert!(msg.contains("registry::tests::Second"), "{msg}");
+    assert!(msg.contains("#[kv(tag = \"...\")]"), "{msg}");
+    assert!(table.tag("test.registry.Alone").unwrap().is_some());
+    assert!(table.tag("test.registry.None").unwrap().is_none());
+    let first = table.first_ambiguity().expect("ambiguous");
+    assert_eq!(first.tag, "test.registry.Dup");
     // The same type twice is not a duplicate.
-    assert!(Table::build([Registration::of::<First>(), Registration::of::<First>()]).is_ok());
+    let table = Table::build([Registration::of::<First>(), Registration::of::<First>()]);
+    assert!(table.first_ambiguity().is_none());
 }
 
 #[test]
@@ -98,7 +106,11 @@ fn unknown_and_missing_tags_are_errors() {
         other => panic!("{other:?}"),
     }
     match decode_any(b"kv1j-|{}", usize::MAX) {
-        Err(Error::TypeMismatch { found, .. }) => assert_eq!(found, "<none>"),
+        Err(e @ Error::Untagged { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("with set (a json value)"), "{msg}");
+            assert!(msg.contains("get::<T>()"), "{msg}");
+        }
         other => panic!("{other:?}"),
     }
     match model::decode_model::<Alone>(&bytes, usize::MAX) {
@@ -111,7 +123,11 @@ fn unknown_and_missing_tags_are_errors() {
         other => panic!("{other:?}"),
     }
     match model::decode_model::<Alone>(b"plain", usize::MAX) {
-        Err(Error::TypeMismatch { found, .. }) => assert_eq!(found, "<none>"),
+        Err(e @ Error::Untagged { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("\"test.registry.Alone\""), "{msg}");
+            assert!(msg.contains("as a plain value"), "{msg}");
+        }
         other => panic!("{other:?}"),
     }
 }

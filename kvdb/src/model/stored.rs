@@ -9,9 +9,6 @@ use super::{KvModel, is_py_class, py_class};
 use crate::error::{BoxError, Error, KeyContext, Result};
 use crate::format::{PyDoc, StoredKind, decode_payload, split};
 
-/// What `TypeMismatch` reports for a value that carries no type tag.
-const UNTAGGED: &str = "<none>";
-
 /// A stored model value whose header has been read and whose payload is not decoded yet:
 /// what a [`Migration`] receives.
 #[derive(Debug)]
@@ -40,11 +37,19 @@ impl<'a> Stored<'a> {
                     version: h.version,
                     python: None,
                 }),
-                None => Err(mismatch(expected, UNTAGGED)),
+                None => Err(untagged(
+                    expected,
+                    format!("with set (a {} value)", h.codec),
+                )),
             },
             StoredKind::KvdbPy => {
                 let doc = PyDoc::parse(payload, limit)?;
-                let class = doc.class().ok_or_else(|| mismatch(expected, UNTAGGED))?;
+                let class = doc.class().ok_or_else(|| {
+                    untagged(
+                        expected,
+                        "by kvdb-py as plain data (not a pydantic model or dataclass)".into(),
+                    )
+                })?;
                 Ok(Stored {
                     kind,
                     payload,
@@ -54,7 +59,12 @@ impl<'a> Stored<'a> {
                     python: Some(doc),
                 })
             }
-            _ => Err(mismatch(expected, UNTAGGED)),
+            StoredKind::Plain => Err(untagged(
+                expected,
+                "as a plain value (a string, number or bytes: set of a scalar, or another \
+                 client)"
+                    .into(),
+            )),
         }
     }
 
@@ -79,6 +89,14 @@ impl<'a> Stored<'a> {
             Some(doc) => doc.deserialize(),
             None => decode_payload(self.kind, self.payload, self.limit),
         }
+    }
+}
+
+fn untagged(expected: &str, stored: String) -> Error {
+    Error::Untagged {
+        key: KeyContext::default(),
+        expected: expected.to_owned(),
+        stored,
     }
 }
 

@@ -3,8 +3,9 @@
 //! Each command is queued by the same builder the session method uses (so a pipelined `get`
 //! encodes and decodes exactly like [`Session::get`](crate::Session::get)); the pipeline keeps
 //! its decoder and hands back a typed [`Handle`]. [`execute`](crate::Session::execute) sends
-//! everything at once and decodes every reply; [`PipelineResults::take`] gives each command's
-//! own result, so one failing command does not hide the others'.
+//! everything at once and decodes every reply; it fails if any command failed, unless the
+//! pipeline [keeps errors](Pipeline::keep_errors), in which case [`PipelineResults::take`]
+//! gives each command's own result.
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -21,8 +22,9 @@ use crate::error::{Error, KeyContext, Result};
 use crate::retry::Safety;
 use crate::transport::{Batch, Command, Decoder, Request};
 
-/// A command's erased decoder: its reply (or server error) in, a boxed `Result<T>` out.
-type Slot<'a> = Box<dyn FnOnce(Result<Value>) -> Box<dyn Any + Send> + Send + 'a>;
+/// A command's erased decoder: its reply (or server error) and whether errors are kept in,
+/// a boxed `Result<T>` out (or, when errors are not kept, the command's error).
+type Slot<'a> = Box<dyn FnOnce(Result<Value>, bool) -> Result<Box<dyn Any + Send>> + Send + 'a>;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -36,6 +38,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// By default the commands are pipelined (sent together, run one after the other, possibly
 /// interleaved with other clients' commands); [`atomic`](Self::atomic) wraps them in
 /// `MULTI`/`EXEC` so that they run as one, with no other command in between.
+///
+/// `execute` fails if any command failed (e.g. `INCR` on a hash), with that command's error
+/// naming its key, whether or not its handle was kept; the other commands have run (Redis
+/// does not roll back). [`keep_errors`](Self::keep_errors) asks for each command's own
+/// result instead: `execute` then succeeds and each [`Handle`] holds its own `Result`.
 ///
 /// ```no_run
 /// # fn main() -> kvdb::Result<()> {
@@ -55,13 +62,17 @@ pub struct Pipeline<'a> {
     pipe: redis::Pipeline,
     slots: Vec<Slot<'a>>,
     error: Option<Error>,
+    /// Replies of commands answered without a round trip, by slot (`None`: sent).
+    local: Vec<Option<Value>>,
+    keep_errors: bool,
     id: u64,
     /// Whether the whole pipeline may be sent twice.
     safety: Safety,
 }
 
 /// The typed result of one queued command: pass it to [`PipelineResults::take`].
-#[must_use = "a handle is the only way to get the command's result"]
+#[must_use = "the command's result is only available through its handle; execute fails if \
+              the command fails, so `let _ =` only gives up the value"]
 pub struct Handle<T> {
     index: usize,
     id: u64,
@@ -127,6 +138,8 @@ impl<'a> Pipeline<'a> {
             pipe,
             slots: Vec::new(),
             error: None,
+            local: Vec::new(),
+            keep_errors: false,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             safety: Safety::Read,
         }
@@ -139,6 +152,27 @@ impl<'a> Pipeline<'a> {
         self.pipe.atomic();
         // A transaction is never sent twice unless the session's retry policy says so.
         self.safety = Safety::Once;
+        self
+    }
+
+    /// Makes [`execute`](crate::Session::execute) succeed even when commands fail, each
+    /// [`Handle`] then holding its command's own result (value or error). Without it,
+    /// `execute` fails with the first failing command's error.
+    ///
+    /// ```no_run
+    /// # fn main() -> kvdb::Result<()> {
+    /// # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("doc"))?;
+    /// session.hset("h", "f", "v")?;
+    /// let mut p = session.pipeline().keep_errors();
+    /// let bad = p.incr_by("h", 1); // WRONGTYPE: h is a hash
+    /// let good = p.incr_by("n", 1);
+    /// let mut results = session.execute(p)?;
+    /// assert!(results.take(bad).is_err());
+    /// assert!(results.take(good).is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn keep_errors(mut self) -> Self {
+        self.keep_errors = true;
         self
     }
 
@@ -164,10 +198,13 @@ impl<'a> Pipeline<'a> {
         let index = self.slots.len();
         match op {
             Ok(op) => {
-                let (cmd, decode) = op.into_parts();
+                let (cmd, decode, local) = op.into_parts();
                 let key = Request::Cmd(&cmd).key();
-                self.pipe.add_command(cmd);
-                self.slots.push(Box::new(move |reply| {
+                if local.is_none() {
+                    self.pipe.add_command(cmd);
+                }
+                self.local.push(local);
+                self.slots.push(Box::new(move |reply, keep_errors| {
                     let result: Result<T> = reply
                         .and_then(|v| match decode {
                             Some(d) => d(v),
@@ -177,12 +214,16 @@ impl<'a> Pipeline<'a> {
                             Some(k) => e.at_key(k),
                             None => e,
                         });
-                    Box::new(result)
+                    match result {
+                        Err(e) if !keep_errors => Err(e),
+                        result => Ok(Box::new(result) as Box<dyn Any + Send>),
+                    }
                 }));
             }
             Err(e) => {
                 self.error.get_or_insert(e);
-                self.slots.push(Box::new(|_| Box::new(())));
+                self.local.push(None);
+                self.slots.push(Box::new(|_, _| Ok(Box::new(()))));
             }
         }
         Handle {
@@ -336,30 +377,34 @@ impl<'a> Pipeline<'a> {
             return Err(e);
         }
         let (slots, id, mut pipe, safety) = (self.slots, self.id, self.pipe, self.safety);
-        if slots.is_empty() {
+        let (local, keep_errors) = (self.local, self.keep_errors);
+        let sent = local.iter().filter(|l| l.is_none()).count();
+        if sent == 0 {
             // The redis crate refuses an empty pipeline: send a PING, whose reply is dropped.
             pipe.cmd("PING");
         }
         Ok(Batch::new(pipe, move |reply| {
             let replies = match reply {
-                Value::Array(_) if slots.is_empty() => Vec::new(),
-                Value::Array(items) if items.len() == slots.len() => items,
+                Value::Array(_) if sent == 0 => Vec::new(),
+                Value::Array(items) if items.len() == sent => items,
                 other => return Err(unexpected("EXEC", &other)),
             };
+            let mut replies = replies.into_iter();
             let results = slots
                 .into_iter()
-                .zip(replies)
-                .map(|(slot, reply)| {
-                    let reply = match reply {
-                        Value::ServerError(e) => Err(Error::Redis {
+                .zip(local)
+                .map(|(slot, local)| {
+                    let reply = match local.or_else(|| replies.next()) {
+                        Some(Value::ServerError(e)) => Err(Error::Redis {
                             key: KeyContext::default(),
                             source: e.into(),
                         }),
-                        other => Ok(other),
+                        Some(other) => Ok(other),
+                        None => Err(unexpected("EXEC", &Value::Nil)),
                     };
-                    Some(slot(reply))
+                    slot(reply, keep_errors).map(Some)
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             Ok(PipelineResults { results, id })
         })
         .with_safety(safety))
@@ -372,7 +417,9 @@ session_methods! {
 
     /// Sends every command of `pipeline` in one round trip (in one `MULTI`/`EXEC` if it is
     /// [`atomic`](Pipeline::atomic)) and decodes the replies; take each result with its
-    /// [`Handle`]. Fails as a whole only if a value could not be encoded, the connection
-    /// failed, or an atomic pipeline was refused (`EXECABORT`).
+    /// [`Handle`]. Fails if a value could not be encoded (then nothing is sent), the
+    /// connection failed, an atomic pipeline was refused (`EXECABORT`), or any command failed
+    /// (its own error, naming its key; the others have run) unless the pipeline
+    /// [keeps errors](Pipeline::keep_errors).
     fn execute['a](pipeline: Pipeline<'a>) -> PipelineResults = per_call run |_| pipeline.into_op();
 }

@@ -153,8 +153,3 @@ pub(crate) fn pairs(reply: Value, command: &'static str) -> Result<Vec<(Value, V
         other => Err(unexpected(command, &other)),
     }
 }
-
-/// A duration in whole milliseconds, for PX/PEXPIRE (saturating).
-pub(crate) fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}

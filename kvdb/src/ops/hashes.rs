@@ -54,7 +54,7 @@ fn hset_struct<T: Serialize + ?Sized>(
         Ok(other) => {
             return Err(Error::Unsupported(format!(
                 "hset_struct at key {key:?}: {} is not a struct or map (it serializes as {})",
-                std::any::type_name::<T>(),
+                crate::error::TypeName(std::any::type_name::<T>()),
                 json_kind(&other)
             )));
         }

@@ -1,12 +1,13 @@
 //! Key commands: existence, deletion, expiry, renaming, type, listing.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use redis::Value;
 
-use super::decode::{self, millis};
+use super::decode;
 use crate::core::unexpected;
 use crate::error::Result;
+use crate::model::ttl::{expire_at_millis, ttl_arg};
 use crate::transport::{Command, Decoder};
 
 /// The time to live of a key, as `TTL`/`PTTL` report it.
@@ -101,7 +102,8 @@ impl ScanOptions {
         self
     }
 
-    /// About how many keys the server examines per round trip (`COUNT`; a hint, default 10).
+    /// About how many keys the server examines per round trip (`COUNT`; a hint, default 10;
+    /// 0 means the default).
     pub fn count(mut self, count: u64) -> Self {
         self.count = Some(count);
         self
@@ -121,7 +123,8 @@ impl crate::transport::Pages for Scan {
         if let Some(p) = &self.0.pattern {
             cmd.arg("MATCH").arg(p);
         }
-        if let Some(c) = self.0.count {
+        // COUNT 0 is a syntax error in Redis: 0 means the server's default, as documented.
+        if let Some(c) = self.0.count.filter(|c| *c > 0) {
             cmd.arg("COUNT").arg(c);
         }
         Command::new(cmd, Box::new(|reply| scan_page(reply, "SCAN")))
@@ -155,20 +158,26 @@ pub(crate) fn exists(key: &str) -> Result<Command<impl Decoder<bool> + use<>>> {
     Ok(Command::new(cmd, |reply| decode::flag(reply, "EXISTS")))
 }
 
-/// `PEXPIRE` (`EXPIRE` for whole seconds): whether the key exists and got the expiry.
+/// `EXPIRE` for whole seconds, else `PEXPIRE` (`precise` only names the operation in
+/// errors): whether the key exists and got the expiry.
 pub(crate) fn expire(
     key: &str,
     ttl: Duration,
     precise: bool,
 ) -> Result<Command<impl Decoder<bool> + use<>>> {
-    let (name, amount) = if precise {
-        ("PEXPIRE", millis(ttl))
-    } else {
-        ("EXPIRE", ttl.as_secs())
-    };
+    let operation = if precise { "pexpire" } else { "expire" };
+    let (name, amount) = ttl_arg(operation, key, ttl)?.expire_command();
     let mut cmd = redis::cmd(name);
     cmd.arg(key).arg(amount);
     Ok(Command::new(cmd, move |reply| decode::flag(reply, name)))
+}
+
+/// `PEXPIREAT key millis-since-epoch`.
+fn expire_at(key: &str, when: SystemTime) -> Result<Command<impl Decoder<bool> + use<>>> {
+    let at = expire_at_millis("expire_at", key, when)?;
+    let mut cmd = redis::cmd("PEXPIREAT");
+    cmd.arg(key).arg(at);
+    Ok(Command::new(cmd, |reply| decode::flag(reply, "PEXPIREAT")))
 }
 
 fn ttl(key: &str, precise: bool) -> Result<Command<impl Decoder<Ttl> + use<>>> {
@@ -223,13 +232,32 @@ session_methods! {
     /// Deletes `key`; returns whether it existed: the counterpart of `del session[key]`.
     fn remove(key: &str) -> bool = idempotent run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
 
-    /// Makes `key` expire after `ttl`, in whole seconds (`EXPIRE`); returns whether the key
-    /// exists (and so got the expiry).
+    /// Makes `key` expire after `ttl`; returns whether the key exists (and so got the
+    /// expiry). Whole seconds are sent as `EXPIRE`, anything finer as `PEXPIRE` in whole
+    /// milliseconds, so a positive TTL never deletes the key at once. A TTL under one
+    /// millisecond (or over 2^62 ms) is an [`Error::InvalidTtl`](crate::Error::InvalidTtl)
+    /// and nothing is sent: use [`delete`](Self::delete) to remove a key.
+    ///
+    /// ```no_run
+    /// # fn main() -> kvdb::Result<()> {
+    /// # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("doc"))?;
+    /// use std::time::Duration;
+    /// session.set("k", "v")?;
+    /// session.expire("k", Duration::from_millis(500))?; // PEXPIRE k 500
+    /// assert!(session.exists("k")?);
+    /// assert!(session.expire("k", Duration::ZERO).is_err());
+    /// # Ok(()) }
+    /// ```
     fn expire(key: &str, ttl: Duration) -> bool = idempotent run |_| expire(key, ttl, false);
 
-    /// Makes `key` expire after `ttl`, in whole milliseconds (`PEXPIRE`); returns whether
-    /// the key exists.
+    /// The same as [`expire`](Self::expire) (kept for the Redis name): `PEXPIRE` in whole
+    /// milliseconds, or `EXPIRE` for whole seconds.
     fn pexpire(key: &str, ttl: Duration) -> bool = idempotent run |_| expire(key, ttl, true);
+
+    /// Makes `key` expire at `when` (`PEXPIREAT`, millisecond precision); returns whether the
+    /// key exists. A time that has passed deletes the key, as in Redis; a time before the
+    /// Unix epoch is an [`Error::InvalidTtl`](crate::Error::InvalidTtl).
+    fn expire_at(key: &str, when: SystemTime) -> bool = idempotent run |_| expire_at(key, when);
 
     /// How long `key` has to live, in whole seconds (`TTL`): [`Ttl::Missing`],
     /// [`Ttl::Persistent`] or [`Ttl::Expires`].

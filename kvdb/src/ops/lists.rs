@@ -82,7 +82,8 @@ fn blpop<T: DeserializeOwned>(
 ) -> Result<Blocking<Command<impl Decoder<Popped<T>> + use<T>>>> {
     let core = *core;
     let mut cmd = redis::cmd("BLPOP");
-    cmd.arg(keys).arg(timeout.as_secs_f64());
+    cmd.arg(keys)
+        .arg(crate::model::ttl::block_timeout_secs(timeout));
     let op = Command::new(cmd, move |reply| match reply {
         Value::Nil => Ok(None),
         Value::Array(items) => match <[Value; 2]>::try_from(items) {

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use redis::Value;
 
 use super::Attach;
-use super::decode::millis;
 use super::script::{Script, ScriptRun};
 use crate::core::{Core, unexpected};
 use crate::error::{Error, KeyContext, Result};
+use crate::model::ttl::{TtlArg, ttl_arg};
 use crate::transport::{Conversation, Step, map_conversation};
 
 static RELEASE: LazyLock<Script> = LazyLock::new(|| {
@@ -68,18 +68,15 @@ pub(crate) struct Acquired {
 pub(crate) struct Acquire {
     key: String,
     token: String,
-    ttl: Duration,
+    ttl: TtlArg,
     deadline: Option<Instant>,
     wait: Wait,
     attempts: u32,
 }
 
 pub(crate) fn acquire(name: &str, ttl: Duration, wait: Wait) -> Result<Acquire> {
-    if millis(ttl) == 0 {
-        return Err(Error::Unsupported(format!(
-            "lock {name:?}: the ttl must be at least one millisecond"
-        )));
-    }
+    // Checked (and converted) once here, so that no attempt can send a bad TTL.
+    let ttl = ttl_arg("lock", name, ttl)?;
     Ok(Acquire {
         key: name.to_owned(),
         token: new_token(),
@@ -97,11 +94,12 @@ impl Acquire {
     fn attempt(&mut self) -> Step<Option<Acquired>> {
         self.attempts += 1;
         let mut cmd = redis::cmd("SET");
+        let (option, n) = self.ttl.set_option();
         cmd.arg(&self.key)
             .arg(&self.token)
             .arg("NX")
-            .arg("PX")
-            .arg(millis(self.ttl));
+            .arg(option)
+            .arg(n);
         Step::Send(cmd)
     }
 

@@ -13,22 +13,18 @@ use super::decode::count as int;
 use super::model_conv::{Once, Page, ScanPage, Update, decode_at, value_bytes};
 use crate::core::{Core, unexpected};
 use crate::error::Result;
-use crate::model::{AnyModel, KvModel, check_ttl, decode_any, key_of, model_key};
+use crate::model::ttl::ttl_arg;
+use crate::model::{AnyModel, KvModel, decode_any, key_of, model_key};
 use crate::retry::Safety;
 use crate::transport::{Command, Decoder, Step};
 
 /// Appends `EX seconds`, or `PX milliseconds` when the TTL is not whole seconds.
-fn push_ttl(cmd: &mut redis::Cmd, ttl: Option<Duration>) {
-    match ttl {
-        Some(t) if t.subsec_nanos() == 0 => {
-            cmd.arg("EX").arg(t.as_secs());
-        }
-        Some(t) => {
-            cmd.arg("PX")
-                .arg(u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
-        }
-        None => {}
+fn push_ttl(cmd: &mut redis::Cmd, key: &str, ttl: Option<Duration>) -> Result<()> {
+    if let Some(t) = ttl {
+        let (option, n) = ttl_arg("set_model", key, t)?.set_option();
+        cmd.arg(option).arg(n);
     }
+    Ok(())
 }
 
 /// `SET key value [EX|PX ttl]` for `model`.
@@ -38,7 +34,7 @@ fn set_cmd<T: KvModel>(core: &Core, model: &T, ttl: Option<Duration>) -> Result<
     cmd.arg(&key);
     core.encode_model_arg(&mut cmd, model)
         .map_err(|e| e.at_key(&key))?;
-    push_ttl(&mut cmd, ttl);
+    push_ttl(&mut cmd, &key, ttl)?;
     Ok(cmd)
 }
 
@@ -168,9 +164,9 @@ session_methods! {
 
     /// Stores `model` at its key with this TTL instead of the model's default (whole seconds
     /// are sent as `EX`, anything finer as `PX`; less than a millisecond is an
-    /// [`InvalidOption`](crate::Error::InvalidOption)).
+    /// [`InvalidTtl`](crate::Error::InvalidTtl) and nothing is sent).
     fn set_model_ex[T](model: &T, ttl: Duration) -> () where [T: KvModel]
-        = idempotent run |core| set(core, model, Some(check_ttl(ttl)?));
+        = idempotent run |core| set(core, model, Some(ttl));
 
     /// Reads the `T` at `key` (its key fields: a value, or a tuple of them); `Ok(None)` if
     /// there is none. A value of another model type is an

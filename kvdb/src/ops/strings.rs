@@ -5,9 +5,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::decode::{self, millis};
+use super::decode;
 use crate::core::{Core, unexpected};
 use crate::error::Result;
+use crate::model::ttl::ttl_arg;
 use crate::retry::Safety;
 use crate::transport::{Command, Decoder};
 
@@ -62,14 +63,17 @@ impl SetOptions {
         self
     }
 
-    /// Expire after `ttl`, in whole seconds (`EX`; the fraction of a second is dropped, and
-    /// a ttl under one second is refused by Redis). Replaces any other expiry option.
+    /// Expire after `ttl` (`EX` for whole seconds, `PX` for anything finer, so `500ms` is
+    /// `PX 500`, never `EX 0`). A TTL under one millisecond is an
+    /// [`Error::InvalidTtl`](crate::Error::InvalidTtl) when the command is built. Replaces
+    /// any other expiry option.
     pub const fn ex(mut self, ttl: Duration) -> Self {
         self.expiry = Some(Expiry::Ex(ttl));
         self
     }
 
-    /// Expire after `ttl`, in whole milliseconds (`PX`). Replaces any other expiry option.
+    /// The same as [`ex`](Self::ex) (kept for `SET`'s option names): `PX` in whole
+    /// milliseconds, or `EX` for whole seconds. Replaces any other expiry option.
     pub const fn px(mut self, ttl: Duration) -> Self {
         self.expiry = Some(Expiry::Px(ttl));
         self
@@ -90,18 +94,25 @@ impl SetOptions {
         }
     }
 
-    fn write(&self, cmd: &mut redis::Cmd) {
+    fn write(&self, cmd: &mut redis::Cmd, key: &str) -> Result<()> {
         match self.condition {
             Some(Condition::Nx) => cmd.arg("NX"),
             Some(Condition::Xx) => cmd.arg("XX"),
             None => cmd,
         };
         match self.expiry {
-            Some(Expiry::Ex(d)) => cmd.arg("EX").arg(d.as_secs()),
-            Some(Expiry::Px(d)) => cmd.arg("PX").arg(millis(d)),
+            Some(Expiry::Ex(d)) => {
+                let (option, n) = ttl_arg("SET EX", key, d)?.set_option();
+                cmd.arg(option).arg(n)
+            }
+            Some(Expiry::Px(d)) => {
+                let (option, n) = ttl_arg("SET PX", key, d)?.set_option();
+                cmd.arg(option).arg(n)
+            }
             Some(Expiry::KeepTtl) => cmd.arg("KEEPTTL"),
             None => cmd,
         };
+        Ok(())
     }
 }
 
@@ -116,7 +127,7 @@ fn set_cmd<T: Serialize + ?Sized>(
     cmd.arg(key);
     core.encode_arg(&mut cmd, value, None)
         .map_err(|e| e.at_key(key))?;
-    opts.write(&mut cmd);
+    opts.write(&mut cmd, key)?;
     Ok(cmd)
 }
 
@@ -257,7 +268,9 @@ session_methods! {
     /// compression; scalars are stored in plain Redis form. Clears any expiry.
     fn set[T](key: &str, value: &T) -> () where [T: Serialize + ?Sized + Sync] = idempotent run |core| set(core, key, value);
 
-    /// Stores `value` at `key`, expiring after `ttl` (`SET ... PX`, whole milliseconds).
+    /// Stores `value` at `key`, expiring after `ttl` (`SET ... EX` for whole seconds, else
+    /// `PX` in whole milliseconds; under a millisecond is an
+    /// [`Error::InvalidTtl`](crate::Error::InvalidTtl) and nothing is sent).
     fn set_ex[T](key: &str, value: &T, ttl: Duration) -> () where [T: Serialize + ?Sized + Sync]
         = idempotent run |core| set_with(core, key, value, SetOptions::new().px(ttl))
             .map(|op| op.map(|_| ()));

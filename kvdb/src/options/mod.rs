@@ -247,19 +247,23 @@ impl SessionOptions {
         compression_min_size: usize => compression_min_size = compression_min_size
     );
     setter!(
-        /// How long to wait for a TCP connection. Default 5 s.
+        /// How long to wait for a TCP connection. Default 5 s; zero or more than a year is an
+        /// [`Error::InvalidOption`] from `get_session`.
         connect_timeout: Duration => connect_timeout = connect_timeout
     );
     setter!(
-        /// How long to wait for a reply; `None` waits forever. Default 30 s.
+        /// How long to wait for a reply; `None` waits forever. Default 30 s; `Some(ZERO)` or
+        /// more than a year is an [`Error::InvalidOption`] from `get_session`.
         response_timeout: impl Into<Option<Duration>> => response_timeout = response_timeout.into()
     );
     setter!(
-        /// The most pooled synchronous connections. Default 16.
+        /// The most pooled synchronous connections. Default 16; 0 is an
+        /// [`Error::InvalidOption`] from `get_session`.
         pool_size: u32 => pool_size = pool_size
     );
     setter!(
-        /// How long a synchronous call waits for a free pooled connection. Default 5 s.
+        /// How long a synchronous call waits for a free pooled connection. Default 5 s; zero
+        /// or more than a year is an [`Error::InvalidOption`] from `get_session`.
         pool_timeout: Duration => pool_timeout = pool_timeout
     );
     setter!(
@@ -267,7 +271,8 @@ impl SessionOptions {
         protocol: Protocol => protocol = Some(protocol)
     );
     setter!(
-        /// `CLIENT SETNAME` for this session's connections.
+        /// `CLIENT SETNAME` for this session's connections: printable ASCII without spaces
+        /// (what Redis accepts), else an [`Error::InvalidOption`] from `get_session`.
         client_name: impl Into<String> => client_name = Some(client_name.into())
     );
     setter!(
@@ -289,11 +294,12 @@ impl SessionOptions {
         retry: crate::Retry => retry = retry
     );
     setter!(
-        /// Values larger than this (encoded) are refused before they are sent. Default 512 MiB.
+        /// Values larger than this (encoded) are refused before they are sent. Default 512 MiB;
+        /// at least 1.
         max_value_size: usize => max_value_size = max_value_size
     );
     setter!(
-        /// Values that decompress past this are refused. Default 512 MiB.
+        /// Values that decompress past this are refused. Default 512 MiB; at least 1.
         max_decompressed_size: usize => max_decompressed_size = max_decompressed_size
     );
 }

@@ -91,12 +91,7 @@ impl SessionOptions {
             Some(d) => settings::check_db(d).map_err(|r| invalid("db_id", r))?,
             None => parsed.db.unwrap_or(0),
         };
-        if self.pool_size == 0 {
-            return Err(invalid(
-                "pool_size",
-                "the pool needs at least 1 connection".into(),
-            ));
-        }
+        self.check_limits()?;
         self.check_mode(&parsed.addr, db)?;
         let tls = matches!(parsed.addr, Addr::Tcp { tls: true, .. });
         if tls && !cfg!(feature = "tls") {
@@ -136,6 +131,73 @@ impl SessionOptions {
                 max_decompressed_size: self.max_decompressed_size,
             },
         })
+    }
+
+    /// Checks the timeouts, pool size, size limits and client name: each is refused with
+    /// [`Error::InvalidOption`] naming it, so that sync and async sessions never get a value
+    /// one of them cannot use (a zero timeout makes blocking sockets fail every call, and a
+    /// zero or huge pool timeout makes the pool panic).
+    fn check_limits(&self) -> Result<()> {
+        let invalid =
+            |option: &'static str, reason: String| Error::InvalidOption { option, reason };
+        let timeout = |option: &'static str, d: Duration, zero_hint: &str| {
+            if d.is_zero() {
+                Err(invalid(
+                    option,
+                    format!("a zero timeout cannot be met; {zero_hint}"),
+                ))
+            } else if d > MAX_TIMEOUT {
+                Err(invalid(
+                    option,
+                    format!("{d:?} is longer than the longest timeout, {MAX_TIMEOUT:?} (a year)"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        timeout(
+            "connect_timeout",
+            self.connect_timeout,
+            "give a positive duration",
+        )?;
+        if let Some(t) = self.response_timeout {
+            timeout("response_timeout", t, "use `None` to wait for ever")?;
+        }
+        timeout(
+            "pool_timeout",
+            self.pool_timeout,
+            "give a positive duration",
+        )?;
+        if self.pool_size == 0 {
+            return Err(invalid(
+                "pool_size",
+                "the pool needs at least 1 connection".into(),
+            ));
+        }
+        if self.max_value_size == 0 {
+            return Err(invalid(
+                "max_value_size",
+                "a limit of 0 bytes refuses every value".into(),
+            ));
+        }
+        if self.max_decompressed_size == 0 {
+            return Err(invalid(
+                "max_decompressed_size",
+                "a limit of 0 bytes refuses every compressed value".into(),
+            ));
+        }
+        if let Some(name) = &self.client_name
+            && (name.is_empty() || !name.bytes().all(|b| (b'!'..=b'~').contains(&b)))
+        {
+            return Err(invalid(
+                "client_name",
+                format!(
+                    "{name:?}: Redis accepts only non-empty client names of printable ASCII \
+                     without spaces (CLIENT SETNAME)"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Applies [`cluster_nodes`](Self::cluster_nodes) or [`sentinel`](Self::sentinel).
@@ -276,6 +338,10 @@ impl SessionOptions {
         })
     }
 }
+
+/// The longest accepted connect, response and pool timeout: a year (longer ones overflow
+/// clocks in the pool and the runtimes).
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Options resolved and checked.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -425,6 +425,7 @@ impl AsyncPool {
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map. (A plain server's connection is
     /// forgotten by [`Link::send`] when it fails.)
+    // Only sentinel and cluster sessions react; a build with neither has nothing to do.
     #[cfg_attr(
         not(any(feature = "sentinel", feature = "cluster")),
         allow(unused_variables)
@@ -551,9 +552,12 @@ impl AsyncPool {
     /// shared connection is not held up) whose response timeout allows for the wait.
     pub(crate) async fn blocking<O: Op>(
         &self,
-        blocking: Blocking<O>,
+        mut blocking: Blocking<O>,
         safety: Safety,
     ) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut blocking.op) {
+            return out;
+        }
         let timeout = blocking.response_timeout(self.settings.response_timeout);
         let mut op = blocking.op;
         let safety = op.safety().unwrap_or(safety);
@@ -595,6 +599,9 @@ impl AsyncPool {
 
     /// Runs one round trip on the shared connection.
     pub(crate) async fn run<O: Op>(&self, mut op: O, safety: Safety) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         let safety = op.safety().unwrap_or(safety);
         let request = op.request();
         let reply = self

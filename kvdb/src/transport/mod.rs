@@ -12,6 +12,7 @@ mod checkout;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 mod conn;
+mod empty;
 pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
 mod sentinel;
@@ -61,6 +62,16 @@ pub(crate) trait Op {
     fn safety(&self) -> Option<Safety> {
         None
     }
+    /// The reply, when the operation is answered without a round trip (a variadic command
+    /// given an empty list: see `empty.rs`). The transports check it before sending.
+    fn local_reply(&mut self) -> Option<Value> {
+        None
+    }
+}
+
+/// Runs `op` without a round trip if it is answered locally.
+pub(crate) fn run_locally<O: Op>(op: &mut O) -> Option<Result<O::Output>> {
+    op.local_reply().map(|reply| op.decode(reply))
 }
 
 /// How an operation turns its reply into its output.
@@ -73,14 +84,24 @@ pub(crate) struct Command<F> {
     cmd: redis::Cmd,
     decode: Option<F>,
     safety: Option<Safety>,
+    /// The reply, if the command is answered without a round trip.
+    local: Option<Value>,
 }
 
 impl<F> Command<F> {
+    /// `cmd` and its decoder. A variadic command with an empty list (`MGET` of no keys) is
+    /// answered locally or replaced, in this one place, for every operation (`empty.rs`).
     pub(crate) fn new(cmd: redis::Cmd, decode: F) -> Self {
+        let (cmd, local) = match empty::empty_call(&cmd) {
+            None => (cmd, None),
+            Some(empty::Empty::Reply(reply)) => (cmd, Some(reply)),
+            Some(empty::Empty::Instead(other)) => (other, None),
+        };
         Command {
             cmd,
             decode: Some(decode),
             safety: None,
+            local,
         }
     }
 
@@ -92,9 +113,15 @@ impl<F> Command<F> {
 }
 
 impl<F> Command<F> {
-    /// The command and its decoder, to be queued in a pipeline.
-    pub(crate) fn into_parts(self) -> (redis::Cmd, Option<F>) {
-        (self.cmd, self.decode)
+    /// The command, its decoder, and its reply if it is answered without a round trip (then
+    /// the command must not be sent), to be queued in a pipeline.
+    pub(crate) fn into_parts(self) -> (redis::Cmd, Option<F>, Option<Value>) {
+        (self.cmd, self.decode, self.local)
+    }
+
+    /// Whether the command is answered without a round trip (see `empty.rs`).
+    pub(crate) fn is_local(&self) -> bool {
+        self.local.is_some()
     }
 
     /// The same command with its output passed through `f`.
@@ -106,13 +133,15 @@ impl<F> Command<F> {
         F: Decoder<O>,
     {
         let decode = self.decode;
-        let safety = self.safety;
-        let mut mapped = Command::new(self.cmd, move |reply| match decode {
-            Some(d) => d(reply).map(f),
-            None => Err(decoded_twice()),
-        });
-        mapped.safety = safety;
-        mapped
+        Command {
+            cmd: self.cmd,
+            decode: Some(move |reply| match decode {
+                Some(d) => d(reply).map(f),
+                None => Err(decoded_twice()),
+            }),
+            local: self.local,
+            safety: self.safety,
+        }
     }
 }
 
@@ -126,6 +155,9 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Command<F> {
     }
     fn safety(&self) -> Option<Safety> {
         self.safety
+    }
+    fn local_reply(&mut self) -> Option<Value> {
+        self.local.take()
     }
 }
 

@@ -261,7 +261,10 @@ impl SyncPool {
     }
 
     /// Runs one round trip.
-    pub(crate) fn run<O: Op>(&self, op: O, safety: Safety) -> Result<O::Output> {
+    pub(crate) fn run<O: Op>(&self, mut op: O, safety: Safety) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
         with_pool!(self, |pool| self.run_on(pool, op, safety))
     }
 
@@ -286,9 +289,12 @@ impl SyncPool {
     /// is lengthened by the wait for this one request.
     pub(crate) fn blocking<O: Op>(
         &self,
-        blocking: Blocking<O>,
+        mut blocking: Blocking<O>,
         safety: Safety,
     ) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut blocking.op) {
+            return out;
+        }
         with_pool!(self, |pool| self.blocking_on(pool, blocking, safety))
     }
 
@@ -358,21 +364,30 @@ impl SyncPool {
         M::Conn: Link,
         C: Conversation,
     {
-        let mut conn = self.retrying(pool, safety, || self.checkout(pool))?;
+        // Checked out at the first request: a conversation may finish without one (e.g.
+        // `get_models` of no keys).
+        let mut held = None;
         let mut reply = None;
         loop {
-            match conv.step(reply.take())? {
-                Step::Send(cmd) => {
-                    let request = Request::Cmd(&cmd);
-                    let r = conn.send(&request)?;
-                    reply = Some(check_connection(r, || request.key())?);
-                }
-                Step::SendPipe(pipe) => {
-                    let r = conn.send(&Request::Pipe(&pipe))?;
-                    reply = Some(check_connection(r, || None)?);
-                }
+            let step = conv.step(reply.take())?;
+            let request = match &step {
+                Step::Send(cmd) => Some(Request::Cmd(cmd)),
+                Step::SendPipe(pipe) => Some(Request::Pipe(pipe)),
+                Step::Sleep(_) | Step::Done(_) => None,
+            };
+            if let Some(request) = request {
+                let conn = match &mut held {
+                    Some(conn) => conn,
+                    None => held.insert(self.retrying(pool, safety, || self.checkout(pool))?),
+                };
+                let r = conn.send(&request)?;
+                reply = Some(check_connection(r, || request.key())?);
+                continue;
+            }
+            match step {
                 Step::Sleep(d) => std::thread::sleep(d),
                 Step::Done(out) => return Ok(out),
+                Step::Send(_) | Step::SendPipe(_) => {}
             }
         }
     }

@@ -8,11 +8,13 @@
 mod msgpack;
 mod pyjson;
 mod read;
+mod unpack;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub(crate) use msgpack::model_json;
 pub(crate) use pyjson::float_repr;
 
 use super::compress::{self, CompressionOptions};
@@ -32,7 +34,8 @@ pub enum PyKind {
 }
 
 impl PyKind {
-    fn name(self) -> &'static str {
+    /// The `__type__` of the envelope: `pydantic` or `dataclass`.
+    pub(crate) fn name(self) -> &'static str {
         match self {
             PyKind::Pydantic => "pydantic",
             PyKind::Dataclass => "dataclass",
@@ -75,7 +78,8 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     compression: &CompressionOptions,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    if class.is_none() && write_plain_styled(value, out, PlainStyle::Python) {
+    let no_serializer = serializer == Serializer::None;
+    if class.is_none() && write_plain_styled(value, out, PlainStyle::Python, no_serializer) {
         return Ok(());
     }
     let type_name = std::any::type_name::<T>();
@@ -122,15 +126,12 @@ impl<T: Serialize + ?Sized> Serialize for Envelope<'_, T> {
     }
 }
 
-/// A parsed kvdb-py payload (what follows `_kvdbenc_`).
+/// A parsed kvdb-py payload (what follows `_kvdbenc_`): JSON text, or MessagePack read into
+/// the same tree of envelopes (`unpack.rs`), so one reader handles both.
 #[derive(Debug)]
-pub(crate) enum PyDoc {
-    /// JSON text, parsed.
-    Json(Value),
-    /// MessagePack of anything but a model.
-    MsgPack(Vec<u8>),
-    /// MessagePack extension type 2: a model's JSON with its class.
-    MsgPackModel { json: Value, class: String },
+pub(crate) struct PyDoc {
+    codec: Codec,
+    value: Value,
 }
 
 fn decode_error(codec: Codec, type_name: &'static str, e: impl std::fmt::Display) -> Error {
@@ -160,26 +161,31 @@ impl PyDoc {
             &buf[..]
         };
         match bytes.first() {
-            // JSON text starts with ASCII; MessagePack of a container or nil does not.
-            Some(b) if *b >= 0x80 => match msgpack::split_model(bytes) {
-                Some((json, class)) => Ok(PyDoc::MsgPackModel { json, class }),
-                None => Ok(PyDoc::MsgPack(bytes.to_vec())),
-            },
+            // JSON text starts with ASCII; MessagePack of a container, bytes or a model does
+            // not.
+            Some(b) if *b >= 0x80 => Ok(PyDoc {
+                codec: Codec::MsgPack,
+                value: unpack::to_tree(bytes)
+                    .map_err(|e| decode_error(Codec::MsgPack, "MessagePack", e))?,
+            }),
             _ => {
                 let text = std::str::from_utf8(bytes)
                     .map_err(|e| decode_error(Codec::Json, "JSON text", e))?;
                 let text = read::replace_non_finite(text);
-                let v = serde_json::from_str(&text)
+                let value = serde_json::from_str(&text)
                     .map_err(|e| decode_error(Codec::Json, "JSON text", e))?;
-                Ok(PyDoc::Json(v))
+                Ok(PyDoc {
+                    codec: Codec::Json,
+                    value,
+                })
             }
         }
     }
 
     /// The Python class of a model value, if the value is one.
     pub(crate) fn class(&self) -> Option<&str> {
-        match self {
-            PyDoc::Json(Value::Object(m)) => match (m.get("__type__"), m.get("__class__")) {
+        match &self.value {
+            Value::Object(m) => match (m.get("__type__"), m.get("__class__")) {
                 (Some(Value::String(t)), Some(Value::String(c)))
                     if t == "pydantic" || t == "dataclass" =>
                 {
@@ -187,34 +193,15 @@ impl PyDoc {
                 }
                 _ => None,
             },
-            PyDoc::MsgPackModel { class, .. } => Some(class),
             _ => None,
         }
     }
 
     /// Deserializes the value as a `T`.
     pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T> {
-        let type_name = std::any::type_name::<T>();
-        match self {
-            PyDoc::Json(v) => T::deserialize(read::PyValue(v))
-                .map_err(|e| decode_error(Codec::Json, type_name, e)),
-            PyDoc::MsgPackModel { json, .. } => T::deserialize(read::PyValue(json))
-                .map_err(|e| decode_error(Codec::MsgPack, type_name, e)),
-            PyDoc::MsgPack(bytes) => {
-                rmp_decode(bytes).map_err(|e| decode_error(Codec::MsgPack, type_name, e))
-            }
-        }
+        T::deserialize(read::PyValue(&self.value))
+            .map_err(|e| decode_error(self.codec, std::any::type_name::<T>(), e))
     }
-}
-
-#[cfg(feature = "msgpack")]
-fn rmp_decode<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
-    rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
-}
-
-#[cfg(not(feature = "msgpack"))]
-fn rmp_decode<T: DeserializeOwned>(_: &[u8]) -> std::result::Result<T, String> {
-    Err("kvdb was built without the `msgpack` feature".into())
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! type 2 holding `json.dumps({**model_dump(), "__class__": name})` for pydantic models.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::PyClass;
 use super::pyjson;
@@ -18,24 +17,30 @@ pub(super) fn write<T: Serialize + ?Sized>(
 ) -> Result<(), String> {
     match class {
         Some(class) => {
-            let mut json = Vec::new();
-            pyjson::to_writer(&mut json, value).map_err(|e| e.to_string())?;
-            if json.last() != Some(&b'}') {
-                return Err("a model must serialize to a JSON object".into());
-            }
-            json.pop();
-            if json != b"{" {
-                json.extend_from_slice(b", ");
-            }
-            json.extend_from_slice(b"\"__class__\": ");
-            pyjson::to_writer(&mut json, class.name).map_err(|e| e.to_string())?;
-            json.push(b'}');
+            let json = model_json(value, class.name)?;
             write_ext_header(out, json.len(), MODEL_EXT)?;
             out.extend_from_slice(&json);
             Ok(())
         }
         None => plain(out, value),
     }
+}
+
+/// What extension type 2 holds for a model: its fields as Python JSON, `"__class__"` last.
+pub(crate) fn model_json<T: Serialize + ?Sized>(value: &T, class: &str) -> Result<Vec<u8>, String> {
+    let mut json = Vec::new();
+    pyjson::to_writer(&mut json, value).map_err(|e| e.to_string())?;
+    if json.last() != Some(&b'}') {
+        return Err("a model must serialize to a JSON object".into());
+    }
+    json.pop();
+    if json != b"{" {
+        json.extend_from_slice(b", ");
+    }
+    json.extend_from_slice(b"\"__class__\": ");
+    pyjson::to_writer(&mut json, class).map_err(|e| e.to_string())?;
+    json.push(b'}');
+    Ok(json)
 }
 
 #[cfg(feature = "msgpack")]
@@ -63,33 +68,4 @@ fn write_ext_header(out: &mut Vec<u8>, len: usize, ext: u8) -> Result<(), String
         out.push(ext);
     }
     Ok(())
-}
-
-/// If `bytes` is exactly one extension-type-2 value, its JSON object without `__class__`,
-/// and the class.
-pub(super) fn split_model(bytes: &[u8]) -> Option<(Value, String)> {
-    let (ext, data) = match bytes {
-        [0xc7, n, t, rest @ ..] if rest.len() == usize::from(*n) => (*t, rest),
-        [0xc8, a, b, t, rest @ ..] if rest.len() == usize::from(u16::from_be_bytes([*a, *b])) => {
-            (*t, rest)
-        }
-        [0xc9, a, b, c, d, t, rest @ ..]
-            if rest.len() as u64 == u64::from(u32::from_be_bytes([*a, *b, *c, *d])) =>
-        {
-            (*t, rest)
-        }
-        _ => return None,
-    };
-    if ext != MODEL_EXT {
-        return None;
-    }
-    let text = std::str::from_utf8(data).ok()?;
-    let text = super::read::replace_non_finite(text);
-    let Value::Object(mut map) = serde_json::from_str(&text).ok()? else {
-        return None;
-    };
-    let Some(Value::String(class)) = map.remove("__class__") else {
-        return None;
-    };
-    Some((Value::Object(map), class))
 }

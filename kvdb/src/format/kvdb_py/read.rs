@@ -143,8 +143,77 @@ fn from_hex(hex: &str) -> Result<Vec<u8>, PyError> {
         .collect()
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn visit_byte_seq<'de, V: Visitor<'de>>(bytes: Vec<u8>, visitor: V) -> Result<V::Value, PyError> {
+    let mut d = SeqDeserializer::new(bytes.into_iter());
+    let out = visitor.visit_seq(&mut d)?;
+    d.end()?;
+    Ok(out)
+}
+
+/// A dict key: text, read as a number when the map's key type is one (Python writes int keys
+/// as text in JSON, and as text they come from MessagePack too).
+struct PyKey<'a>(&'a str);
+
+impl<'de> IntoDeserializer<'de, PyError> for PyKey<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+macro_rules! parse_key {
+    ($($m:ident => $visit:ident: $t:ty),*) => {$(
+        fn $m<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PyError> {
+            match self.0.parse::<$t>() {
+                Ok(n) => visitor.$visit(n),
+                Err(_) => visitor.visit_borrowed_str(self.0),
+            }
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for PyKey<'de> {
+    type Error = PyError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PyError> {
+        visitor.visit_borrowed_str(self.0)
+    }
+
+    with_numbers!(parse_key);
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PyError> {
+        match self.0 {
+            "True" | "true" => visitor.visit_bool(true),
+            "False" | "false" => visitor.visit_bool(false),
+            other => visitor.visit_borrowed_str(other),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, PyError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, PyError> {
+        visitor.visit_enum(self.0.into_deserializer())
+    }
+
+    serde::forward_to_deserialize_any! {
+        char str string bytes byte_buf option unit unit_struct seq tuple tuple_struct map
+        struct identifier ignored_any
+    }
 }
 
 /// A serde `Deserializer` over kvdb-py JSON that unwraps envelopes.
@@ -162,7 +231,7 @@ fn visit_map<'de, V: Visitor<'de>>(
     map: &'de Map<String, Value>,
     visitor: V,
 ) -> Result<V::Value, PyError> {
-    let mut d = MapDeserializer::new(map.iter().map(|(k, v)| (k.as_str(), PyValue(v))));
+    let mut d = MapDeserializer::new(map.iter().map(|(k, v)| (PyKey(k), PyValue(v))));
     let out = visitor.visit_map(&mut d)?;
     d.end()?;
     Ok(out)
@@ -182,7 +251,9 @@ impl<'de> de::Deserializer<'de> for PyValue<'de> {
         match envelope(self.0)? {
             Node::Inner(v) => PyValue(v).deserialize_any(visitor),
             Node::Timedelta(secs) => visitor.visit_f64(secs),
-            Node::Bytes(b) => visitor.visit_byte_buf(b),
+            // Bytes read by a self-describing type (`serde_json::Value`) are what serde_json
+            // makes of bytes: an array of numbers 0-255.
+            Node::Bytes(b) => visit_byte_seq(b, visitor),
             Node::Plain(v) => match v {
                 Value::Null => visitor.visit_unit(),
                 Value::Bool(b) => visitor.visit_bool(*b),
@@ -257,6 +328,7 @@ impl<'de> de::Deserializer<'de> for PyValue<'de> {
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PyError> {
         match envelope(self.0)? {
             Node::Plain(Value::String(s)) => visitor.visit_borrowed_bytes(s.as_bytes()),
+            Node::Bytes(b) => visitor.visit_byte_buf(b),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -268,12 +340,7 @@ impl<'de> de::Deserializer<'de> for PyValue<'de> {
     /// `bytes` read as a sequence (`Vec<u8>`), or read as text (hex).
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PyError> {
         match envelope(self.0)? {
-            Node::Bytes(b) => {
-                let mut d = SeqDeserializer::new(b.into_iter());
-                let out = visitor.visit_seq(&mut d)?;
-                d.end()?;
-                Ok(out)
-            }
+            Node::Bytes(b) => visit_byte_seq(b, visitor),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -401,6 +468,27 @@ mod tests {
         let e = read::<Value>(r#"{"__type__": "mystery", "value": 1}"#).unwrap_err();
         assert!(e.0.contains("mystery"), "{e}");
         assert!(read::<Vec<u8>>(r#"{"__type__": "bytes", "value": "0g"}"#).is_err());
+    }
+
+    #[test]
+    fn bytes_read_as_value_are_arrays_of_numbers() {
+        let v = read::<Value>(r#"{"blob": {"__type__": "bytes", "value": "00ff"}, "l": [{"__type__": "bytes", "value": ""}]}"#).unwrap();
+        assert_eq!(v, serde_json::json!({"blob": [0, 255], "l": [[]]}));
+        // And that Value reads back into the bytes.
+        #[derive(Deserialize)]
+        struct Blob {
+            blob: Vec<u8>,
+        }
+        assert_eq!(serde_json::from_value::<Blob>(v).unwrap().blob, [0, 255]);
+        // docs/kvdb-py.md: non-finite numbers are null in a Value.
+        assert_eq!(
+            read::<Value>("[NaN, 1]").unwrap(),
+            serde_json::json!([null, 1])
+        );
+        assert_eq!(
+            read::<std::collections::BTreeMap<u32, bool>>(r#"{"1": true, "20": false}"#).unwrap(),
+            [(1, true), (20, false)].into()
+        );
     }
 
     #[test]

@@ -1,0 +1,442 @@
+//! One cache-aside call as a sans-I/O state machine: it says which command to send, when to
+//! wait on a blocking pop and when to compute; the sync and async drivers (`driver.rs`) only
+//! carry out its actions, so the logic exists once.
+//!
+//! ```text
+//! GET key ── hit ──────────────────────────────────────────────▶ return (refresh-ahead: PTTL,
+//!   │ miss                                                         and if due, lock + compute)
+//!   ▼
+//! lock script (SET lock token NX PX, or return the holder's token)
+//!   │ taken: GET key again (someone may just have stored it) ── hit ─▶ release, return
+//!   │        miss: compute, SET key value PX ttl, release (DEL lock if ours, RPUSH wake list)
+//!   │ held by another: BLMOVE its wake list onto itself (waits for the push, up to the
+//!   ▼                  wait / lock TTL, and leaves the element for the other waiters), GET again
+//! ```
+
+use std::time::{Duration, Instant};
+
+use redis::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::keys::{jittered, lock_key, new_token, random_u64, ttl_millis, wake_key};
+use super::options::{CacheOptions, CallMode, WaitTimeout};
+use super::probe::{Kind, kind};
+use super::{Outcome, observe};
+use crate::core::{Core, unexpected};
+use crate::error::{Error, KeyContext, Result};
+
+/// Takes the lock, or returns the token of its holder.
+const LOCK: &str = "local cur = redis.call('GET', KEYS[1]) \
+    if cur then return cur end \
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return false";
+
+/// Releases the lock if it is still ours and wakes the waiters of this computation.
+const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end \
+    redis.call('RPUSH', KEYS[2], '1') redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1";
+
+/// What the driver must do next.
+pub(crate) enum Action<T> {
+    /// Send this command and come back with its reply.
+    Send(redis::Cmd),
+    /// Send this blocking command (it waits up to the duration) and come back with its reply.
+    Wait(redis::Cmd, Duration),
+    /// Join the process's single flight for this key and come back with `Joined`.
+    Join,
+    /// Call the user's computation and come back with its value (or its failure).
+    Compute,
+    /// Finished: the value, or `None` when the computation failed and nothing cached stands
+    /// in for it (the driver then returns the computation's error).
+    Return(Option<T>),
+}
+
+/// What the driver brings back.
+pub(crate) enum Input<T> {
+    /// The first call.
+    Start,
+    /// The reply to `Send` or `Wait`.
+    Reply(Result<Value>),
+    /// After `Join`: whether this call leads (goes to Redis) or followed (waited for the
+    /// leader of its process).
+    Joined { leader: bool },
+    /// The computed value.
+    Computed(T),
+    /// The computation failed (its error stays with the driver).
+    ComputeFailed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Start,
+    Invalidating,
+    Looking,
+    Joining,
+    CheckingTtl,
+    Locking { refresh: bool },
+    DoubleChecking,
+    Waiting,
+    Computing { store: bool, locked: bool },
+    Storing { locked: bool },
+    Releasing,
+    Done,
+}
+
+/// One `get_or_set_with` call.
+pub(crate) struct Flow<T> {
+    core: Core,
+    key: String,
+    opts: CacheOptions,
+    mode: CallMode,
+    deadline: Instant,
+    state: State,
+    token: String,
+    /// A value read from the cache, returned if a refresh fails.
+    cached: Option<T>,
+    /// The computed value, returned once stored.
+    computed: Option<T>,
+    waited: bool,
+    /// Whether this call has been through the process's single flight.
+    joined: bool,
+    /// An error to return once the lock is released.
+    failure: Option<Error>,
+}
+
+impl<T: Serialize + DeserializeOwned> Flow<T> {
+    pub(crate) fn new(core: Core, key: String, opts: CacheOptions, mode: CallMode) -> Self {
+        let deadline = Instant::now() + opts.wait;
+        Flow {
+            core,
+            key,
+            opts,
+            mode,
+            deadline,
+            state: State::Start,
+            token: String::new(),
+            cached: None,
+            computed: None,
+            waited: false,
+            joined: false,
+            failure: None,
+        }
+    }
+
+    /// The cache key.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The time after which this call stops waiting for others.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The next action, given what the previous one brought back.
+    pub(crate) fn next(&mut self, input: Input<T>) -> Result<Action<T>> {
+        let reply = match input {
+            Input::Start => return Ok(self.start()),
+            Input::Computed(v) => return self.computed(v),
+            Input::ComputeFailed => return Ok(self.compute_failed()),
+            Input::Joined { leader } => return Ok(self.joined(leader)),
+            Input::Reply(r) => r,
+        };
+        let reply = match reply {
+            Ok(v) => v,
+            Err(e) => return self.redis_failed(e),
+        };
+        match self.state {
+            State::Invalidating => Ok(self.look()),
+            State::Looking => self.looked(reply),
+            State::CheckingTtl => Ok(self.checked_ttl(reply)),
+            State::Locking { refresh } => self.locked(reply, refresh),
+            State::DoubleChecking => self.double_checked(reply),
+            State::Waiting => Ok(self.woken(reply)),
+            State::Storing { locked: true } => Ok(self.release()),
+            State::Storing { locked: false } | State::Releasing => self.finish_or_fail(),
+            State::Start | State::Joining | State::Computing { .. } | State::Done => {
+                Err(Error::Unsupported(format!(
+                    "internal: cache flow got a reply in state {:?}",
+                    self.state
+                )))
+            }
+        }
+    }
+
+    fn start(&mut self) -> Action<T> {
+        if !self.opts.enabled {
+            return self.compute(false, false);
+        }
+        match self.mode {
+            CallMode::Bypass => self.compute(false, false),
+            CallMode::Overwrite => self.compute(true, false),
+            CallMode::Invalidate => {
+                self.state = State::Invalidating;
+                Action::Send(cmd("DEL").arg(&self.key).to_owned())
+            }
+            CallMode::Normal => self.look(),
+        }
+    }
+
+    fn look(&mut self) -> Action<T> {
+        self.state = State::Looking;
+        Action::Send(cmd("GET").arg(&self.key).to_owned())
+    }
+
+    fn decode(&self, reply: Value) -> Result<Option<T>> {
+        self.core
+            .decode_opt(reply, "GET")
+            .map_err(|e| e.at_key(&self.key))
+    }
+
+    fn looked(&mut self, reply: Value) -> Result<Action<T>> {
+        let Some(value) = self.decode(reply)? else {
+            if !self.joined {
+                self.joined = true;
+                self.state = State::Joining;
+                return Ok(Action::Join);
+            }
+            return Ok(self.lock(false));
+        };
+        match self.opts.refresh_ahead {
+            Some(_) if !self.waited => {
+                self.cached = Some(value);
+                self.state = State::CheckingTtl;
+                Ok(Action::Send(cmd("PTTL").arg(&self.key).to_owned()))
+            }
+            _ => Ok(self.done(Some(value), hit(self.waited))),
+        }
+    }
+
+    fn joined(&mut self, leader: bool) -> Action<T> {
+        if leader {
+            self.lock(false)
+        } else {
+            // The leader of this process has finished: it probably stored the value.
+            self.waited = true;
+            self.look()
+        }
+    }
+
+    fn checked_ttl(&mut self, reply: Value) -> Action<T> {
+        let window = self.opts.refresh_ahead.map(|w| w.as_millis()).unwrap_or(0);
+        match reply {
+            Value::Int(left) if left >= 0 && (left as u128) <= window => self.lock(true),
+            _ => {
+                let cached = self.cached.take();
+                self.done(cached, Outcome::Hit)
+            }
+        }
+    }
+
+    fn lock(&mut self, refresh: bool) -> Action<T> {
+        if self.token.is_empty() {
+            self.token = new_token();
+        }
+        self.state = State::Locking { refresh };
+        let mut c = cmd("EVAL");
+        c.arg(LOCK)
+            .arg(1)
+            .arg(lock_key(&self.key))
+            .arg(&self.token)
+            .arg(millis(self.opts.lock_ttl));
+        Action::Send(c)
+    }
+
+    fn locked(&mut self, reply: Value, refresh: bool) -> Result<Action<T>> {
+        let holder = match reply {
+            Value::Nil => None,
+            Value::BulkString(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+            other => return Err(unexpected("EVAL", &other).at_key(&self.key)),
+        };
+        match (holder, refresh) {
+            (None, true) => Ok(self.compute(true, true)),
+            (None, false) => {
+                self.state = State::DoubleChecking;
+                Ok(Action::Send(cmd("GET").arg(&self.key).to_owned()))
+            }
+            // Someone else is refreshing: serve the cached value.
+            (Some(_), true) => {
+                let cached = self.cached.take();
+                Ok(self.done(cached, Outcome::Hit))
+            }
+            (Some(holder), false) => self.wait_for(holder),
+        }
+    }
+
+    fn double_checked(&mut self, reply: Value) -> Result<Action<T>> {
+        match self.decode(reply)? {
+            Some(value) => {
+                self.cached = Some(value);
+                Ok(self.release())
+            }
+            None => Ok(self.compute(true, true)),
+        }
+    }
+
+    fn wait_for(&mut self, holder: String) -> Result<Action<T>> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return match self.opts.on_wait_timeout {
+                WaitTimeout::Compute => Ok(self.compute(true, false)),
+                _ => {
+                    self.state = State::Done;
+                    Err(Error::CacheWait {
+                        key: KeyContext(Some(self.key.clone())),
+                        waited: self.opts.wait,
+                    })
+                }
+            };
+        }
+        let wait = left.min(self.opts.lock_ttl).max(Duration::from_millis(1));
+        // BLMOVE from the list to itself: waits for the holder's push and leaves the element
+        // there (a rotation), so every waiter of this computation wakes, now or later.
+        let wake = wake_key(&self.key, &holder);
+        let mut c = cmd("BLMOVE");
+        c.arg(&wake)
+            .arg(&wake)
+            .arg("LEFT")
+            .arg("RIGHT")
+            .arg(format!("{:.3}", wait.as_secs_f64()));
+        self.state = State::Waiting;
+        self.waited = true;
+        Ok(Action::Wait(c, wait))
+    }
+
+    /// Woken by the holder, or timed out (the holder may have died: its lock expires):
+    /// either way, look again.
+    fn woken(&mut self, _reply: Value) -> Action<T> {
+        self.look()
+    }
+
+    fn compute(&mut self, store: bool, locked: bool) -> Action<T> {
+        self.state = State::Computing { store, locked };
+        Action::Compute
+    }
+
+    fn computed(&mut self, value: T) -> Result<Action<T>> {
+        let State::Computing { store, locked } = self.state else {
+            return Err(Error::Unsupported(
+                "internal: a value was computed that the cache flow did not ask for".into(),
+            ));
+        };
+        let ttl = match kind(&value) {
+            _ if !store => None,
+            Kind::Value => Some(self.opts.ttl),
+            Kind::Empty => self.opts.negative_ttl,
+            Kind::Failure => self.opts.error_ttl,
+        };
+        let Some(ttl) = ttl else {
+            self.computed = Some(value);
+            return Ok(if locked {
+                self.release()
+            } else {
+                self.finish()
+            });
+        };
+        let ms = jittered(ttl_millis(ttl, "ttl")?, self.opts.jitter, random_u64());
+        let mut c = cmd("SET");
+        c.arg(&self.key);
+        let encoded = self.core.encode_arg(&mut c, &value, None);
+        self.computed = Some(value);
+        if let Err(e) = encoded {
+            // The value cannot be stored: release the lock (the waiters will compute), then
+            // fail with the encoding error.
+            self.failure = Some(e.at_key(&self.key));
+            return if locked {
+                Ok(self.release())
+            } else {
+                self.finish_or_fail()
+            };
+        }
+        c.arg("PX").arg(ms);
+        self.state = State::Storing { locked };
+        Ok(Action::Send(c))
+    }
+
+    fn compute_failed(&mut self) -> Action<T> {
+        match self.state {
+            State::Computing { locked: true, .. } => self.release(),
+            _ => self.finish(),
+        }
+    }
+
+    fn release(&mut self) -> Action<T> {
+        self.state = State::Releasing;
+        let mut c = cmd("EVAL");
+        c.arg(RELEASE)
+            .arg(2)
+            .arg(lock_key(&self.key))
+            .arg(wake_key(&self.key, &self.token))
+            .arg(&self.token)
+            .arg(millis(self.opts.lock_ttl));
+        Action::Send(c)
+    }
+
+    fn finish_or_fail(&mut self) -> Result<Action<T>> {
+        match self.failure.take() {
+            // Failing open, a value that could not be stored is still the answer.
+            Some(_) if self.opts.fail_open => {
+                observe(&self.key, Outcome::Error);
+                Ok(self.finish())
+            }
+            Some(e) => {
+                self.state = State::Done;
+                Err(e)
+            }
+            None => Ok(self.finish()),
+        }
+    }
+
+    fn finish(&mut self) -> Action<T> {
+        match self.computed.take() {
+            Some(v) => self.done(Some(v), Outcome::Computed),
+            None => {
+                let cached = self.cached.take();
+                let outcome = if cached.is_some() {
+                    Outcome::Hit
+                } else {
+                    Outcome::ComputeFailed
+                };
+                self.done(cached, outcome)
+            }
+        }
+    }
+
+    fn done(&mut self, value: Option<T>, outcome: Outcome) -> Action<T> {
+        self.state = State::Done;
+        let outcome = match (self.opts.enabled, self.mode) {
+            (false, _) | (_, CallMode::Bypass) => Outcome::Bypassed,
+            _ => outcome,
+        };
+        observe(&self.key, outcome);
+        Action::Return(value)
+    }
+
+    fn redis_failed(&mut self, e: Error) -> Result<Action<T>> {
+        if !self.opts.fail_open {
+            self.state = State::Done;
+            return Err(e);
+        }
+        observe(&self.key, Outcome::Error);
+        match self.state {
+            // Nothing computed yet: compute without the cache.
+            State::Storing { .. } | State::Releasing => Ok(self.finish()),
+            _ => Ok(self.compute(false, false)),
+        }
+    }
+}
+
+fn hit(waited: bool) -> Outcome {
+    if waited {
+        Outcome::Waited
+    } else {
+        Outcome::Hit
+    }
+}
+
+fn cmd(name: &str) -> redis::Cmd {
+    redis::cmd(name)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}

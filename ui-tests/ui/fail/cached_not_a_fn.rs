@@ -1,0 +1,4 @@
+#[kvdb::cached(session = "app")]
+struct NotAFunction;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[kvdb::cached(session = "app")]
+fn f(id: u64) {
+    let _ = id;
+}
+
+fn main() {}
