@@ -353,7 +353,10 @@ impl AsyncPool {
         let policy = &self.settings.retry;
         let mut n = 1;
         loop {
-            let e = match attempt().await {
+            // Boxed: a caller's future holds a pointer, not every attempt's state inline, so
+            // that deeply nested callers (the cache driver in an async test) stay within the
+            // compiler's layout depth.
+            let e = match Box::pin(attempt()).await {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
