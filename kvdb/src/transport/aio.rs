@@ -619,40 +619,43 @@ impl AsyncPool {
             .map_err(|e| with_key(e, op.request().key()))
     }
 
-    /// Runs a multi-step conversation, on a dedicated connection if it needs one. Only
-    /// getting the connection is retried: a conversation that failed half-way is not started
-    /// again.
+    /// Runs a multi-step conversation, on a dedicated connection if it needs one, taken at its
+    /// first request (a conversation may finish without one, e.g. `get_models` of no keys).
+    /// Only getting the connection is retried: a conversation that failed half-way is not
+    /// started again.
     pub(crate) async fn converse<C: Conversation>(
         &self,
-        conv: C,
+        mut conv: C,
         safety: Safety,
     ) -> Result<C::Output> {
-        let conn = if conv.needs_dedicated_connection() {
-            self.retrying(safety, || self.dedicated(self.settings.response_timeout))
-                .await?
-        } else {
-            self.retrying(safety, || self.shared()).await?
-        };
-        self.drive(conn, conv).await
-    }
-
-    async fn drive<V: Conversation>(&self, mut conn: Link, mut conv: V) -> Result<V::Output> {
+        let dedicated = conv.needs_dedicated_connection();
+        let mut held: Option<Link> = None;
         let mut reply = None;
         loop {
-            match conv.step(reply.take())? {
-                Step::Send(cmd) => {
-                    let request = Request::Cmd(&cmd);
-                    let r = conn.send(&request).await?;
-                    self.after_failure(&conn, &r).await;
-                    reply = Some(check_connection(r, || request.key())?);
-                }
-                Step::SendPipe(pipe) => {
-                    let r = conn.send(&Request::Pipe(&pipe)).await?;
-                    self.after_failure(&conn, &r).await;
-                    reply = Some(check_connection(r, || None)?);
-                }
+            let step = conv.step(reply.take())?;
+            let request = match &step {
+                Step::Send(cmd) => Some(Request::Cmd(cmd)),
+                Step::SendPipe(pipe) => Some(Request::Pipe(pipe)),
+                Step::Sleep(_) | Step::Done(_) => None,
+            };
+            if let Some(request) = request {
+                let conn = match &mut held {
+                    Some(conn) => conn,
+                    None if dedicated => held.insert(
+                        self.retrying(safety, || self.dedicated(self.settings.response_timeout))
+                            .await?,
+                    ),
+                    None => held.insert(self.retrying(safety, || self.shared()).await?),
+                };
+                let r = conn.send(&request).await?;
+                self.after_failure(conn, &r).await;
+                reply = Some(check_connection(r, || request.key())?);
+                continue;
+            }
+            match step {
                 Step::Sleep(d) => tokio::time::sleep(d).await,
                 Step::Done(out) => return Ok(out),
+                Step::Send(_) | Step::SendPipe(_) => {}
             }
         }
     }
