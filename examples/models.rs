@@ -1,5 +1,6 @@
 //! Models: a small shop with users, orders under composite keys, carts that expire, a scan,
-//! an optimistic update, and `get_any` over mixed types.
+//! an optimistic update, a pipeline of models, a transaction over two keys, and `get_any`
+//! over mixed types.
 //!
 //! Uses `KVDB_URL` if set; otherwise Redis on 127.0.0.1:6379 if one answers; otherwise starts
 //! a throwaway `redis-server` for the run. Every key it writes starts with `shop:` and is
@@ -128,9 +129,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cart = shop.update_model::<Cart, _>(&2, |c| c.items.push("mouse".into()))?;
     println!("updated cart (WATCH/MULTI/EXEC, TTL kept): {cart:?}");
 
+    // Several models in one round trip, atomically; each result typed by its handle.
+    let mut p = shop.pipeline().atomic();
+    let saved = p.set_model(&Cart {
+        user_id: 1,
+        items: vec!["lamp".into()],
+    });
+    let cart_1 = p.get_model::<Cart>(&1);
+    let has_cart_3 = p.exists_model::<Cart>(&3);
+    let mut results = shop.execute(p)?;
+    results.take(saved)?;
+    println!(
+        "pipeline: cart 1 = {:?}, cart 3 exists: {}",
+        results.take(cart_1)?,
+        results.take(has_cart_3)?
+    );
+
+    // Move the mouse from cart 2 to cart 1, only if cart 2 still has it: WATCH both carts,
+    // read, queue the writes, EXEC (re-run if another client changed a cart meanwhile).
+    let carts = [key_of::<Cart>(&1)?, key_of::<Cart>(&2)?];
+    let moved = shop.transaction(&[&carts[0], &carts[1]], |tx| {
+        let (Some(mut to), Some(mut from)) = (tx.get_model::<Cart>(&1)?, tx.get_model::<Cart>(&2)?)
+        else {
+            return Ok(false);
+        };
+        let Some(at) = from.items.iter().position(|i| i == "mouse") else {
+            return Ok(false);
+        };
+        to.items.push(from.items.remove(at));
+        tx.set_model(&to).set_model(&from);
+        Ok::<_, kvdb::Error>(true)
+    })?;
+    println!("transaction: mouse moved to cart 1: {moved}");
+
     let mut revenue = 0;
     let mut count = 0;
-    for order in shop.scan_models::<Order>() {
+    for order in shop.scan_models::<Order>()? {
         let order = order?;
         revenue += order.total_cents;
         count += 1;
@@ -163,6 +197,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for o in &orders {
         shop.delete_model::<Order>(&(o.user_id, o.order_id))?;
     }
+    shop.delete_model::<Cart>(&1)?;
     shop.delete_model::<Cart>(&2)?;
     println!("cleaned up; done");
     Ok(())

@@ -50,20 +50,6 @@ pub(crate) fn generate(plan: &Plan<'_>) -> TokenStream {
         };
         quote_spanned!(span=> &self.#member)
     });
-    let (key_arg, key_parts): (TokenStream, Vec<TokenStream>) = match plan.key.as_slice() {
-        [] => (quote!(_), Vec::new()),
-        [f] => (quote!(key), vec![quote_spanned!(f.ty.span()=> key)]),
-        many => (
-            quote!(key),
-            many.iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let i = syn::Index::from(i);
-                    quote_spanned!(f.ty.span()=> &key.#i)
-                })
-                .collect(),
-        ),
-    };
     let visitor = quote!(&mut dyn ::core::ops::FnMut(&[&dyn #p::KeyPart]));
     let python = &plan.python;
     let python_kind = if plan.dataclass {
@@ -84,9 +70,6 @@ pub(crate) fn generate(plan: &Plan<'_>) -> TokenStream {
             const MIGRATIONS: &'static [#p::Migration<Self>] = &[#(#migrations),*];
             fn visit_key(&self, f: #visitor) {
                 f(&[#(#self_parts),*])
-            }
-            fn visit_key_of(#key_arg: &Self::Key, f: #visitor) {
-                f(&[#(#key_parts),*])
             }
         }
         #p::inventory::submit! { #p::Registration::of::<#ident>() }
@@ -119,7 +102,6 @@ pub(crate) fn stub(input: &Input) -> TokenStream {
             const TAG: &'static #p::str = "";
             const KEY_SCHEMA: #p::KeySchema = #p::KeySchema::new(&[]);
             fn visit_key(&self, _: #visitor) {}
-            fn visit_key_of(_: &Self::Key, _: #visitor) {}
         }
     }
 }

@@ -309,13 +309,24 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// An optimistic read-modify-write (`update_model`) kept losing to concurrent writers.
+    /// An optimistic read-modify-write (`update_model`, `try_update_model`, a
+    /// `transaction`) kept losing to concurrent writers.
     #[error("gave up{key} after {attempts} attempts: every write conflicted with another writer")]
     Conflict {
-        /// The key being updated.
+        /// The key being updated (a transaction's first watched key).
         key: KeyContext,
         /// How many times the update was tried.
         attempts: u32,
+    },
+
+    /// [`lock_timeout`](crate::Session::lock_timeout) waited as long as it was told and the
+    /// lock was still held by someone else.
+    #[error("lock {name:?} was still held by another holder after waiting {waited:?}")]
+    LockTimeout {
+        /// The lock's key.
+        name: String,
+        /// How long it waited.
+        waited: std::time::Duration,
     },
 
     /// Two model types registered the same type tag (or Python class): reading a value by
@@ -532,7 +543,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Redis { source, .. } | Error::Connect { source, .. } => source.is_timeout(),
-            Error::Pool { .. } => true,
+            Error::Pool { .. } | Error::LockTimeout { .. } => true,
             _ => false,
         }
     }

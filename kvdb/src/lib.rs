@@ -25,7 +25,49 @@
 //! # Ok::<(), kvdb::Error>(())
 //! ```
 //!
-//! The same methods exist on [`AsyncSession`] (from [`Session::aio`]) as `async fn`s.
+//! The same methods exist on [`AsyncSession`] (from [`Session::aio`]) as `async fn`s. **Inside
+//! async code, use `aio()`**: a blocking [`Session`] method holds the runtime's worker thread
+//! for the whole round trip. Async scans and subscriptions are [`Stream`]s: `use
+//! kvdb::StreamExt;` gives them `next().await`.
+//!
+//! # Pipelines and transactions of models
+//!
+//! Every single-command operation of [`Session`] is also on [`Pipeline`] (same name, same
+//! arguments, a typed [`Handle`] to its result), models included; several keys change
+//! together with [`Session::transaction`] (optimistic: `WATCH`, read, queue writes, `EXEC`,
+//! re-run on conflict):
+//!
+//! ```no_run
+//! use kvdb::KvModel;
+//! use kvdb::model::key_of;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, KvModel)]
+//! #[kv(prefix = "stock")]
+//! struct Stock { #[kv(key)] sku: String, qty: u32 }
+//!
+//! # fn demo(session: &kvdb::Session) -> kvdb::Result<()> {
+//! let mut p = session.pipeline().atomic();
+//! let stored = p.set_model(&Stock { sku: "A".into(), qty: 7 });
+//! let a = p.get_model::<Stock>("A");
+//! let mut results = session.execute(p)?;
+//! results.take(stored)?;
+//! assert_eq!(results.take(a)?.map(|s| s.qty), Some(7));
+//!
+//! // Move 5 from A to B, only if A has enough.
+//! let keys = [key_of::<Stock>("A")?, key_of::<Stock>("B")?];
+//! let moved = session.transaction(&[&keys[0], &keys[1]], |tx| {
+//!     let (Some(mut a), Some(mut b)) = (tx.get_model::<Stock>("A")?, tx.get_model::<Stock>("B")?)
+//!     else { return Ok(false) };
+//!     if a.qty < 5 {
+//!         return Ok(false); // nothing is written
+//!     }
+//!     (a.qty, b.qty) = (a.qty - 5, b.qty + 5);
+//!     tx.set_model(&a).set_model(&b);
+//!     Ok::<_, kvdb::Error>(true)
+//! })?;
+//! # Ok(()) }
+//! ```
 //!
 //! # Cargo features
 //!
@@ -42,6 +84,10 @@
 //! | `tls` | no | `rediss://` with rustls (ring provider): [`SessionOptions::tls_ca_cert`] and client certificates |
 //! | `cluster` | no | Redis Cluster sessions (`redis+cluster://h1:p1,h2:p2`, [`SessionOptions::cluster_nodes`]); pulls in the `redis` crate's cluster clients (and its tokio support) |
 //! | `sentinel` | no | Sentinel sessions that follow failovers (`redis+sentinel://s1:p1,s2:p2/mymaster/0`, [`SessionOptions::sentinel`]) |
+//! | `uuid` | no | `uuid::Uuid` as a model key part ([`model::key_features`]) |
+//! | `ulid` | no | `ulid::Ulid` as a model key part |
+//! | `chrono` | no | `chrono::NaiveDate` as a model key part |
+//! | `time` | no | `time::Date` as a model key part |
 //! | `testing` | no | [`testing::TestServer`], `TestCluster`, `TestSentinel`: throwaway servers for tests and examples |
 //!
 //! JSON is always available. A value written with a codec or compression that this build
@@ -147,17 +193,24 @@ pub mod py;
 mod session;
 
 pub use client::KVDBClient;
+/// The async counterpart of `Iterator`, which the async scans and subscriptions return.
 #[cfg(feature = "async")]
-pub use ops::{AsyncLockGuard, Subscription};
+pub use futures_core::Stream;
+/// `next()`, `map()`, `collect()`... on a [`Stream`]: `use kvdb::StreamExt;` then
+/// `while let Some(item) = stream.next().await`.
+#[cfg(feature = "async")]
+pub use futures_util::StreamExt;
+#[cfg(feature = "async")]
+pub use ops::{AsyncLockGuard, AsyncTransaction, Subscription, TxFuture};
 pub use ops::{
     Event, Handle, KeyType, LockGuard, Message, Pipeline, PipelineResults, ScanOptions, Script,
-    ScriptCall, SetOptions, Subscriber, Ttl,
+    ScriptCall, SetOptions, Subscriber, Transaction, Ttl,
 };
 /// The `redis` crate kvdb is built on, for [`Session::query`] and its commands.
 pub use redis;
 #[cfg(feature = "async")]
 pub use session::AsyncSession;
-pub use session::Session;
+pub use session::{Session, SessionHandle};
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -24,6 +24,20 @@ struct Inner {
 /// calling thread and need no async runtime; [`aio`](Self::aio) gives the async twin with the
 /// same method names.
 ///
+/// **Inside async code, use [`aio`](Self::aio).** A blocking method called from an `async fn`
+/// holds the runtime's worker thread for the whole round trip (and a lock or transaction
+/// for longer), so other tasks on that thread stall; on a current-thread runtime everything
+/// does. The async twin has the same methods:
+///
+/// ```no_run
+/// # async fn handler(session: kvdb::Session) -> kvdb::Result<()> {
+/// let aio = session.aio(); // cheap: the same session, async
+/// let name: Option<String> = aio.get("user:1:name").await?;
+/// # Ok(()) }
+/// ```
+///
+/// (From async code that must call blocking code, use `tokio::task::spawn_blocking`.)
+///
 /// | kvdb-py | kvdb |
 /// |---|---|
 /// | `session[key]` | [`get`](Self::get) (`Ok(None)` for a missing key, never a `KeyError`) |
@@ -61,31 +75,6 @@ impl Session {
         }
     }
 
-    /// The session's name.
-    pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
-    /// The options the session was created with.
-    pub fn options(&self) -> &SessionOptions {
-        &self.inner.options
-    }
-
-    /// The server URL, with any password shown as `***`.
-    pub fn url(&self) -> String {
-        self.inner.resolved.conn.to_string()
-    }
-
-    /// How this session encodes values (serializer and compression).
-    pub fn encoder(&self) -> &Encoder {
-        &self.inner.core.encoder
-    }
-
-    /// Whether two sessions use the same connection pool.
-    pub fn shares_pool_with(&self, other: &Session) -> bool {
-        Arc::ptr_eq(&self.inner.pool, &other.inner.pool)
-    }
-
     /// The async twin of this session, on the same pools.
     #[cfg(feature = "async")]
     pub fn aio(&self) -> AsyncSession {
@@ -114,11 +103,6 @@ impl Session {
 
 #[cfg(feature = "async")]
 impl AsyncSession {
-    /// The session's name.
-    pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
     /// The blocking twin of this session.
     pub fn blocking(&self) -> Session {
         Session {
@@ -139,6 +123,61 @@ impl AsyncSession {
         &self.inner.pool
     }
 }
+
+/// The accessors, the same on both twins.
+macro_rules! accessors {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// The session's name.
+            pub fn name(&self) -> &str {
+                &self.inner.name
+            }
+
+            /// The options the session was created with.
+            pub fn options(&self) -> &SessionOptions {
+                &self.inner.options
+            }
+
+            /// The server URL, with any password shown as `***`.
+            pub fn url(&self) -> String {
+                self.inner.resolved.conn.to_string()
+            }
+
+            /// How this session encodes values (serializer and compression).
+            pub fn encoder(&self) -> &Encoder {
+                &self.inner.core.encoder
+            }
+
+            /// Whether two sessions use the same connection pool (either twin of either).
+            pub fn shares_pool_with(&self, other: &impl SessionHandle) -> bool {
+                std::ptr::eq(sealed::Sealed::pool_id(self), sealed::Sealed::pool_id(other))
+            }
+        }
+
+        impl sealed::Sealed for $ty {
+            fn pool_id(&self) -> *const () {
+                Arc::as_ptr(&self.inner.pool).cast()
+            }
+        }
+
+        impl SessionHandle for $ty {}
+    )*};
+}
+
+/// A [`Session`] or an [`AsyncSession`]: what [`Session::shares_pool_with`] compares.
+/// Sealed: only the two session types implement it.
+pub trait SessionHandle: sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {
+        /// Where the session's pool lives: equal for sessions sharing a pool.
+        fn pool_id(&self) -> *const ();
+    }
+}
+
+accessors!(Session);
+#[cfg(feature = "async")]
+accessors!(AsyncSession);
 
 fn debug(inner: &Inner, kind: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     f.debug_struct(kind)

@@ -314,3 +314,23 @@ pub fn checkout_and_return(session: &crate::Session) -> crate::Result<()> {
 #[path = "testing_cluster.rs"]
 mod cluster;
 pub use cluster::{TestCluster, TestSentinel};
+
+/// An operation of the ops list that pipelines have (an entry marked `pipe`), registered by
+/// `session_methods!`: the list a test walks to check that every such operation behaves the
+/// same on [`Session`](crate::Session) and in a [`Pipeline`](crate::Pipeline).
+#[derive(Debug, Clone, Copy)]
+pub struct PipelinedOp {
+    /// The method's name.
+    pub name: &'static str,
+    /// Whether it only reads (in a transaction it runs at once instead of being queued).
+    pub read: bool,
+}
+
+inventory::collect!(PipelinedOp);
+
+/// Every [`PipelinedOp`], sorted by name.
+pub fn pipelined_ops() -> Vec<PipelinedOp> {
+    let mut ops: Vec<PipelinedOp> = inventory::iter::<PipelinedOp>().copied().collect();
+    ops.sort_by_key(|op| op.name);
+    ops
+}

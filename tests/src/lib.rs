@@ -56,6 +56,23 @@ pub fn server() -> &'static Server {
     &SERVER
 }
 
+/// A small structured value (stored through the serializer), for tests of typed commands.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Item {
+    /// A name.
+    pub sku: String,
+    /// A number.
+    pub qty: u32,
+}
+
+/// An [`Item`].
+pub fn item(sku: &str, qty: u32) -> Item {
+    Item {
+        sku: sku.into(),
+        qty,
+    }
+}
+
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// A name unique to this process and call: `"{what}-{pid}-{n}"`.

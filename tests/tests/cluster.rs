@@ -276,6 +276,7 @@ fn scan_and_scan_models_walk_every_primary() {
     s.set_models(&items).unwrap();
     let mut found: Vec<u64> = s
         .scan_models::<Item>()
+        .unwrap()
         .map(Result::unwrap)
         .filter(|i| i.name == p)
         .map(|i| i.id)
@@ -310,12 +311,12 @@ async fn async_scan_models_and_scan_stream() {
     s.set_models(&items).await.unwrap();
     let mut found: Vec<u64> = s
         .scan_models::<Item>()
-        .await
         .unwrap()
-        .into_iter()
-        .filter(|i| i.name == p)
+        .map(Result::unwrap)
+        .filter(|i| std::future::ready(i.name == p))
         .map(|i| i.id)
-        .collect();
+        .collect()
+        .await;
     found.sort_unstable();
     found.dedup();
     assert_eq!(found.len(), 200);
@@ -529,6 +530,85 @@ fn sessions_follow_a_failover() {
     );
 }
 
+/// A transaction over one order's lines (one hash tag, one slot) commits on the cluster; over
+/// keys in several slots it is refused before anything is sent.
+#[test]
+fn transactions_in_one_slot_commit_and_across_slots_are_refused() {
+    let (s, p) = session("cl-tx");
+    let lines = [
+        Line {
+            order: p.clone(),
+            n: 1,
+            sku: "a".into(),
+        },
+        Line {
+            order: p.clone(),
+            n: 2,
+            sku: "b".into(),
+        },
+    ];
+    s.set_models(&lines).unwrap();
+    let keys: Vec<String> = lines
+        .iter()
+        .map(|l| kvdb::model::model_key(l).unwrap())
+        .collect();
+    let swapped = s
+        .transaction(&[&keys[0], &keys[1]], |tx| {
+            let mut one = tx.get_model::<Line>(&(p.as_str(), 1))?.unwrap();
+            let mut two = tx.get_model::<Line>(&(p.as_str(), 2))?.unwrap();
+            std::mem::swap(&mut one.sku, &mut two.sku);
+            tx.set_model(&one).set_model(&two);
+            Ok::<_, Error>(true)
+        })
+        .unwrap();
+    assert!(swapped);
+    assert_eq!(
+        s.get_model::<Line>(&(p.as_str(), 1)).unwrap().unwrap().sku,
+        "b"
+    );
+    assert_eq!(
+        s.get_model::<Line>(&(p.as_str(), 2)).unwrap().unwrap().sku,
+        "a"
+    );
+
+    let (a, b) = (format!("{p}:a"), format!("{p}:b"));
+    assert_ne!(key_slot(&a), key_slot(&b), "the test needs two slots");
+    let err = s
+        .transaction(&[&a, &b], |tx| {
+            tx.set(&a, &1);
+            Ok::<_, Error>(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::CrossSlot { .. }), "{err:?}");
+    assert_eq!(s.get::<i32>(&a).unwrap(), None, "nothing was written");
+}
+
+#[tokio::test]
+async fn async_transactions_across_slots_are_refused() {
+    let (s, p) = session("cl-tx-aio");
+    let s = s.aio();
+    let (a, b) = (format!("{p}:a"), format!("{p}:b"));
+    assert_ne!(key_slot(&a), key_slot(&b), "the test needs two slots");
+    let err = s
+        .transaction(&[&a, &b], |_tx| Box::pin(async move { Ok::<_, Error>(()) }))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::CrossSlot { .. }), "{err:?}");
+    // One slot: fine.
+    let (c, d) = (format!("{{{p}}}:c"), format!("{{{p}}}:d"));
+    let (c_ref, d_ref) = (&c, &d);
+    s.transaction(&[&c, &d], |tx| {
+        Box::pin(async move {
+            let n: Option<i64> = tx.get(c_ref).await?;
+            tx.set(c_ref, &(n.unwrap_or(0) + 1)).set(d_ref, &1);
+            Ok::<_, Error>(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.get::<i64>(&c).await.unwrap(), Some(1));
+}
+
 both!(empty_calls_answer_without_a_round_trip, |s, p| {
     // Each would be a syntax error in Redis; a cluster could not even route it.
     let none: [&str; 0] = [];
@@ -541,7 +621,7 @@ both!(empty_calls_answer_without_a_round_trip, |s, p| {
     assert_eq!(w!(s.hdel(&format!("{p}:h"), &none)).unwrap(), 0);
     assert_eq!(w!(s.sadd::<i32>(&format!("{p}:s"), &[])).unwrap(), 0);
     assert_eq!(w!(s.zrem::<i32>(&format!("{p}:z"), &[])).unwrap(), 0);
-    assert_eq!(w!(s.get_models::<Item>(&[])).unwrap(), vec![]);
+    assert_eq!(w!(s.get_models::<Item>(&[] as &[u64])).unwrap(), vec![]);
     let mut pipe = s.pipeline();
     let del = pipe.delete(&none);
     let n = pipe.incr_by(&format!("{p}:n"), 2);

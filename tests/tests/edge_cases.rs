@@ -140,7 +140,10 @@ macro_rules! empty_calls {
         $check!($s.zadd_multiple::<i32>("z", &[]), 0);
         $check!($s.zrem::<i32>("z", &[]), 0);
         $check!($s.blpop::<String>(&none, Duration::from_secs(1)), None);
-        $check!($s.get_models::<Note>(&[]), Vec::<Option<Note>>::new());
+        $check!(
+            $s.get_models::<Note>(&[] as &[&str]),
+            Vec::<Option<Note>>::new()
+        );
         $check!($s.set_models::<Note>(&[]), ());
     };
 }
@@ -211,7 +214,7 @@ dual_test!(empty_calls_in_a_pipeline, [Json], |s, p| {
         let del = pipe.delete(&none);
         let push = pipe.rpush::<i32>(&n, &[]);
         let sadd = pipe.sadd::<i32>(&n, &[]);
-        let zadd = pipe.zadd::<i32>(&n, &[]);
+        let zadd = pipe.zadd_multiple::<i32>(&n, &[]);
         let incr = pipe.incr_by(&format!("{n}:c"), 1);
         let mut r = w!(s.execute(pipe)).unwrap();
         assert_eq!(r.take(del).unwrap(), 0);

@@ -112,7 +112,7 @@ fn get_models_and_set_models_in_one_round_trip() {
         users.iter().cloned().map(Some).collect::<Vec<_>>()[..]
     );
     assert_eq!(found[3..], [None, None]);
-    assert!(s.get_models::<User>(&[]).unwrap().is_empty());
+    assert!(s.get_models::<User>(&[] as &[u64]).unwrap().is_empty());
     // TTLs are honoured in batches.
     let logins: Vec<Login> = (0..3)
         .map(|i| Login {
@@ -284,6 +284,7 @@ fn key_parts_are_escaped_and_never_collide() {
     }
     let mine: Vec<Pair> = s
         .scan_models::<Pair>()
+        .unwrap()
         .map(Result::unwrap)
         .filter(|p| p.a.starts_with(&run))
         .collect();
@@ -299,12 +300,16 @@ fn scan_models_reads_every_model_of_the_type_only() {
     // Same prefix, other shapes: not this model's keys, skipped.
     s.set("it:scan:sync:1:extra", "x").unwrap();
     s.set("it:scan:syncx:1", "x").unwrap();
-    let mut ids: Vec<u32> = s.scan_models::<ScanSync>().map(|m| m.unwrap().id).collect();
+    let mut ids: Vec<u32> = s
+        .scan_models::<ScanSync>()
+        .unwrap()
+        .map(|m| m.unwrap().id)
+        .collect();
     ids.sort_unstable();
     assert_eq!(ids, (0..600).collect::<Vec<_>>());
     // A value of the right shape that is not a ScanSync is an error item; the scan goes on.
     s.set("it:scan:sync:bad", "plain").unwrap();
-    let items: Vec<_> = s.scan_models::<ScanSync>().collect();
+    let items: Vec<_> = s.scan_models::<ScanSync>().unwrap().collect();
     assert_eq!(items.len(), 601);
     let errors: Vec<_> = items.iter().filter_map(|r| r.as_ref().err()).collect();
     assert_eq!(errors.len(), 1);

@@ -64,7 +64,12 @@ async fn ttls_batches_and_composite_keys() {
         members.iter().cloned().map(Some).collect::<Vec<_>>()[..]
     );
     assert_eq!(found[4], None);
-    assert!(s.get_models::<Member>(&[]).await.unwrap().is_empty());
+    assert!(
+        s.get_models::<Member>(&[] as &[(String, u32)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     s.set_models::<Member>(&[]).await.unwrap();
 }
 
@@ -109,18 +114,23 @@ async fn scan_models_reads_every_model() {
     s.blocking()
         .set("it:scan:async:1:2", "other shape")
         .unwrap();
-    let mut ids: Vec<u32> = s
-        .scan_models::<ScanAsync>()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
+    let mut ids: Vec<u32> = Vec::new();
+    let mut models = s.scan_models::<ScanAsync>().unwrap();
+    // `kvdb::StreamExt` is all a caller needs; the stream is `Unpin`, no pinning.
+    while let Some(m) = kvdb::StreamExt::next(&mut models).await {
+        ids.push(m.unwrap().id);
+    }
     ids.sort_unstable();
     assert_eq!(ids, (0..300).collect::<Vec<_>>());
+    // A value of the right shape that is not a ScanAsync is an error item, and the stream
+    // goes on to yield every model, as the sync iterator does.
     s.blocking().set("it:scan:async:bad", "plain").unwrap();
-    let err = s.scan_models::<ScanAsync>().await.unwrap_err();
-    assert_eq!(err.key(), Some("it:scan:async:bad"));
+    let items: Vec<kvdb::Result<ScanAsync>> =
+        kvdb::StreamExt::collect(s.scan_models::<ScanAsync>().unwrap()).await;
+    assert_eq!(items.len(), 301, "every model and the one bad value");
+    let errors: Vec<&kvdb::Error> = items.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].key(), Some("it:scan:async:bad"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

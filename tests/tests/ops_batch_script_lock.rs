@@ -7,21 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kvdb::{Error, Script, SetOptions};
-use kvdb_tests::dual_test;
+use kvdb_tests::{Item, dual_test, item};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Item {
-    sku: String,
-    qty: u32,
-}
-
-fn item(sku: &str, qty: u32) -> Item {
-    Item {
-        sku: sku.into(),
-        qty,
-    }
-}
 
 dual_test!(
     pipeline_returns_each_typed_result,
@@ -46,7 +33,7 @@ dual_test!(
         let hs = pipe.hset(&h, "f", &item("h", 4));
         let hg = pipe.hget::<Item>(&h, "f");
         let hi = pipe.hincr_by(&h, "count", 3);
-        let za = pipe.zadd(&z, &[(item("low", 0), 1.0), (item("high", 9), 2.0)]);
+        let za = pipe.zadd_multiple(&z, &[(item("low", 0), 1.0), (item("high", 9), 2.0)]);
         let zr = pipe.zrange::<Item>(&z, 0, -1);
         let sa = pipe.sadd(&st, &[1, 2, 2]);
         let sm = pipe.smembers::<i32>(&st);
@@ -76,7 +63,7 @@ dual_test!(
         assert_eq!(members, vec![1, 2]);
         assert!(r.take(ex).unwrap());
         assert!(r.take(tt).unwrap());
-        assert!(r.take(se).unwrap());
+        r.take(se).unwrap();
         assert!(!r.take(sw).unwrap());
         assert_eq!(r.take(del).unwrap(), 1);
         assert!(!w!(s.exists(&l)).unwrap());
@@ -332,4 +319,112 @@ async fn async_guard_dropped_releases_in_the_background() {
         .await
         .unwrap();
     assert!(again.is_some(), "the dropped guard's lock was released");
+}
+
+dual_test!(
+    lock_timeout_gives_up_after_its_wait_and_extend_keeps_the_lock,
+    [Json],
+    |s, p| {
+        let name = format!("{p}:lock");
+        let held = w!(s.lock(&name, Duration::from_secs(30))).unwrap();
+        // The lock lives for its ttl, in milliseconds.
+        let ttl = w!(s.pttl(&name)).unwrap().remaining().unwrap();
+        assert!(
+            ttl > Duration::from_secs(25) && ttl <= Duration::from_secs(30),
+            "{ttl:?}"
+        );
+        // Held by someone else: lock_timeout waits, then gives up with a timeout error.
+        let started = Instant::now();
+        let err = w!(s.lock_timeout(&name, Duration::from_secs(5), Duration::from_millis(300)))
+            .unwrap_err();
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "waited {:?}",
+            started.elapsed()
+        );
+        assert!(err.is_timeout(), "{err}");
+        assert!(
+            matches!(&err, Error::LockTimeout { name: n, waited } if *n == name && *waited == Duration::from_millis(300)),
+            "{err:?}"
+        );
+        // extend gives the held lock a new ttl from now.
+        assert!(w!(held.extend(Duration::from_secs(120))).unwrap());
+        let ttl = w!(s.pttl(&name)).unwrap().remaining().unwrap();
+        assert!(ttl > Duration::from_secs(100), "extended to {ttl:?}");
+        assert!(w!(held.release()).unwrap());
+        // Free: lock_timeout takes it at once.
+        let again =
+            w!(s.lock_timeout(&name, Duration::from_millis(80), Duration::from_secs(5))).unwrap();
+        // Once it has expired and someone else took it, extend says so and changes nothing.
+        std::thread::sleep(Duration::from_millis(150));
+        let other = w!(s.try_lock(&name, Duration::from_secs(60)))
+            .unwrap()
+            .unwrap();
+        assert!(!w!(again.extend(Duration::from_secs(600))).unwrap());
+        let ttl = w!(s.pttl(&name)).unwrap().remaining().unwrap();
+        assert!(
+            ttl <= Duration::from_secs(60),
+            "the other holder's ttl is untouched: {ttl:?}"
+        );
+        assert!(w!(other.release()).unwrap());
+    }
+);
+
+dual_test!(pipeline_of_models_atomic_or_not, [Json, Cbor], |s, p| {
+    for atomic in [false, true] {
+        let id = |n: u32| format!("{p}-{atomic}-{n}");
+        let mut pipe = s.pipeline();
+        if atomic {
+            pipe = pipe.atomic();
+        }
+        let set = pipe.set_model(&Widget { id: id(1), size: 1 });
+        let set_ex = pipe.set_model_ex(&Widget { id: id(2), size: 2 }, Duration::from_secs(90));
+        let got = pipe.get_model::<Widget>(&id(1));
+        let none = pipe.get_model::<Widget>(&id(9));
+        let exists = pipe.exists_model::<Widget>(id(2).as_str());
+        let any = pipe.get_any(&kvdb::model::key_of::<Widget>(&id(1)).unwrap());
+        let deleted = pipe.delete_model::<Widget>(&id(1));
+        let mut r = w!(s.execute(pipe)).unwrap();
+        r.take(set).unwrap();
+        r.take(set_ex).unwrap();
+        assert_eq!(r.take(got).unwrap(), Some(Widget { id: id(1), size: 1 }));
+        assert_eq!(r.take(none).unwrap(), None);
+        assert!(r.take(exists).unwrap());
+        let any = r.take(any).unwrap().unwrap();
+        assert_eq!(
+            any.downcast::<Widget>().ok(),
+            Some(Widget { id: id(1), size: 1 })
+        );
+        assert!(r.take(deleted).unwrap());
+        // Stored as models (tagged, with the TTL asked for): the session reads them back.
+        assert_eq!(w!(s.get_model::<Widget>(&id(1))).unwrap(), None);
+        assert_eq!(
+            w!(s.get_model::<Widget>(&id(2))).unwrap(),
+            Some(Widget { id: id(2), size: 2 })
+        );
+        let key = kvdb::model::key_of::<Widget>(&id(2)).unwrap();
+        let ttl = w!(s.ttl(&key)).unwrap().remaining().unwrap();
+        assert!(ttl > Duration::from_secs(80), "{ttl:?}");
+    }
+});
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, kvdb::KvModel)]
+#[kv(tag = "batch.Widget", prefix = "widgets")]
+struct Widget {
+    #[kv(key)]
+    id: String,
+    size: u32,
+}
+
+#[test]
+fn a_raw_command_in_a_pipeline_reads_like_session_query() {
+    let (s, p) = kvdb_tests::session(kvdb_tests::options("pipe-query"));
+    let k = format!("{p}:n");
+    s.set(&k, &42).unwrap();
+    let mut pipe = s.pipeline();
+    let encoding = pipe.query::<String>(kvdb::redis::cmd("OBJECT").arg("ENCODING").arg(&k));
+    let strlen = pipe.query::<i64>(kvdb::redis::cmd("STRLEN").arg(&k));
+    let mut r = s.execute(pipe).unwrap();
+    assert_eq!(r.take(encoding).unwrap(), "int");
+    assert_eq!(r.take(strlen).unwrap(), 2);
 }

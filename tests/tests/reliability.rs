@@ -332,6 +332,82 @@ fn incr_and_lpush_whose_reply_was_lost_are_not_sent_again() {
     );
 }
 
+/// Reads that are more than one plain command are resent too when their reply is lost: a
+/// script declared read-only (a conversation: `EVALSHA`, then `EVAL`), a map read and a page of
+/// `SCAN`. A script that may write is not.
+#[test]
+fn read_only_scripts_map_reads_and_scan_pages_whose_reply_was_lost_are_sent_again() {
+    use futures_util::StreamExt;
+    let server = TestServer::start().unwrap();
+    let proxy = ReplyDropper::start(server.port());
+    let s = session_on(&format!("redis://127.0.0.1:{}/0", proxy.port));
+    let a = s.aio();
+    let rt = rt();
+    let mut admin = admin(&server);
+    s.set("k", "v").unwrap();
+    rt.block_on(a.ping()).unwrap();
+    let read = kvdb::Script::new("return redis.call('GET', KEYS[1])").read_only();
+    let write = kvdb::Script::new("return redis.call('INCR', KEYS[1])");
+
+    proxy.arm();
+    let got: String = s.eval_script(read.call().key("k")).unwrap();
+    assert_eq!(got, "v", "sync read-only script, sent again");
+    proxy.arm();
+    let got: String = rt.block_on(a.eval_script(read.call().key("k"))).unwrap();
+    assert_eq!(got, "v", "async read-only script, sent again");
+
+    let _: i64 = s.eval_script(write.call().key("n")).unwrap(); // cached on the server now
+    s.ping().unwrap();
+    proxy.arm();
+    let e = s.eval_script::<i64>(write.call().key("n")).unwrap_err();
+    assert!(e.is_connection_error(), "sync writing script: {e}");
+    let n: i64 = redis::cmd("GET").arg("n").query(&mut admin).unwrap();
+    assert_eq!(n, 2, "the writing script ran once");
+    rt.block_on(a.ping()).unwrap();
+    proxy.arm();
+    let e = rt
+        .block_on(a.eval_script::<i64>(write.call().key("n")))
+        .unwrap_err();
+    assert!(e.is_connection_error(), "async writing script: {e}");
+    let n: i64 = redis::cmd("GET").arg("n").query(&mut admin).unwrap();
+    assert_eq!(n, 3, "the async writing script ran once");
+
+    let map = s.map::<String, String>("m");
+    map.insert(&"f".to_owned(), &"x".to_owned()).unwrap(); // the TTL mode is known now
+    proxy.arm();
+    assert_eq!(map.get(&"f".to_owned()).unwrap().as_deref(), Some("x"));
+    proxy.arm();
+    // HSET ran, its reply was lost, it was sent again (and then found the field there).
+    map.insert(&"g".to_owned(), &"y".to_owned())
+        .expect("HSET, sent again");
+    assert_eq!(map.get(&"g".to_owned()).unwrap().as_deref(), Some("y"));
+    assert_eq!(map.len().unwrap(), 2);
+
+    for i in 0..20 {
+        s.set(&format!("scan:{i}"), &i).unwrap();
+    }
+    let opts = || kvdb::ScanOptions::new().pattern("scan:*");
+    proxy.arm();
+    let mut keys = s
+        .scan(opts())
+        .unwrap()
+        .collect::<kvdb::Result<Vec<_>>>()
+        .unwrap();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 20, "sync SCAN, its page asked for again");
+    rt.block_on(a.ping()).unwrap();
+    proxy.arm();
+    let mut keys = rt.block_on(async {
+        let stream = a.scan(opts()).unwrap();
+        stream.collect::<Vec<_>>().await
+    });
+    keys.sort_by_key(|k| format!("{k:?}"));
+    keys.dedup_by_key(|k| format!("{k:?}"));
+    assert_eq!(keys.len(), 20, "async SCAN, its page asked for again");
+    assert!(keys.iter().all(|k| k.is_ok()), "{keys:?}");
+}
+
 #[test]
 fn a_refused_port_or_a_missing_socket_fails_fast_with_a_connect_error() {
     let port = kvdb::testing::free_port().unwrap();

@@ -64,7 +64,7 @@ where
     let mut input = Input::Start;
     loop {
         input = match flow.next(input)? {
-            Action::Send(cmd) => Input::Reply(pool.sync.run(raw(cmd), Safety::Once)),
+            Action::Send(cmd, safety) => Input::Reply(pool.sync.run(raw(cmd), safety)),
             Action::Wait(cmd, wait) => Input::Reply(pool.sync.blocking(
                 Blocking {
                     op: raw(cmd),
@@ -113,7 +113,7 @@ where
     let mut input = Input::Start;
     loop {
         input = match flow.next(input)? {
-            Action::Send(cmd) => Input::Reply(pool.aio.run(raw(cmd), Safety::Once).await),
+            Action::Send(cmd, safety) => Input::Reply(pool.aio.run(raw(cmd), safety).await),
             Action::Wait(cmd, wait) => Input::Reply(
                 pool.aio
                     .blocking(

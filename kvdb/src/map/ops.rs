@@ -13,7 +13,7 @@ use crate::core::{Core, unexpected};
 use crate::error::{Error, KeyContext, Result};
 use crate::model::{KeyPart, KeySchema, Segment, unescape_part};
 use crate::ops::decode;
-use crate::transport::{Command, Decoder, Pages};
+use crate::transport::{Command, Decoder, PageOf, Pages};
 
 /// The text of one field.
 const FIELD: KeySchema = KeySchema::new(&[Segment::Part]);
@@ -221,7 +221,7 @@ pub(crate) struct Scan {
     pub(crate) map: String,
 }
 
-type PageDecoder = Box<dyn FnOnce(Value) -> Result<(u64, Vec<(Vec<u8>, Value)>)> + Send>;
+type PageDecoder = Box<dyn FnOnce(Value) -> Result<PageOf<(Vec<u8>, Value)>> + Send>;
 
 impl Pages for Scan {
     type Item = (Vec<u8>, Value);
@@ -247,7 +247,7 @@ impl Pages for Scan {
                         other => Err(unexpected("HSCAN", &other)),
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok((cursor, pairs))
+                Ok((cursor, pairs.into_iter().map(Ok).collect()))
             }),
         )
     }

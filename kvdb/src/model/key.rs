@@ -48,8 +48,12 @@ pub const SEPARATOR: char = ':';
 /// A value that can be one part of a model key: integers, `bool`, `char` and strings.
 ///
 /// Floating-point numbers are deliberately not key parts (`NaN`, `-0.0` and rounding make
-/// equal-looking keys differ). For your own types (an id newtype, a UUID), implement this
-/// trait by writing a canonical text form; the writer escapes it.
+/// equal-looking keys differ). `uuid::Uuid`, `ulid::Ulid`, `chrono::NaiveDate` and
+/// `time::Date` are key parts with kvdb's cargo features of the same names (see
+/// [`key_features`](super::key_features)). For your own types (an id newtype), implement this
+/// trait by writing a canonical text form; the writer escapes it. For another crate's type,
+/// wrap it in a newtype of yours and implement it for that (Rust's orphan rule forbids
+/// implementing kvdb's trait for a type neither crate owns).
 ///
 /// ```
 /// use kvdb::model::{KeyPart, PartWriter};
@@ -67,7 +71,11 @@ pub const SEPARATOR: char = ':';
     message = "`{Self}` cannot be part of a model key",
     label = "not a key part",
     note = "key parts are integers, `bool`, `char` and strings (`String`, `Box<str>`, `Arc<str>`, \
-            `Cow<str>`); for your own types implement `kvdb::model::KeyPart`"
+            `Cow<str>`); with kvdb's features `uuid`, `ulid`, `chrono` and `time`, also \
+            `uuid::Uuid`, `ulid::Ulid`, `chrono::NaiveDate` and `time::Date`",
+    note = "for a type of your own crate, implement `kvdb::model::KeyPart` for it; for another \
+            crate's type, wrap it in a newtype (`struct Price(f64);`) and implement \
+            `kvdb::model::KeyPart` for the newtype"
 )]
 pub trait KeyPart {
     /// Writes this part's canonical text; the writer escapes it.

@@ -31,7 +31,7 @@
 //! }
 //!
 //! assert_eq!(kvdb::model::key_of::<User>(&42)?, "users:42");
-//! assert_eq!(kvdb::model::key_of::<Member>(&("acme".into(), 7))?, "org:{acme}:member:7");
+//! assert_eq!(kvdb::model::key_of::<Member>(&("acme", 7))?, "org:{acme}:member:7");
 //! # Ok::<(), kvdb::Error>(())
 //! ```
 //!
@@ -91,7 +91,9 @@
 //! stored value keeps its old version until the model is stored again. Values of a *newer*
 //! version than the model are always an [`Error::SchemaVersion`](crate::Error::SchemaVersion).
 
+pub mod as_key;
 pub mod key;
+pub mod key_features;
 pub mod registry;
 pub(crate) mod stored;
 pub(crate) mod ttl;
@@ -101,7 +103,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use crate::ops::model::ModelScan;
+pub use as_key::{AsKey, AsPart};
 pub use key::{KeyPart, KeySchema, PartWriter, Segment, escape_part, glob_escape, unescape_part};
 pub use registry::{AnyModel, Registration};
 pub use stored::{Migration, Stored};
@@ -131,7 +133,7 @@ pub(crate) fn is_py_class<T: KvModel>(class: &str) -> bool {
 /// A typed value with a stable type tag, a schema version and a key schema.
 ///
 /// Implemented by `#[derive(KvModel)]` (see the [module docs](self)); everything here is
-/// constants and two key visitors, so implementing it by hand is also simple (register such
+/// constants and a key visitor, so implementing it by hand is also simple (register such
 /// a type with [`registry::register`] for [`get_any`](crate::Session::get_any)).
 ///
 /// ```
@@ -146,14 +148,14 @@ pub(crate) fn is_py_class<T: KvModel>(class: &str) -> bool {
 ///     const TAG: &'static str = "Counter";
 ///     const KEY_SCHEMA: KeySchema = KeySchema::new(&[Segment::Lit("counters"), Segment::Part]);
 ///     fn visit_key(&self, f: &mut dyn FnMut(&[&dyn KeyPart])) { f(&[&self.name]) }
-///     fn visit_key_of(key: &String, f: &mut dyn FnMut(&[&dyn KeyPart])) { f(&[key]) }
 /// }
-/// assert_eq!(kvdb::model::key_of::<Counter>(&"hits".into())?, "counters:hits");
+/// assert_eq!(kvdb::model::key_of::<Counter>("hits")?, "counters:hits");
 /// # Ok::<(), kvdb::Error>(())
 /// ```
 pub trait KvModel: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// What identifies one stored model: the key field's type, a tuple of the key fields'
-    /// types in key order, or `()` for a singleton.
+    /// types in key order (up to 8), or `()` for a singleton. Methods that take a key accept
+    /// it or a borrowed form of it ([`AsKey`]).
     type Key: Send + Sync;
 
     /// The type tag stored in the header (see [`validate_tag`](crate::format::validate_tag)).
@@ -182,9 +184,6 @@ pub trait KvModel: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// Calls `f` with this model's key parts, in key order.
     fn visit_key(&self, f: &mut dyn FnMut(&[&dyn KeyPart]));
-
-    /// Calls `f` with the parts of `key`, in key order.
-    fn visit_key_of(key: &Self::Key, f: &mut dyn FnMut(&[&dyn KeyPart]));
 }
 
 fn format_with(
@@ -196,9 +195,10 @@ fn format_with(
     out
 }
 
-/// The Redis key of the `T` identified by `key`.
-pub fn key_of<T: KvModel>(key: &T::Key) -> Result<String> {
-    format_with(&T::KEY_SCHEMA, |f| T::visit_key_of(key, f))
+/// The Redis key of the `T` identified by `key`: a [`T::Key`](KvModel::Key) or a borrowed
+/// form of it ([`AsKey`]: `"a@b.com"` for a `String` key, `&(7, "acme")` for `(u64, String)`).
+pub fn key_of<T: KvModel>(key: &(impl AsKey<T::Key> + ?Sized)) -> Result<String> {
+    format_with(&T::KEY_SCHEMA, |f| key.visit_parts(f))
 }
 
 /// The Redis key of `model`.

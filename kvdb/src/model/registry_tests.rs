@@ -19,9 +19,6 @@ macro_rules! hand_model {
             fn visit_key(&self, f: &mut dyn FnMut(&[&dyn KeyPart])) {
                 f(&[&self.id])
             }
-            fn visit_key_of(key: &u32, f: &mut dyn FnMut(&[&dyn KeyPart])) {
-                f(&[key])
-            }
         }
     };
 }

@@ -203,11 +203,11 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn hset[T](key: &str, field: &str, value: &T) -> bool where [T: Serialize + ?Sized + Sync]
-        = idempotent run |core| hset(core, key, field, value);
+        = [pipe, idempotent] run |core| hset(core, key, field, value);
 
     /// Sets several fields of the hash at `key` (`HSET`); returns how many are new.
     fn hset_multiple[T](key: &str, fields: &[(&str, T)]) -> u64 where [T: Serialize + Sync]
-        = idempotent run |core| hset_multiple(core, key, fields);
+        = [pipe, idempotent] run |core| hset_multiple(core, key, fields);
 
     /// Writes each field of a struct (or map) as a field of the hash at `key`, each value
     /// encoded on its own (scalars stay plain, so [`hincr_by`](Self::hincr_by) works on
@@ -215,20 +215,20 @@ session_methods! {
     /// strings become sequences of numbers and integers above `u64::MAX` are refused. Read
     /// it back with [`hgetall_struct`](Self::hgetall_struct).
     fn hset_struct[T](key: &str, value: &T) -> u64 where [T: Serialize + ?Sized + Sync]
-        = idempotent run |core| hset_struct(core, key, value);
+        = [pipe, idempotent] run |core| hset_struct(core, key, value);
 
     /// Reads `field` of the hash at `key`; `None` if the field or the key does not exist.
     fn hget[T](key: &str, field: &str) -> Option<T> where [T: DeserializeOwned]
-        = read run |core| hget::<T>(core, key, field);
+        = [pipe, read] run |core| hget::<T>(core, key, field);
 
     /// Reads several fields of the hash at `key`, in order; `None` for a missing field.
     fn hmget[T](key: &str, fields: &[&str]) -> Vec<Option<T>> where [T: DeserializeOwned]
-        = read run |core| hmget::<T>(core, key, fields);
+        = [pipe, read] run |core| hmget::<T>(core, key, fields);
 
     /// Reads every field of the hash at `key` (`HGETALL`), all as `T`; empty if the key
     /// does not exist.
     fn hgetall[T](key: &str) -> HashMap<String, T> where [T: DeserializeOwned]
-        = read run |core| hgetall::<T>(core, key);
+        = [pipe, read] run |core| hgetall::<T>(core, key);
 
     /// Reads the hash at `key` as one struct (or map), field by field; `None` if the key does
     /// not exist. A struct field missing from the hash (and not `#[serde(default)]`) is an
@@ -246,20 +246,20 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn hgetall_struct[T](key: &str) -> Option<T> where [T: DeserializeOwned]
-        = read run |core| hgetall_struct::<T>(core, key);
+        = [pipe, read] run |core| hgetall_struct::<T>(core, key);
 
     /// Deletes fields of the hash at `key`; returns how many existed.
-    fn hdel(key: &str, fields: &[&str]) -> u64 = idempotent run |_| hdel(key, fields);
+    fn hdel(key: &str, fields: &[&str]) -> u64 = [pipe, idempotent] run |_| hdel(key, fields);
 
     /// Whether the hash at `key` has `field`.
-    fn hexists(key: &str, field: &str) -> bool = read run |_| hexists(key, field);
+    fn hexists(key: &str, field: &str) -> bool = [pipe, read] run |_| hexists(key, field);
 
     /// The field names of the hash at `key`.
-    fn hkeys(key: &str) -> Vec<String> = read run |_| hkeys(key);
+    fn hkeys(key: &str) -> Vec<String> = [pipe, read] run |_| hkeys(key);
 
     /// How many fields the hash at `key` has (0 if it does not exist).
-    fn hlen(key: &str) -> u64 = read run |_| hlen(key);
+    fn hlen(key: &str) -> u64 = [pipe, read] run |_| hlen(key);
 
     /// Adds `by` to the integer in `field` of the hash at `key`; returns the new value.
-    fn hincr_by(key: &str, field: &str, by: i64) -> i64 = once run |_| hincr_by(key, field, by);
+    fn hincr_by(key: &str, field: &str, by: i64) -> i64 = [pipe, once] run |_| hincr_by(key, field, by);
 }

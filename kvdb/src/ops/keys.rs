@@ -8,7 +8,7 @@ use super::decode;
 use crate::core::unexpected;
 use crate::error::Result;
 use crate::model::ttl::{expire_at_millis, ttl_arg};
-use crate::transport::{Command, Decoder};
+use crate::transport::{Command, Decoder, PageOf};
 
 /// The time to live of a key, as `TTL`/`PTTL` report it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,7 +115,7 @@ pub(crate) struct Scan(ScanOptions);
 
 impl crate::transport::Pages for Scan {
     type Item = String;
-    type Page = Command<Box<dyn FnOnce(Value) -> Result<(u64, Vec<String>)> + Send>>;
+    type Page = Command<Box<dyn FnOnce(Value) -> Result<PageOf<String>> + Send>>;
 
     fn page(&self, cursor: u64) -> Self::Page {
         let mut cmd = redis::cmd("SCAN");
@@ -127,7 +127,13 @@ impl crate::transport::Pages for Scan {
         if let Some(c) = self.0.count.filter(|c| *c > 0) {
             cmd.arg("COUNT").arg(c);
         }
-        Command::new(cmd, Box::new(|reply| scan_page(reply, "SCAN")))
+        Command::new(
+            cmd,
+            Box::new(|reply| {
+                scan_page(reply, "SCAN")
+                    .map(|(next, keys)| (next, keys.into_iter().map(Ok).collect()))
+            }),
+        )
     }
 }
 
@@ -221,16 +227,16 @@ fn keys(pattern: &str) -> Result<Command<impl Decoder<Vec<String>> + use<>>> {
 
 session_methods! {
     /// Deletes `keys`; returns how many existed.
-    fn delete(keys: &[&str]) -> u64 = idempotent run |_| delete(keys);
+    fn delete(keys: &[&str]) -> u64 = [pipe, idempotent] run |_| delete(keys);
 
     /// Whether `key` exists.
-    fn exists(key: &str) -> bool = read run |_| exists(key);
+    fn exists(key: &str) -> bool = [pipe, read] run |_| exists(key);
 
     /// Whether `key` exists: the counterpart of kvdb-py's `key in session`.
-    fn contains_key(key: &str) -> bool = read run |_| exists(key);
+    fn contains_key(key: &str) -> bool = [pipe, read] run |_| exists(key);
 
     /// Deletes `key`; returns whether it existed: the counterpart of `del session[key]`.
-    fn remove(key: &str) -> bool = idempotent run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
+    fn remove(key: &str) -> bool = [pipe, idempotent] run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
 
     /// Makes `key` expire after `ttl`; returns whether the key exists (and so got the
     /// expiry). Whole seconds are sent as `EXPIRE`, anything finer as `PEXPIRE` in whole
@@ -248,16 +254,16 @@ session_methods! {
     /// assert!(session.expire("k", Duration::ZERO).is_err());
     /// # Ok(()) }
     /// ```
-    fn expire(key: &str, ttl: Duration) -> bool = idempotent run |_| expire(key, ttl, false);
+    fn expire(key: &str, ttl: Duration) -> bool = [pipe, idempotent] run |_| expire(key, ttl, false);
 
     /// The same as [`expire`](Self::expire) (kept for the Redis name): `PEXPIRE` in whole
     /// milliseconds, or `EXPIRE` for whole seconds.
-    fn pexpire(key: &str, ttl: Duration) -> bool = idempotent run |_| expire(key, ttl, true);
+    fn pexpire(key: &str, ttl: Duration) -> bool = [pipe, idempotent] run |_| expire(key, ttl, true);
 
     /// Makes `key` expire at `when` (`PEXPIREAT`, millisecond precision); returns whether the
     /// key exists. A time that has passed deletes the key, as in Redis; a time before the
     /// Unix epoch is an [`Error::InvalidTtl`](crate::Error::InvalidTtl).
-    fn expire_at(key: &str, when: SystemTime) -> bool = idempotent run |_| expire_at(key, when);
+    fn expire_at(key: &str, when: SystemTime) -> bool = [pipe, idempotent] run |_| expire_at(key, when);
 
     /// How long `key` has to live, in whole seconds (`TTL`): [`Ttl::Missing`],
     /// [`Ttl::Persistent`] or [`Ttl::Expires`].
@@ -272,25 +278,25 @@ session_methods! {
     /// assert_eq!(session.ttl("no-such-key")?, Ttl::Missing);
     /// # Ok(()) }
     /// ```
-    fn ttl(key: &str) -> Ttl = read run |_| ttl(key, false);
+    fn ttl(key: &str) -> Ttl = [pipe, read] run |_| ttl(key, false);
 
     /// How long `key` has to live, in whole milliseconds (`PTTL`).
-    fn pttl(key: &str) -> Ttl = read run |_| ttl(key, true);
+    fn pttl(key: &str) -> Ttl = [pipe, read] run |_| ttl(key, true);
 
     /// Removes the expiry of `key` (`PERSIST`); returns whether it had one.
-    fn persist(key: &str) -> bool = idempotent run |_| persist(key);
+    fn persist(key: &str) -> bool = [pipe, idempotent] run |_| persist(key);
 
     /// Renames `from` to `to`, replacing `to` if it exists (`RENAME`). A missing `from` is an
     /// error.
-    fn rename(from: &str, to: &str) -> () = once run |_| rename(from, to);
+    fn rename(from: &str, to: &str) -> () = [pipe, once] run |_| rename(from, to);
 
     /// The type of the value at `key` (`TYPE`); [`KeyType::None`] if it does not exist.
-    fn key_type(key: &str) -> KeyType = read run |_| key_type(key);
+    fn key_type(key: &str) -> KeyType = [pipe, read] run |_| key_type(key);
 
     /// Every key matching `pattern` (`KEYS`), in one reply. This blocks the server while it
     /// walks the whole key space: prefer [`scan`](Self::scan) outside tests and small
     /// databases.
-    fn keys(pattern: &str) -> Vec<String> = read run |_| keys(pattern);
+    fn keys(pattern: &str) -> Vec<String> = [pipe, read] run |_| keys(pattern);
 
     /// Lists keys a page at a time (`SCAN` with [`ScanOptions`]), without blocking the
     /// server: an iterator (sync) or a stream (async) of key names; each page is fetched when
@@ -309,5 +315,5 @@ session_methods! {
     ///
     /// Async: `while let Some(key) = stream.next().await` with `futures_util::StreamExt`
     /// (pin the stream first, e.g. with `std::pin::pin!`).
-    fn scan(options: ScanOptions) -> String = read pages |_| Ok::<_, crate::Error>(Scan(options));
+    fn scan(options: ScanOptions) -> String = [read] pages |_| Ok::<_, crate::Error>(Scan(options));
 }

@@ -26,6 +26,13 @@ static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+static EXTEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) \
+         else return 0 end",
+    )
+});
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A token no other holder has: 128 bits from the process's random hasher keys, the process
@@ -162,8 +169,19 @@ fn release(core: &Core, name: &str, token: &str) -> Result<ScriptRun<i64>> {
     super::script::run::<i64>(core, call)
 }
 
+fn extend(core: &Core, name: &str, token: &str, ttl: Duration) -> Result<ScriptRun<i64>> {
+    let ms = ttl_arg("lock", name, ttl)?.millis();
+    let call = EXTEND.call().key(name).arg(token).arg(&ms);
+    super::script::run::<i64>(core, call)
+}
+
 /// A held lock, from [`Session::lock`](crate::Session::lock) and friends; released when
 /// dropped (or explicitly with [`release`](Self::release), which reports errors).
+///
+/// The lock lives for the `ttl` it was taken with (counted in whole milliseconds, `PX`),
+/// whether or not the guard is dropped: if the work can outlast it, call
+/// [`extend`](Self::extend) before it runs out, or another process may take the lock while you
+/// still work under it.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 #[derive(Debug)]
 pub struct LockGuard {
@@ -182,6 +200,26 @@ impl LockGuard {
     /// The holder's token (what [`release_lock`](crate::Session::release_lock) needs).
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// Gives the lock `ttl` to live from now (`PEXPIRE`, only if this guard still holds it);
+    /// returns whether it did (`false`: it had expired, and maybe been taken by someone else).
+    ///
+    /// ```no_run
+    /// # fn main() -> kvdb::Result<()> {
+    /// # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("doc"))?;
+    /// use std::time::Duration;
+    /// let guard = session.lock("locks:import", Duration::from_secs(10))?;
+    /// for batch in 0..100 {
+    ///     // ... a step that takes a few seconds ...
+    ///     if !guard.extend(Duration::from_secs(10))? {
+    ///         break; // lost the lock: stop working under it
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn extend(&self, ttl: Duration) -> Result<bool> {
+        self.session.extend_lock(&self.key, &self.token, ttl)
     }
 
     /// Releases the lock now; returns whether it was still held (`false`: it had expired,
@@ -240,6 +278,12 @@ impl AsyncLockGuard {
         &self.token
     }
 
+    /// Gives the lock `ttl` to live from now, if this guard still holds it; returns whether
+    /// it did (see [`LockGuard::extend`]).
+    pub async fn extend(&self, ttl: Duration) -> Result<bool> {
+        self.session.extend_lock(&self.key, &self.token, ttl).await
+    }
+
     /// Releases the lock now; returns whether it was still held.
     pub async fn release(mut self) -> Result<bool> {
         self.released = true;
@@ -279,7 +323,9 @@ impl Attach<crate::AsyncSession> for Acquired {
 
 session_methods! {
     /// Takes the lock `name` (a key), waiting as long as it takes; it expires after `ttl`
-    /// unless released first. Returns a guard that releases it when dropped.
+    /// (whole milliseconds, at least one) unless released or [extended](LockGuard::extend)
+    /// first. Returns a guard that releases it when dropped. To give up after a wait, see
+    /// [`lock_timeout`](Self::lock_timeout).
     ///
     /// ```no_run
     /// # fn main() -> kvdb::Result<()> {
@@ -292,21 +338,42 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn lock(name: &str, ttl: Duration) -> LockGuard | AsyncLockGuard
-        = once attach |_| acquire(name, ttl, Wait::Forever).map(|a| map_conversation(a, |got| {
+        = [once] attach |_| acquire(name, ttl, Wait::Forever).map(|a| map_conversation(a, |got| {
             got.ok_or_else(|| Error::Unsupported("internal: a lock without time limit gave up".into()))
+        }));
+
+    /// Takes the lock `name`, retrying for up to `wait`; if it is still held then, fails with
+    /// [`Error::LockTimeout`] (which [`is_timeout`](Error::is_timeout)).
+    ///
+    /// ```no_run
+    /// # fn main() -> kvdb::Result<()> {
+    /// # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("doc"))?;
+    /// use std::time::Duration;
+    /// let guard = session.lock_timeout("locks:report", Duration::from_secs(30), Duration::from_secs(2))?;
+    /// # Ok(()) }
+    /// ```
+    fn lock_timeout(name: &str, ttl: Duration, wait: Duration) -> LockGuard | AsyncLockGuard
+        = [once] attach |_| acquire(name, ttl, Wait::For(wait)).map(|a| map_conversation(a, move |got| {
+            got.ok_or_else(|| Error::LockTimeout { name: name.to_owned(), waited: wait })
         }));
 
     /// Takes the lock `name` if it is free, in one attempt; `None` if someone holds it.
     fn try_lock(name: &str, ttl: Duration) -> Option<LockGuard> | Option<AsyncLockGuard>
-        = once attach |_| acquire(name, ttl, Wait::Once);
+        = [once] attach |_| acquire(name, ttl, Wait::Once);
 
     /// Takes the lock `name`, retrying for up to `wait`; `None` if it was still held then.
     fn try_lock_for(name: &str, ttl: Duration, wait: Duration) -> Option<LockGuard> | Option<AsyncLockGuard>
-        = once attach |_| acquire(name, ttl, Wait::For(wait));
+        = [once] attach |_| acquire(name, ttl, Wait::For(wait));
 
     /// Releases the lock `name` if `token` still holds it (compare-and-delete in Lua);
     /// returns whether it did. Guards call this; it is public for releasing a lock from
     /// elsewhere with a token kept aside.
     fn release_lock(name: &str, token: &str) -> bool
-        = idempotent converse |core| release(core, name, token).map(|run| map_conversation(run, |n: i64| Ok(n == 1)));
+        = [idempotent] converse |core| release(core, name, token).map(|run| map_conversation(run, |n: i64| Ok(n == 1)));
+
+    /// Gives the lock `name` `ttl` to live from now if `token` still holds it
+    /// (compare-and-`PEXPIRE` in Lua); returns whether it did. Guards call this
+    /// ([`LockGuard::extend`]).
+    fn extend_lock(name: &str, token: &str, ttl: Duration) -> bool
+        = [idempotent] converse |core| extend(core, name, token, ttl).map(|run| map_conversation(run, |n: i64| Ok(n == 1)));
 }

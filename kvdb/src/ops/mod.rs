@@ -1,31 +1,20 @@
-//! Every session operation, declared once and generated for both [`Session`](crate::Session)
-//! and [`AsyncSession`](crate::AsyncSession).
+//! Every session operation, declared once and generated for every surface: [`Session`](crate::Session),
+//! [`AsyncSession`](crate::AsyncSession), [`Pipeline`](crate::Pipeline) and the transactions
+//! ([`Transaction`](crate::Transaction), [`AsyncTransaction`](crate::AsyncTransaction)).
 //!
 //! An entry of [`session_methods!`] names the method, its arguments and return type, and a
 //! closure that builds the operation from the session's [`Core`](crate::core::Core). The
-//! macro emits the blocking method (run on the sync pool) and the async one (run on the
-//! multiplexed connection); neither contains any logic of its own.
+//! macro emits the blocking method (run on the sync pool), the async one (run on the
+//! multiplexed connection) and, for entries marked `pipe`, the pipeline and transaction
+//! methods; none contains any logic of its own.
 
-/// Declares session methods for both transports.
+/// Declares session methods for every surface.
 ///
 /// ```text
 /// /// docs
-/// fn name[generics](arg: Type, ...) -> Output where [bounds] = safety kind |core| build_op(core, ...);
-/// fn name[generics](arg: Type, ...) -> SyncOutput | AsyncOutput where [bounds] = safety attach |core| ...;
+/// fn name[generics](arg: Type, ...) -> Output where [bounds] = [markers] kind |core| build_op(core, ...);
+/// fn name[generics](arg: Type, ...) -> SyncOutput | AsyncOutput where [bounds] = attach |core| ...;
 /// ```
-///
-/// The safety says whether the request may be sent again after its connection failed with
-/// no reply (see [`Retry`](crate::Retry) and `docs/reliability.md`):
-///
-/// | safety | meaning | resent by the default policy |
-/// |---|---|---|
-/// | `read` | changes nothing (also `local`, `pages` and `subscribe` entries) | yes |
-/// | `idempotent` | twice leaves the same data as once (`SET`, `DEL`, `HSET`) | yes |
-/// | `once` | twice may do it twice (`INCR`, `LPUSH`, lock acquisition) | no |
-/// | `per_call` | the builder decides from the arguments (`Command::with_safety`), else `once` | as decided |
-///
-/// Multi-step operations (`converse`, `attach`) are only retried while no connection could be
-/// made; a conversation that failed half-way is not started again.
 ///
 /// The kind says how the transports run what the closure builds:
 ///
@@ -33,28 +22,51 @@
 /// |---|---|---|---|
 /// | `run` | an [`Op`](crate::transport::Op) | `Result<Output>` | `async`, `Result<Output>` |
 /// | `converse` | a [`Conversation`](crate::transport::Conversation) | `Result<Output>` | `async`, `Result<Output>` |
+/// | `fallible` | a conversation whose output is `Result<_, E>` with `E: From<Error>` | `Output` (that `Result`) | `async`, `Output` |
 /// | `blocking` | a [`Blocking`](crate::transport::Blocking) op | `Result<Output>` | `async`, `Result<Output>` |
 /// | `attach` | a conversation whose output is bound to the session ([`Attach`]) | `Result<SyncOutput>` | `async`, `Result<AsyncOutput>` |
-/// | `pages` | a [`Pages`](crate::transport::Pages) | `Result<impl Iterator<Item = Result<Output>>>` | not `async`, `Result<impl Stream<Item = Result<Output>>>` |
+/// | `pages` | a [`Pages`](crate::transport::Pages) | `Result<impl Iterator<Item = Result<Output>>>` | not `async`, `Result<impl Stream<Item = Result<Output>> + Unpin>` |
 /// | `subscribe` | a [`pubsub::Subscribe`] | `Result<Subscriber<Output>>` | `async`, `Result<Subscription<Output>>` |
 /// | `local` | the output itself, without I/O | `Output` | not `async`, `Output` |
+///
+/// The optional markers, in brackets before the kind, say which other surfaces get the
+/// operation; an arm ignores the markers it does not know, so a new marker only needs the
+/// arms that use it:
+///
+/// | marker | meaning | adds |
+/// |---|---|---|
+/// | `pipe` | the op is one [`Command`](crate::transport::Command) (kind `run`) | `Pipeline::name` returning `Handle<Output>`; in a transaction, a queued write |
+/// | `read` | the command only reads | in a transaction, an immediate read (`Result<Output>`) instead of a queued write; resent after a lost connection |
+/// | `idempotent` | twice leaves the same data as once (`SET`, `DEL`, `HSET`) | resent after a lost connection |
+/// | `once` | twice may do it twice (`INCR`, `LPUSH`, lock acquisition) | never resent unless the policy says so |
+/// | `per_call` | the builder decides from the arguments (`Command::with_safety`), else `once` | as decided |
+///
+/// `read`, `idempotent`, `once` and `per_call` are the retry safety: whether the request may be
+/// sent again after its connection failed with no reply (see [`Retry`](crate::Retry) and
+/// `docs/reliability.md`). An entry without one is `once`, the safe default. A pipeline is as
+/// safe as its least safe command (each generated `Pipeline` method records its entry's
+/// safety); an atomic pipeline is never resent. Multi-step operations (`converse`,
+/// `fallible`, `attach`) are only retried while no connection could be made: a conversation
+/// that failed half-way is not started again. The pages of `pages` entries only read: each is
+/// asked for again after a lost connection.
 macro_rules! session_methods {
     ($(
         $(#[$meta:meta])*
         fn $name:ident $([$($gen:tt)*])? ($($arg:ident : $ty:ty),* $(,)?) -> $out:ty $(| $aout:ty)?
             $(where [$($wc:tt)*])?
-            = $safety:ident $kind:ident $op:expr;
+            = $([$($flag:ident),* $(,)?])? $kind:ident $op:expr;
     )*) => {
         /// Each method of this list and its retry safety marker, for the tests that check
         /// which commands the drivers resend.
         #[cfg(test)]
         pub(crate) const RETRY_SAFETY: &[(&str, &str)] = &[
-            $((stringify!($name), stringify!($safety)),)*
+            $((stringify!($name), session_methods!(@safety_name [$($($flag)*)?])),)*
         ];
 
         impl $crate::Session {
             $(
-                session_methods!(@sync $kind $safety [$(#[$meta])*] $name [$($($gen)*)?]
+                session_methods!(@sync $kind (session_methods!(@safety [$($($flag)*)?]))
+                    [$(#[$meta])*] $name [$($($gen)*)?]
                     [$($arg: $ty),*] [$out] [$($($wc)*)?] $op);
             )*
         }
@@ -62,21 +74,130 @@ macro_rules! session_methods {
         #[cfg(feature = "async")]
         impl $crate::AsyncSession {
             $(
-                session_methods!(@async $kind $safety [$(#[$meta])*] $name [$($($gen)*)?]
+                session_methods!(@async $kind (session_methods!(@safety [$($($flag)*)?]))
+                    [$(#[$meta])*] $name [$($($gen)*)?]
                     [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)*)?] $op);
             )*
+        }
+
+        impl<'a> $crate::Pipeline<'a> {
+            $(
+                session_methods!(@marked pipeline {no no} [$($($flag)*)?]
+                    {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+            )*
+        }
+
+        impl<'a> $crate::Transaction<'a> {
+            $(
+                session_methods!(@marked tx_sync {no no} [$($($flag)*)?]
+                    {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+            )*
+        }
+
+        #[cfg(feature = "async")]
+        impl<'a> $crate::AsyncTransaction<'a> {
+            $(
+                session_methods!(@marked tx_async {no no} [$($($flag)*)?]
+                    {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+            )*
+        }
+
+        $(
+            session_methods!(@marked list {no no} [$($($flag)*)?]
+                {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+        )*
+    };
+
+    // ---- markers: `{pipe read}` flags collected, unknown markers skipped ----
+    (@marked $surface:ident {$p:ident $r:ident} [pipe $($rest:ident)*] $entry:tt) => {
+        session_methods!(@marked $surface {yes $r} [$($rest)*] $entry);
+    };
+    (@marked $surface:ident {$p:ident $r:ident} [read $($rest:ident)*] $entry:tt) => {
+        session_methods!(@marked $surface {$p yes} [$($rest)*] $entry);
+    };
+    (@marked $surface:ident $flags:tt [$other:ident $($rest:ident)*] $entry:tt) => {
+        session_methods!(@marked $surface $flags [$($rest)*] $entry);
+    };
+    (@marked pipeline {yes $r:ident} [] $entry:tt) => { session_methods!(@pipeline $entry); };
+    (@marked tx_sync {yes yes} [] $entry:tt) => { session_methods!(@tx_read_sync $entry); };
+    (@marked tx_sync {yes no} [] $entry:tt) => { session_methods!(@tx_write $entry); };
+    (@marked tx_async {yes yes} [] $entry:tt) => { session_methods!(@tx_read_async $entry); };
+    (@marked tx_async {yes no} [] $entry:tt) => { session_methods!(@tx_write $entry); };
+    (@marked list {yes $r:ident} [] {$safety:tt $name:ident $($entry:tt)*}) => {
+        #[cfg(feature = "testing")]
+        inventory::submit! {
+            $crate::testing::PipelinedOp { name: stringify!($name), read: session_methods!(@yes $r) }
+        }
+    };
+    (@marked $surface:ident $flags:tt [] $entry:tt) => {};
+    (@yes yes) => { true };
+    (@yes no) => { false };
+
+    // ---- retry safety: the first safety marker, else `once` ----
+    (@safety [read $($rest:ident)*]) => { $crate::retry::Safety::Read };
+    (@safety [idempotent $($rest:ident)*]) => { $crate::retry::Safety::Idempotent };
+    (@safety [once $($rest:ident)*]) => { $crate::retry::Safety::Once };
+    // The builder decides (`Command::with_safety`); this is its fallback.
+    (@safety [per_call $($rest:ident)*]) => { $crate::retry::Safety::Once };
+    (@safety [$other:ident $($rest:ident)*]) => { session_methods!(@safety [$($rest)*]) };
+    (@safety []) => { $crate::retry::Safety::Once };
+    (@safety_name [read $($rest:ident)*]) => { "read" };
+    (@safety_name [idempotent $($rest:ident)*]) => { "idempotent" };
+    (@safety_name [once $($rest:ident)*]) => { "once" };
+    (@safety_name [per_call $($rest:ident)*]) => { "per_call" };
+    (@safety_name [$other:ident $($rest:ident)*]) => { session_methods!(@safety_name [$($rest)*]) };
+    (@safety_name []) => { "once" };
+
+    // ---- pipeline and transactions ----
+    (@pipeline {$safety:tt $name:ident [$($g:ident),*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
+        #[doc = concat!("Queues [`", stringify!($name), "`](crate::Session::", stringify!($name),
+            "); its result is taken from the executed pipeline with the returned handle.")]
+        pub fn $name<$($g),*>(&mut self, $($arg: $ty),*) -> $crate::Handle<$out>
+        where $out: Send + 'static, $($g: 'a,)* $($wc)*
+        {
+            let core = *self.core();
+            self.add(($op)(&core), $safety)
+        }
+    };
+    (@tx_write {$safety:tt $name:ident [$($g:ident),*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
+        #[doc = concat!("Queues [`", stringify!($name), "`](crate::Session::", stringify!($name),
+            "), to run in the transaction's `MULTI`/`EXEC` if the watched keys are unchanged.")]
+        pub fn $name<$($g),*>(&mut self, $($arg: $ty),*) -> &mut Self
+        where $out: Send + 'static, $($g: 'a,)* $($wc)*
+        {
+            let core = *self.queue.core();
+            let _ = self.queue.add(($op)(&core), $safety);
+            self
+        }
+    };
+    (@tx_read_sync {$safety:tt $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
+        #[doc = concat!("[`", stringify!($name), "`](crate::Session::", stringify!($name),
+            "), read now on the transaction's connection (after `WATCH`).")]
+        pub fn $name<$($gen)*>(&mut self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
+            let op = ($op)(self.queue.core())?;
+            self.read(op)
+        }
+    };
+    (@tx_read_async {$safety:tt $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
+        #[doc = concat!("[`", stringify!($name), "`](crate::AsyncSession::", stringify!($name),
+            "), read now on the transaction's connection (after `WATCH`).")]
+        pub async fn $name<$($gen)*>(&mut self, $($arg: $ty),*) -> $crate::Result<$out>
+        where $($wc)*
+        {
+            let op = ($op)(self.queue.core())?;
+            self.read(op).await
         }
     };
 
     // ---- sync ----
-    (@sync local $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync local $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             ($op)(self.core())
         }
     };
-    (@sync pages $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync pages $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -87,7 +208,7 @@ macro_rules! session_methods {
             Ok(self.pool().sync.pages(op))
         }
     };
-    (@sync subscribe $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync subscribe $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -98,44 +219,53 @@ macro_rules! session_methods {
             op.blocking(self.pool_handle())
         }
     };
-    (@sync attach $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync fallible $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+        [$out:ty] [$($wc:tt)*] $op:expr) => {
+        $(#[$meta])*
+        pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
+            let op = ($op)(self.core())?;
+            self.pool().sync.converse(op, $safety)?
+        }
+    };
+    (@sync attach $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            let out = self.pool().sync.converse(op, session_methods!(@safety $safety))?;
+            let out = self.pool().sync.converse(op, $safety)?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
-    (@sync $kind:ident $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync $kind:ident $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.$kind(op, session_methods!(@safety $safety))
+            self.pool().sync.$kind(op, $safety)
         }
     };
 
     // ---- async ----
-    (@async local $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async local $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             ($op)(self.core())
         }
     };
-    (@async pages $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async pages $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
-            -> $crate::Result<impl futures_core::Stream<Item = $crate::Result<$out>> + Send + '_>
+            -> $crate::Result<impl futures_core::Stream<Item = $crate::Result<$out>> + Send + Unpin + '_>
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            Ok(self.pool().aio.pages(op))
+            // Boxed so that the stream is `Unpin`: `stream.next().await` works without pinning.
+            Ok(Box::pin(self.pool().aio.pages(op)))
         }
     };
-    (@async subscribe $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async subscribe $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -146,33 +276,35 @@ macro_rules! session_methods {
             op.stream(self.pool_handle()).await
         }
     };
-    (@async attach $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async fallible $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+        [$out:ty] [$($wc:tt)*] $op:expr) => {
+        $(#[$meta])*
+        pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
+            let op = ($op)(self.core())?;
+            self.pool().aio.converse(op, $safety).await?
+        }
+    };
+    (@async attach $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$sout:ty | $out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out>
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            let out = self.pool().aio.converse(op, session_methods!(@safety $safety)).await?;
+            let out = self.pool().aio.converse(op, $safety).await?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
-    (@async $kind:ident $safety:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async $kind:ident $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out>
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            self.pool().aio.$kind(op, session_methods!(@safety $safety)).await
+            self.pool().aio.$kind(op, $safety).await
         }
     };
-
-    // ---- retry safety markers ----
-    (@safety read) => { $crate::retry::Safety::Read };
-    (@safety idempotent) => { $crate::retry::Safety::Idempotent };
-    (@safety once) => { $crate::retry::Safety::Once };
-    (@safety per_call) => { $crate::retry::Safety::Once };
 }
 
 /// Binds the output of an operation to the session that ran it (e.g. a lock token becomes a
@@ -207,6 +339,7 @@ mod server;
 pub(crate) mod sets;
 pub(crate) mod strings;
 mod subscriber;
+mod transaction;
 pub(crate) mod zsets;
 
 #[cfg(test)]
@@ -223,3 +356,6 @@ pub use strings::SetOptions;
 pub use subscriber::Subscriber;
 #[cfg(feature = "async")]
 pub use subscriber::Subscription;
+pub use transaction::Transaction;
+#[cfg(feature = "async")]
+pub use transaction::{AsyncTransaction, TxFuture};

@@ -4,19 +4,18 @@
 //! the session's serializer and compression; a session with `Serializer::None` refuses them
 //! with [`Error::SerializerRequired`](crate::Error::SerializerRequired).
 
-use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::time::Duration;
 
 use redis::Value;
 
 use super::decode::count as int;
-use super::model_conv::{Once, Page, ScanPage, Update, decode_at, value_bytes};
+use super::model_conv::{ModelPages, Once, Update, decode_at, value_bytes};
 use crate::core::{Core, unexpected};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::ttl::ttl_arg;
-use crate::model::{AnyModel, KvModel, decode_any, key_of, model_key};
-use crate::retry::Safety;
-use crate::transport::{Command, Decoder, Step};
+use crate::model::{AnyModel, AsKey, KvModel, decode_any, key_of, model_key};
+use crate::transport::{Command, Decoder, Step, map_conversation};
 
 /// Appends `EX seconds`, or `PX milliseconds` when the TTL is not whole seconds.
 fn push_ttl(cmd: &mut redis::Cmd, key: &str, ttl: Option<Duration>) -> Result<()> {
@@ -53,9 +52,10 @@ fn set<T: KvModel>(
     Ok(Command::new(set_cmd(core, model, ttl)?, ok))
 }
 
-fn get<T: KvModel>(core: &Core, key: &T::Key) -> Result<Command<impl Decoder<Option<T>> + use<T>>> {
+/// `GET key` read as a `T` (the key is formatted by the caller: builders do not depend on
+/// the borrowed form it was given in).
+fn get<T: KvModel>(core: &Core, key: String) -> Result<Command<impl Decoder<Option<T>> + use<T>>> {
     let core = *core;
-    let key = key_of::<T>(key)?;
     let mut cmd = redis::cmd("GET");
     cmd.arg(&key);
     Ok(Command::new(cmd, move |reply| {
@@ -65,12 +65,9 @@ fn get<T: KvModel>(core: &Core, key: &T::Key) -> Result<Command<impl Decoder<Opt
     }))
 }
 
-fn key_cmd<T: KvModel>(
-    name: &'static str,
-    key: &T::Key,
-) -> Result<Command<impl Decoder<u64> + use<T>>> {
+fn key_cmd(name: &'static str, key: String) -> Result<Command<impl Decoder<u64> + use<>>> {
     let mut cmd = redis::cmd(name);
-    cmd.arg(key_of::<T>(key)?);
+    cmd.arg(key);
     Ok(Command::new(cmd, move |reply| int(reply, name)))
 }
 
@@ -79,10 +76,9 @@ type Found<T> = Vec<Option<T>>;
 
 fn get_many<T: KvModel>(
     core: &Core,
-    keys: &[T::Key],
+    keys: Vec<String>,
 ) -> Result<Once<Found<T>, impl Decoder<Found<T>> + use<T>>> {
     let core = *core;
-    let keys = keys.iter().map(key_of::<T>).collect::<Result<Vec<_>>>()?;
     let first = if keys.is_empty() {
         Step::Done(Vec::new())
     } else {
@@ -136,12 +132,9 @@ fn get_any(core: &Core, key: &str) -> Result<Command<impl Decoder<Option<AnyMode
     }))
 }
 
-fn update<T: KvModel, F: FnMut(&mut T)>(
-    core: &Core,
-    key: &T::Key,
-    change: F,
-) -> Result<Update<T, F>> {
-    Ok(Update::new(*core, key_of::<T>(key)?, change))
+/// The keys of `T` for `keys`, in order.
+fn keys_of<T: KvModel>(keys: &[impl AsKey<T::Key>]) -> Result<Vec<String>> {
+    keys.iter().map(|k| key_of::<T>(k)).collect()
 }
 
 session_methods! {
@@ -158,51 +151,63 @@ session_methods! {
     /// # let session: kvdb::Session = todo!();
     /// session.set_model(&User { id: 42, name: "Ann".into() })?; // at "users:42"
     /// let ann: Option<User> = session.get_model::<User>(&42)?;
+    ///
+    /// // Several at once, in one round trip:
+    /// let mut p = session.pipeline();
+    /// let bo = p.set_model(&User { id: 7, name: "Bo".into() });
+    /// let ann = p.get_model::<User>(&42);
+    /// let mut results = session.execute(p)?;
+    /// results.take(bo)?;
+    /// assert_eq!(results.take(ann)?.map(|u| u.name).as_deref(), Some("Ann"));
     /// # Ok::<(), kvdb::Error>(())
     /// ```
-    fn set_model[T](model: &T) -> () where [T: KvModel] = idempotent run |core| set(core, model, T::TTL);
+    fn set_model[T](model: &T) -> () where [T: KvModel] = [pipe, idempotent] run |core| set(core, model, T::TTL);
 
     /// Stores `model` at its key with this TTL instead of the model's default (whole seconds
     /// are sent as `EX`, anything finer as `PX`; less than a millisecond is an
     /// [`InvalidTtl`](crate::Error::InvalidTtl) and nothing is sent).
     fn set_model_ex[T](model: &T, ttl: Duration) -> () where [T: KvModel]
-        = idempotent run |core| set(core, model, Some(ttl));
+        = [pipe, idempotent] run |core| set(core, model, Some(ttl));
 
-    /// Reads the `T` at `key` (its key fields: a value, or a tuple of them); `Ok(None)` if
-    /// there is none. A value of another model type is an
+    /// Reads the `T` at `key` (its key fields: a value, or a tuple of them, each as owned or
+    /// borrowed as you hold it: `"a@b.com"` for a `String` key, `&(7, "acme")` for
+    /// `(u64, String)`; see [`AsKey`]); `Ok(None)` if there is none. A value of another model type is an
     /// [`Error::TypeMismatch`](crate::Error::TypeMismatch); an older schema version is
     /// migrated if `T` declares a migration, else an
     /// [`Error::SchemaVersion`](crate::Error::SchemaVersion).
-    fn get_model[T](key: &T::Key) -> Option<T> where [T: KvModel] = read run |core| get::<T>(core, key);
+    fn get_model[T](key: &(impl AsKey<T::Key> + ?Sized)) -> Option<T> where [T: KvModel]
+        = [pipe, read] run |core| get::<T>(core, key_of::<T>(key)?);
 
     /// Deletes the `T` at `key`; returns whether it existed.
-    fn delete_model[T](key: &T::Key) -> bool where [T: KvModel]
-        = idempotent run |_| key_cmd::<T>("DEL", key).map(|op| op.map(|n| n > 0));
+    fn delete_model[T](key: &(impl AsKey<T::Key> + ?Sized)) -> bool where [T: KvModel]
+        = [pipe, idempotent] run |_| key_cmd("DEL", key_of::<T>(key)?).map(|op| op.map(|n| n > 0));
 
     /// Whether a `T` is stored at `key` (the key exists; its type is not checked).
-    fn exists_model[T](key: &T::Key) -> bool where [T: KvModel]
-        = read run |_| key_cmd::<T>("EXISTS", key).map(|op| op.map(|n| n > 0));
+    fn exists_model[T](key: &(impl AsKey<T::Key> + ?Sized)) -> bool where [T: KvModel]
+        = [pipe, read] run |_| key_cmd("EXISTS", key_of::<T>(key)?).map(|op| op.map(|n| n > 0));
 
     /// Reads the models at `keys` in one round trip (`MGET`), in order; `None` where there is
     /// none. Any value that is not a `T` fails the whole call, naming its key.
-    fn get_models[T](keys: &[T::Key]) -> Vec<Option<T>> where [T: KvModel]
-        = read converse |core| get_many::<T>(core, keys);
+    fn get_models[T](keys: &[impl AsKey<T::Key>]) -> Vec<Option<T>> where [T: KvModel]
+        = [read] converse |core| get_many::<T>(core, keys_of::<T>(keys)?);
 
     /// Stores `models` in one round trip (a pipeline of `SET`s), each with the model's
     /// default TTL. Not atomic: after a connection failure some may be stored.
-    fn set_models[T](models: &[T]) -> () where [T: KvModel] = idempotent converse |core| set_many(core, models, T::TTL);
+    fn set_models[T](models: &[T]) -> () where [T: KvModel] = [idempotent] converse |core| set_many(core, models, T::TTL);
 
     /// Reads the model at `key`, whatever its type: the stored tag names a registered model
     /// type (see [`registry`](crate::registry)), which is decoded and returned as an
     /// [`AnyModel`]. An unregistered tag is an [`Error::UnknownTag`](crate::Error::UnknownTag).
-    fn get_any(key: &str) -> Option<AnyModel> = read run |core| get_any(core, key);
+    fn get_any(key: &str) -> Option<AnyModel> = [pipe, read] run |core| get_any(core, key);
 
     /// Changes the `T` at `key` with `change` and stores it, without losing concurrent
     /// writes: `WATCH`, `GET`, `change`, then `MULTI`/`SET`/`EXEC`; if another client wrote
     /// the key in between, it starts over (so `change` may run several times), and gives up
     /// with [`Error::Conflict`](crate::Error::Conflict) after 1000 lost races. The key's TTL is
     /// kept. Returns the stored model, or `None` (and stores nothing) if there is none.
-    /// `change` must not change the key fields.
+    /// `change` must not change the key fields. To refuse a change, see
+    /// [`try_update_model`](Self::try_update_model); for several keys,
+    /// [`transaction`](Self::transaction).
     ///
     /// ```no_run
     /// # use kvdb::KvModel;
@@ -210,103 +215,86 @@ session_methods! {
     /// # #[derive(Serialize, Deserialize, KvModel)] #[kv(prefix = "counters")]
     /// # struct Counter { #[kv(key)] name: String, hits: u64 }
     /// # let session: kvdb::Session = todo!();
-    /// let c = session.update_model::<Counter, _>(&"home".into(), |c| c.hits += 1)?;
+    /// let c = session.update_model::<Counter, _>("home", |c| c.hits += 1)?;
     /// # Ok::<(), kvdb::Error>(())
     /// ```
-    fn update_model[T, F](key: &T::Key, change: F) -> Option<T>
+    fn update_model[T, F](key: &(impl AsKey<T::Key> + ?Sized), change: F) -> Option<T>
         where [T: KvModel, F: FnMut(&mut T) + Send]
-        = once converse |core| update::<T, F>(core, key, change);
-}
+        = [once] converse |core: &Core| Ok::<_, Error>(Update::<T, Infallible, _>::new(*core, key_of::<T>(key)?, infallible(change)))
+            .map(|up| map_conversation(up, |outcome| Ok(outcome.unwrap_or_else(|never| match never {}))));
 
-/// Every stored `T`, read page by page: what [`Session::scan_models`](crate::Session::scan_models)
-/// returns.
-///
-/// Each page is one `SCAN` (with the model's key pattern) and one `MGET`. Keys that match the
-/// pattern but not the model's key shape are skipped; a value at a key of the right shape
-/// that is not a `T` is an `Err` item, and iteration goes on. As with any `SCAN`, a model
-/// stored or deleted during the scan may or may not be seen, and one may be seen twice if
-/// Redis resizes its table meanwhile.
-pub struct ModelScan<T> {
-    session: crate::Session,
-    cursor: Option<u64>,
-    buffer: VecDeque<Result<T>>,
-}
+    /// [`update_model`](Self::update_model) with a change that can refuse: when `change`
+    /// returns `Err(e)`, nothing is written and the call returns `Err(e)`, the caller's own
+    /// error. `E` is any error type that kvdb's errors convert into (`From<kvdb::Error>`): your
+    /// application's error enum with a `#[from] kvdb::Error` variant, `anyhow::Error`, or
+    /// `kvdb::Error` itself; so a refusal and a failure come back through one `?`, and a
+    /// refusal is told apart by matching your own variant.
+    ///
+    /// ```no_run
+    /// # use kvdb::KvModel;
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Serialize, Deserialize, KvModel)]
+    /// #[kv(prefix = "stock")]
+    /// struct Stock { #[kv(key)] sku: String, qty: u32 }
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// enum OrderError {
+    ///     #[error("only {0} left")]
+    ///     OutOfStock(u32),
+    ///     #[error(transparent)]
+    ///     Store(#[from] kvdb::Error),
+    /// }
+    ///
+    /// # fn demo(session: &kvdb::Session) -> Result<(), OrderError> {
+    /// let taken = session.try_update_model::<Stock, _, OrderError>("sku-1", |s| {
+    ///     if s.qty < 3 {
+    ///         return Err(OrderError::OutOfStock(s.qty)); // nothing is written
+    ///     }
+    ///     s.qty -= 3;
+    ///     Ok(())
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    fn try_update_model[T, F, E](key: &(impl AsKey<T::Key> + ?Sized), change: F)
+        -> std::result::Result<Option<T>, E>
+        where [T: KvModel, F: FnMut(&mut T) -> std::result::Result<(), E> + Send, E: From<Error> + Send]
+        = [once] fallible |core: &Core| Ok::<_, Error>(Update::<T, E, F>::new(*core, key_of::<T>(key)?, change));
 
-impl<T: KvModel> Iterator for ModelScan<T> {
-    type Item = Result<T>;
-
-    fn next(&mut self) -> Option<Result<T>> {
-        loop {
-            if let Some(item) = self.buffer.pop_front() {
-                return Some(item);
-            }
-            let cursor = self.cursor?;
-            let page = ScanPage::<T>::new(*self.session.core(), cursor);
-            match self.session.pool().sync.converse(page, Safety::Read) {
-                Ok(Page { next, items }) => {
-                    self.cursor = (next != 0).then_some(next);
-                    self.buffer.extend(items);
-                }
-                Err(e) => {
-                    self.cursor = None;
-                    return Some(Err(e));
-                }
-            }
-        }
-    }
-}
-
-impl<T> std::fmt::Debug for ModelScan<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModelScan")
-            .field("cursor", &self.cursor)
-            .field("buffered", &self.buffer.len())
-            .finish()
-    }
-}
-
-impl crate::Session {
-    /// Iterates over every stored `T` (see [`ModelScan`]). Nothing is sent until the first
-    /// `next()`.
+    /// Iterates over every stored `T`, a page at a time (each page one `SCAN` with the
+    /// model's key pattern and one `MGET`): an iterator (sync) or a stream (async). Keys that
+    /// match the pattern but not the model's key shape are skipped; a value at a key of the
+    /// right shape that is not a `T` is an `Err` item, and iteration goes on. As with any
+    /// `SCAN`, a model stored or deleted during the scan may or may not be seen, and one may be
+    /// seen twice if Redis resizes its table meanwhile. Nothing is sent until the first item
+    /// is asked for.
     ///
     /// ```no_run
     /// # use kvdb::KvModel;
     /// # use serde::{Deserialize, Serialize};
     /// # #[derive(Serialize, Deserialize, KvModel)] #[kv(prefix = "users")]
     /// # struct User { #[kv(key)] id: u64, name: String }
-    /// # let session: kvdb::Session = todo!();
-    /// for user in session.scan_models::<User>() {
+    /// # fn demo(session: &kvdb::Session) -> kvdb::Result<()> {
+    /// for user in session.scan_models::<User>()? {
     ///     println!("{}", user?.name);
     /// }
-    /// # Ok::<(), kvdb::Error>(())
+    /// # Ok(()) }
+    /// # async fn demo_async(session: &kvdb::AsyncSession) -> kvdb::Result<()> {
+    /// use kvdb::StreamExt; // `next()` on streams
+    /// let mut users = session.scan_models::<User>()?;
+    /// while let Some(user) = users.next().await {
+    ///     println!("{}", user?.name);
+    /// }
+    /// # Ok(()) }
     /// ```
-    pub fn scan_models<T: KvModel>(&self) -> ModelScan<T> {
-        ModelScan {
-            session: self.clone(),
-            cursor: Some(0),
-            buffer: VecDeque::new(),
-        }
-    }
+    fn scan_models[T]() -> T where [T: KvModel] = [read] pages |core: &Core| Ok::<_, Error>(ModelPages::<T>::new(*core));
 }
 
-#[cfg(feature = "async")]
-impl crate::AsyncSession {
-    /// Reads every stored `T` (see [`ModelScan`] for what is read); fails on the first value
-    /// that is not a `T`. The blocking [`Session::scan_models`](crate::Session::scan_models)
-    /// iterates lazily and lets you skip such values.
-    pub async fn scan_models<T: KvModel>(&self) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        let mut cursor = 0;
-        loop {
-            let page = ScanPage::<T>::new(*self.core(), cursor);
-            let Page { next, items } = self.pool().aio.converse(page, Safety::Read).await?;
-            for item in items {
-                out.push(item?);
-            }
-            if next == 0 {
-                return Ok(out);
-            }
-            cursor = next;
-        }
+/// `change` as a change that never refuses.
+fn infallible<T, F: FnMut(&mut T)>(
+    mut change: F,
+) -> impl FnMut(&mut T) -> std::result::Result<(), Infallible> {
+    move |m| {
+        change(m);
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ use redis::Value;
 use crate::core::{Core, unexpected};
 use crate::error::{Error, Result};
 use crate::model::{KvModel, decode_model, model_key};
-use crate::transport::{Conversation, Step, finish_keyed};
+use crate::transport::{Conversation, PageOf, Pages, Step, finish_keyed};
 
 /// The bytes of a stored value, or `None` for nil.
 pub(super) fn value_bytes(reply: Value, command: &'static str) -> Result<Option<Vec<u8>>> {
@@ -62,14 +62,8 @@ impl<O, F: FnOnce(Value) -> Result<O>> Conversation for Once<O, F> {
     }
 }
 
-/// One page of a model scan: the next cursor (0 when done) and the models found.
-pub(super) struct Page<T> {
-    pub(super) next: u64,
-    pub(super) items: Vec<Result<T>>,
-}
-
 /// `SCAN cursor MATCH pattern`, then `MGET` of the keys that have the model's key shape.
-pub(super) struct ScanPage<T> {
+pub(crate) struct ScanPage<T> {
     core: Core,
     cursor: u64,
     /// After the SCAN: the next cursor and the keys being fetched.
@@ -90,7 +84,7 @@ impl<T: KvModel> ScanPage<T> {
         }
     }
 
-    fn on_scan(&mut self, reply: Value) -> Result<Step<Page<T>>> {
+    fn on_scan(&mut self, reply: Value) -> Result<Step<PageOf<T>>> {
         let bad = |v: &Value| unexpected("SCAN", v);
         let Value::Array(mut parts) = reply else {
             return Err(bad(&reply));
@@ -115,10 +109,7 @@ impl<T: KvModel> ScanPage<T> {
             .filter(|k| T::KEY_SCHEMA.matches(k))
             .collect();
         if keys.is_empty() {
-            return Ok(Step::Done(Page {
-                next,
-                items: Vec::new(),
-            }));
+            return Ok(Step::Done((next, Vec::new())));
         }
         let mut mget = redis::cmd("MGET");
         mget.arg(&keys);
@@ -128,13 +119,13 @@ impl<T: KvModel> ScanPage<T> {
 }
 
 impl<T: KvModel> Conversation for ScanPage<T> {
-    type Output = Page<T>;
+    type Output = PageOf<T>;
 
     fn needs_dedicated_connection(&self) -> bool {
         false
     }
 
-    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Page<T>>> {
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<PageOf<T>>> {
         let Some(reply) = reply else {
             let mut scan = redis::cmd("SCAN");
             scan.arg(self.cursor)
@@ -160,14 +151,58 @@ impl<T: KvModel> Conversation for ScanPage<T> {
                 Err(e) => items.push(Err(e.at_key(key))),
             }
         }
-        Ok(Step::Done(Page { next, items }))
+        Ok(Step::Done((next, items)))
     }
 }
 
-/// How many times `update_model` tries before giving up with [`Error::Conflict`].
-const MAX_ATTEMPTS: u32 = 1000;
+/// Every stored `T`, page by page: what [`scan_models`](crate::Session::scan_models) reads.
+pub(super) struct ModelPages<T> {
+    core: Core,
+    _model: std::marker::PhantomData<fn() -> T>,
+}
 
-enum UpdateState<T> {
+impl<T> ModelPages<T> {
+    pub(super) fn new(core: Core) -> Self {
+        ModelPages {
+            core,
+            _model: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: KvModel> Pages for ModelPages<T> {
+    type Item = T;
+    type Page = ScanPage<T>;
+
+    fn page(&self, cursor: u64) -> ScanPage<T> {
+        ScanPage::new(self.core, cursor)
+    }
+}
+
+/// How many times `update_model` and transactions try before giving up with
+/// [`Error::Conflict`].
+pub(super) const MAX_ATTEMPTS: u32 = 1000;
+
+/// A short random pause after a lost race, growing with the attempts (up to 32 ms), so that
+/// contending writers spread out.
+pub(super) fn backoff(attempts: u32) -> Duration {
+    let cap_ms = 1u64 << attempts.min(5);
+    Duration::from_micros(RandomState::new().hash_one(attempts) % (cap_ms * 1000))
+}
+
+/// The error after `attempts` lost races on `key`.
+pub(super) fn conflict(key: Option<&str>, attempts: u32) -> Error {
+    Error::Conflict {
+        key: crate::error::KeyContext(key.map(str::to_owned)),
+        attempts,
+    }
+}
+
+/// What `update_model` finishes with: the stored model (`None`: there was none), or the
+/// change's refusal (the caller's error, nothing written).
+type Outcome<T, E> = std::result::Result<Option<T>, E>;
+
+enum UpdateState<T, E> {
     /// Send WATCH (first, or after a lost race).
     Start,
     Watching,
@@ -175,21 +210,22 @@ enum UpdateState<T> {
     /// MULTI/SET/EXEC sent with this new value.
     Writing(T),
     /// UNWATCH sent; then finish with this.
-    Unwatching(Result<Option<T>>),
+    Unwatching(Result<Outcome<T, E>>),
 }
 
 /// `WATCH key`, `GET key`, apply the change, `MULTI SET key value KEEPTTL EXEC`; if another
-/// writer changed the key in between, EXEC aborts and it starts over. Needs a connection of its
-/// own (WATCH state belongs to the connection).
-pub(super) struct Update<T, F> {
+/// writer changed the key in between, EXEC aborts and it starts over. A change that refuses
+/// (returns `Err`) ends it without writing. Needs a connection of its own (WATCH state
+/// belongs to the connection).
+pub(super) struct Update<T, E, F> {
     core: Core,
     key: String,
     change: F,
     attempts: u32,
-    state: UpdateState<T>,
+    state: UpdateState<T, E>,
 }
 
-impl<T: KvModel, F: FnMut(&mut T)> Update<T, F> {
+impl<T: KvModel, E, F: FnMut(&mut T) -> std::result::Result<(), E>> Update<T, E, F> {
     pub(super) fn new(core: Core, key: String, change: F) -> Self {
         Update {
             core,
@@ -200,10 +236,13 @@ impl<T: KvModel, F: FnMut(&mut T)> Update<T, F> {
         }
     }
 
-    /// Applies the change to the value read, and builds the transaction that writes it.
-    fn write(&mut self, bytes: &[u8]) -> Result<(T, redis::Pipeline)> {
+    /// Applies the change to the value read, and builds the transaction that writes it;
+    /// `Ok(Err(refusal))` if the change refused.
+    fn write(&mut self, bytes: &[u8]) -> Result<std::result::Result<(T, redis::Pipeline), E>> {
         let mut model: T = decode_at(&self.core, bytes, &self.key)?;
-        (self.change)(&mut model);
+        if let Err(refusal) = (self.change)(&mut model) {
+            return Ok(Err(refusal));
+        }
         let new_key = model_key(&model)?;
         if new_key != self.key {
             return Err(Error::Unsupported(format!(
@@ -220,30 +259,25 @@ impl<T: KvModel, F: FnMut(&mut T)> Update<T, F> {
         set.arg("KEEPTTL");
         let mut pipe = redis::pipe();
         pipe.atomic().add_command(set);
-        Ok((model, pipe))
+        Ok(Ok((model, pipe)))
     }
 
-    fn unwatch(&mut self, outcome: Result<Option<T>>) -> Step<Option<T>> {
+    fn unwatch(&mut self, outcome: Result<Outcome<T, E>>) -> Step<Outcome<T, E>> {
         self.state = UpdateState::Unwatching(outcome);
         Step::Send(redis::cmd("UNWATCH"))
     }
-
-    /// A short random pause after a lost race, growing with the attempts, so that contending
-    /// writers spread out.
-    fn backoff(&self) -> Duration {
-        let cap_ms = 1u64 << self.attempts.min(5);
-        Duration::from_micros(RandomState::new().hash_one(self.attempts) % (cap_ms * 1000))
-    }
 }
 
-impl<T: KvModel, F: FnMut(&mut T)> Conversation for Update<T, F> {
-    type Output = Option<T>;
+impl<T: KvModel, E, F: FnMut(&mut T) -> std::result::Result<(), E>> Conversation
+    for Update<T, E, F>
+{
+    type Output = Outcome<T, E>;
 
     fn needs_dedicated_connection(&self) -> bool {
         true
     }
 
-    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Option<T>>> {
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Outcome<T, E>>> {
         let state = std::mem::replace(&mut self.state, UpdateState::Start);
         let key = self.key.clone();
         let reply = reply.map(|r| finish_keyed(r, || Some(key.clone())));
@@ -265,14 +299,15 @@ impl<T: KvModel, F: FnMut(&mut T)> Conversation for Update<T, F> {
                 let bytes = match r.and_then(|v| value_bytes(v, "GET").map_err(|e| e.at_key(&key)))
                 {
                     Ok(Some(bytes)) => bytes,
-                    Ok(None) => return Ok(self.unwatch(Ok(None))),
+                    Ok(None) => return Ok(self.unwatch(Ok(Ok(None)))),
                     Err(e) => return Ok(self.unwatch(Err(e))),
                 };
                 match self.write(&bytes) {
-                    Ok((model, pipe)) => {
+                    Ok(Ok((model, pipe))) => {
                         self.state = UpdateState::Writing(model);
                         Ok(Step::SendPipe(pipe))
                     }
+                    Ok(Err(refusal)) => Ok(self.unwatch(Ok(Err(refusal)))),
                     Err(e) => Ok(self.unwatch(Err(e))),
                 }
             }
@@ -280,14 +315,11 @@ impl<T: KvModel, F: FnMut(&mut T)> Conversation for Update<T, F> {
             (UpdateState::Writing(_), Some(Ok(Value::Nil))) => {
                 self.attempts += 1;
                 if self.attempts >= MAX_ATTEMPTS {
-                    return Err(Error::Conflict {
-                        key: crate::error::KeyContext(Some(key)),
-                        attempts: self.attempts,
-                    });
+                    return Err(conflict(Some(&key), self.attempts));
                 }
-                Ok(Step::Sleep(self.backoff()))
+                Ok(Step::Sleep(backoff(self.attempts)))
             }
-            (UpdateState::Writing(model), Some(r)) => r.map(|_| Step::Done(Some(model))),
+            (UpdateState::Writing(model), Some(r)) => r.map(|_| Step::Done(Ok(Some(model)))),
             (UpdateState::Unwatching(outcome), _) => outcome.map(Step::Done),
             (_, None) => Err(Error::Unsupported(
                 "internal: update_model expected a reply".into(),

@@ -59,8 +59,10 @@ const NEVER_RESENT: &[&str] = &[
     "set_with",
     "lock",
     "try_lock",
+    "lock_timeout",
     "try_lock_for",
     "update_model",
+    "try_update_model",
     "rename",
     "publish",
     "query",
@@ -139,4 +141,56 @@ fn per_call_builders_decide_from_their_arguments() {
     let mut atomic = super::Pipeline::new(core).atomic();
     let _ = atomic.get::<String>("a");
     assert_eq!(atomic.into_op().unwrap().safety(), Some(Safety::Once));
+}
+
+/// The map's reads (`HGET`, `HMGET`, `HEXISTS`, `HLEN`, `EXISTS`, `HPTTL`) are resent like any
+/// read; its writes (`HSET`, `HDEL`, `DEL`, the field TTLs) are idempotent; its
+/// compare-and-set (`update`) is a conversation, never started again half-way.
+#[test]
+fn map_methods_declare_reads_and_idempotent_writes() {
+    const READS: &[&str] = &["get", "get_many", "contains_key", "len", "is_empty", "ttl"];
+    const WRITES: &[&str] = &[
+        "insert",
+        "insert_many",
+        "remove",
+        "clear",
+        "expire",
+        "persist",
+    ];
+    let entries = crate::map::RETRY_SAFETY;
+    assert_eq!(entries.len(), READS.len() + WRITES.len(), "{entries:?}");
+    for (name, marker) in entries {
+        let expected = if READS.contains(name) {
+            "read"
+        } else if WRITES.contains(name) {
+            "idempotent"
+        } else {
+            panic!("map method {name} is not classified here")
+        };
+        assert_eq!(*marker, expected, "map method {name}");
+        assert!(
+            Retry::default().may_retry(1, safety(marker), &lost()),
+            "{name}"
+        );
+    }
+}
+
+/// With the Lua fallback, a map request goes with the purge of expired fields: a read then
+/// writes, idempotently, and is still resent; a native-mode read stays a read.
+#[test]
+fn map_requests_with_the_fallback_purge_are_idempotent() {
+    use crate::map::TtlMode;
+    let resolved = crate::SessionOptions::new("t")
+        .resolve_with_env(&|_| None)
+        .unwrap();
+    let core = crate::core::Core {
+        encoder: resolved.encoder,
+        limits: resolved.limits,
+    };
+    let get = || crate::map::ops::get::<str, String>(&core, "m", "k").unwrap();
+    let native = crate::map::ttl::prepare(get(), TtlMode::Native, "m", "m:ttl");
+    assert_eq!(native.safety_with(Safety::Read), Safety::Read);
+    let purged = crate::map::ttl::prepare(get(), TtlMode::LuaFallback, "m", "m:ttl");
+    assert_eq!(purged.safety_with(Safety::Read), Safety::Idempotent);
+    assert_eq!(purged.safety_with(Safety::Once), Safety::Once);
 }

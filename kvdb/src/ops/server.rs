@@ -39,16 +39,16 @@ fn flushdb() -> Result<Command<impl Decoder<()> + use<>>> {
 
 session_methods! {
     /// Checks that the server answers (`PING`).
-    fn ping() -> () = read run |_| ping();
+    fn ping() -> () = [pipe, read] run |_| ping();
 
     /// The server's `INFO` text, for one section (`"server"`, `"memory"`, `"keyspace"`, ...)
     /// or the default ones.
-    fn info(section: Option<&str>) -> String = read run |_| info(section);
+    fn info(section: Option<&str>) -> String = [pipe, read] run |_| info(section);
 
     /// How many keys the session's database holds (`DBSIZE`).
-    fn dbsize() -> u64 = read run |_| dbsize();
+    fn dbsize() -> u64 = [pipe, read] run |_| dbsize();
 
     /// Deletes every key of the session's database (`FLUSHDB`), including keys of other
     /// sessions and programs using the same database. Never called implicitly by kvdb.
-    fn flushdb() -> () = idempotent run |_| flushdb();
+    fn flushdb() -> () = [pipe, idempotent] run |_| flushdb();
 }

@@ -73,19 +73,19 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn sadd[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
-        = idempotent run |core| with_members(core, "SADD", key, members);
+        = [pipe, idempotent] run |core| with_members(core, "SADD", key, members);
 
     /// Removes `members` from the set at `key` (`SREM`); returns how many were there.
     fn srem[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
-        = idempotent run |core| with_members(core, "SREM", key, members);
+        = [pipe, idempotent] run |core| with_members(core, "SREM", key, members);
 
     /// Every member of the set at `key`, in no particular order (`SMEMBERS`).
-    fn smembers[T](key: &str) -> Vec<T> where [T: DeserializeOwned] = read run |core| smembers::<T>(core, key);
+    fn smembers[T](key: &str) -> Vec<T> where [T: DeserializeOwned] = [pipe, read] run |core| smembers::<T>(core, key);
 
     /// Whether `member` is in the set at `key` (`SISMEMBER`).
     fn sismember[T](key: &str, member: &T) -> bool where [T: Serialize + ?Sized + Sync]
-        = read run |core| sismember(core, key, member);
+        = [pipe, read] run |core| sismember(core, key, member);
 
     /// How many members the set at `key` has (`SCARD`; 0 if it does not exist).
-    fn scard(key: &str) -> u64 = read run |_| card("SCARD", key);
+    fn scard(key: &str) -> u64 = [pipe, read] run |_| card("SCARD", key);
 }

@@ -43,6 +43,22 @@ fn member_cmd<T: Serialize + ?Sized>(
     Ok(cmd)
 }
 
+/// `ZADD key score member` for one member: whether it is new.
+fn zadd_one<T: Serialize + ?Sized>(
+    core: &Core,
+    key: &str,
+    member: &T,
+    score: f64,
+) -> Result<Command<impl Decoder<bool> + use<T>>> {
+    let mut cmd = redis::cmd("ZADD");
+    cmd.arg(key).arg(score);
+    core.encode_arg(&mut cmd, member, None)
+        .map_err(|e| e.at_key(key))?;
+    Ok(Command::new(cmd, |reply| {
+        decode::count(reply, "ZADD").map(|n| n > 0)
+    }))
+}
+
 fn zscore<T: Serialize + ?Sized>(
     core: &Core,
     key: &str,
@@ -129,39 +145,39 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn zadd[T](key: &str, member: &T, score: f64) -> bool where [T: Serialize + ?Sized + Sync]
-        = idempotent run |core| zadd(core, key, &[(member, score)]).map(|op| op.map(|n| n > 0));
+        = [pipe, idempotent] run |core| zadd_one(core, key, member, score);
 
     /// Adds or updates several `(member, score)` pairs (`ZADD`); returns how many are new.
     fn zadd_multiple[T](key: &str, items: &[(T, f64)]) -> u64 where [T: Serialize + Sync]
-        = idempotent run |core| zadd(core, key, items);
+        = [pipe, idempotent] run |core| zadd(core, key, items);
 
     /// Removes `members` from the sorted set at `key` (`ZREM`); returns how many were there.
     fn zrem[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
-        = idempotent run |core| with_members(core, "ZREM", key, members);
+        = [pipe, idempotent] run |core| with_members(core, "ZREM", key, members);
 
     /// The score of `member`; `None` if it is not in the sorted set (`ZSCORE`).
     fn zscore[T](key: &str, member: &T) -> Option<f64> where [T: Serialize + ?Sized + Sync]
-        = read run |core| zscore(core, key, member);
+        = [pipe, read] run |core| zscore(core, key, member);
 
     /// The members ranked `start` to `stop`, both included, lowest score first (`ZRANGE`;
     /// negative ranks count from the end).
     fn zrange[T](key: &str, start: i64, stop: i64) -> Vec<T> where [T: DeserializeOwned]
-        = read run |core| zrange::<T>(core, key, start, stop);
+        = [pipe, read] run |core| zrange::<T>(core, key, start, stop);
 
     /// Like [`zrange`](Self::zrange), with each member's score.
     fn zrange_with_scores[T](key: &str, start: i64, stop: i64) -> Vec<(T, f64)> where [T: DeserializeOwned]
-        = read run |core| zrange_with_scores::<T>(core, key, start, stop);
+        = [pipe, read] run |core| zrange_with_scores::<T>(core, key, start, stop);
 
     /// The members with a score from `min` to `max`, both included, lowest first
     /// (`ZRANGEBYSCORE`; `f64::NEG_INFINITY`/`f64::INFINITY` for open ends).
     fn zrangebyscore[T](key: &str, min: f64, max: f64) -> Vec<T> where [T: DeserializeOwned]
-        = read run |core| zrangebyscore::<T>(core, key, min, max);
+        = [pipe, read] run |core| zrangebyscore::<T>(core, key, min, max);
 
     /// How many members the sorted set at `key` has (`ZCARD`).
-    fn zcard(key: &str) -> u64 = read run |_| card("ZCARD", key);
+    fn zcard(key: &str) -> u64 = [pipe, read] run |_| card("ZCARD", key);
 
     /// Adds `by` to the score of `member` (adding it with score `by` if absent, `ZINCRBY`);
     /// returns the new score.
     fn zincr_by[T](key: &str, member: &T, by: f64) -> f64 where [T: Serialize + ?Sized + Sync]
-        = once run |core| zincr_by(core, key, member, by);
+        = [pipe, once] run |core| zincr_by(core, key, member, by);
 }

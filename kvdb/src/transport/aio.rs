@@ -23,7 +23,7 @@ use redis::Value;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 
 use super::sync::check_connection;
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use crate::error::{Error, Result};
 use crate::retry::Safety;
 use crate::settings::ConnectionSettings;
@@ -189,6 +189,15 @@ pub(crate) enum Link {
 }
 
 impl Link {
+    /// Runs one round trip on this connection (none if the op is answered locally).
+    pub(crate) async fn run<O: Op>(&mut self, mut op: O) -> Result<O::Output> {
+        if let Some(out) = super::run_locally(&mut op) {
+            return out;
+        }
+        let reply = self.send(&op.request()).await?;
+        complete(reply, op)
+    }
+
     /// Sends `request`; the outer `Err` is for a request refused before sending.
     async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
         match self {
@@ -576,6 +585,15 @@ impl AsyncPool {
             .map_err(|e| with_key(e, op.request().key()))
     }
 
+    /// A connection of its own, kept for several requests (a transaction's WATCH state lives
+    /// on it); closed when dropped. Like a conversation's, only getting it is retried.
+    pub(crate) async fn reserve(&self) -> Result<Link> {
+        self.retrying(Safety::Once, || {
+            self.dedicated(self.settings.response_timeout)
+        })
+        .await
+    }
+
     /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.
     pub(crate) fn pages<P>(
         &self,
@@ -585,15 +603,31 @@ impl AsyncPool {
         P: Pages + Send + 'static,
         P::Item: Send,
         P::Page: Send,
-        <P::Page as Op>::Output: Send,
     {
         futures_util::stream::unfold(Cursor::new(pages), move |mut cursor| async move {
             loop {
                 if let Some(item) = cursor.pop() {
-                    return Some((Ok(item), cursor));
+                    return Some((item, cursor));
                 }
                 let page = cursor.next_page()?;
-                if let Some(e) = cursor.absorb(self.run(page, Safety::Read).await) {
+                // A page only reads: after a lost connection it is asked for again.
+                let read = {
+                    // Borrowed uniquely (`&mut`: `Send` without `Cursor: Sync`).
+                    let (again, mut first) = (&mut cursor, Some(page));
+                    self.retrying(Safety::Read, move || {
+                        let page = first.take().or_else(|| again.next_page());
+                        async move {
+                            match page {
+                                Some(page) => self.converse_on(page, None).await,
+                                None => Err(Error::Unsupported(
+                                    "internal: a page without a cursor".into(),
+                                )),
+                            }
+                        }
+                    })
+                    .await
+                };
+                if let Some(e) = cursor.absorb(read) {
                     return Some((Err(e), cursor));
                 }
             }
@@ -625,8 +659,36 @@ impl AsyncPool {
     /// started again.
     pub(crate) async fn converse<C: Conversation>(
         &self,
-        mut conv: C,
+        conv: C,
         safety: Safety,
+    ) -> Result<C::Output> {
+        let Some(whole) = conv.restartable() else {
+            return self.converse_on(conv, Some(safety)).await;
+        };
+        // Every step only reads (or is idempotent): after a lost connection, the whole
+        // conversation is started again, as a single request would be resent. The
+        // conversation goes into each attempt and back (an attempt's future cannot borrow it
+        // from the closure).
+        let slot = &Mutex::new(Some(conv));
+        self.retrying(whole, move || async move {
+            let taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let mut conv = taken.ok_or_else(|| {
+                Error::Unsupported("internal: a conversation ran twice at once".into())
+            })?;
+            conv.rewind();
+            let out = self.converse_on(&mut conv, None).await;
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conv);
+            out
+        })
+        .await
+    }
+
+    /// [`converse`](Self::converse); with `safety` `None`, getting the connection is not
+    /// retried either (the caller retries the whole conversation).
+    async fn converse_on<C: Conversation>(
+        &self,
+        mut conv: C,
+        safety: Option<Safety>,
     ) -> Result<C::Output> {
         let dedicated = conv.needs_dedicated_connection();
         let mut held: Option<Link> = None;
@@ -641,11 +703,19 @@ impl AsyncPool {
             if let Some(request) = request {
                 let conn = match &mut held {
                     Some(conn) => conn,
-                    None if dedicated => held.insert(
-                        self.retrying(safety, || self.dedicated(self.settings.response_timeout))
-                            .await?,
-                    ),
-                    None => held.insert(self.retrying(safety, || self.shared()).await?),
+                    None => {
+                        let open = || async {
+                            if dedicated {
+                                self.dedicated(self.settings.response_timeout).await
+                            } else {
+                                self.shared().await
+                            }
+                        };
+                        held.insert(match safety {
+                            Some(safety) => self.retrying(safety, open).await?,
+                            None => open().await?,
+                        })
+                    }
                 };
                 let r = conn.send(&request).await?;
                 self.after_failure(conn, &r).await;

@@ -206,8 +206,6 @@ pub(crate) enum Step<O> {
     /// Send this command and come back with its reply.
     Send(redis::Cmd),
     /// Send this pipeline and come back with the array of replies.
-    // For WATCH/MULTI/EXEC conversations, which no operation needs yet.
-    #[allow(dead_code)]
     SendPipe(redis::Pipeline),
     /// Wait, then come back with no reply.
     Sleep(Duration),
@@ -227,6 +225,31 @@ pub(crate) trait Conversation {
     fn needs_dedicated_connection(&self) -> bool;
     /// The next step.
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Self::Output>>;
+    /// Whether the whole conversation may be started again (after [`rewind`](Self::rewind))
+    /// when its connection failed half-way: `Some(safety)` when every step it can send has
+    /// that safety (e.g. a script declared read-only). `None`, the default: only getting a
+    /// connection is retried.
+    fn restartable(&self) -> Option<crate::retry::Safety> {
+        None
+    }
+    /// Puts a [`restartable`](Self::restartable) conversation back at its first step.
+    fn rewind(&mut self) {}
+}
+
+impl<C: Conversation + ?Sized> Conversation for &mut C {
+    type Output = C::Output;
+    fn needs_dedicated_connection(&self) -> bool {
+        (**self).needs_dedicated_connection()
+    }
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Self::Output>> {
+        (**self).step(reply)
+    }
+    fn restartable(&self) -> Option<crate::retry::Safety> {
+        (**self).restartable()
+    }
+    fn rewind(&mut self) {
+        (**self).rewind()
+    }
 }
 
 /// A conversation whose output is passed through a function.
@@ -263,6 +286,22 @@ where
             Step::Done(out) => Step::Done((self.f.take().ok_or_else(decoded_twice)?)(out)?),
         })
     }
+
+    fn restartable(&self) -> Option<crate::retry::Safety> {
+        self.conv.restartable()
+    }
+
+    fn rewind(&mut self) {
+        self.conv.rewind()
+    }
+}
+
+/// Finishes a round trip: the reply (or its server error) decoded by `op`, naming the key in
+/// any error.
+pub(crate) fn complete<O: Op>(reply: redis::RedisResult<Value>, mut op: O) -> Result<O::Output> {
+    let reply = finish(reply, &op.request())?;
+    op.decode(reply)
+        .map_err(|e| with_key(e, op.request().key()))
 }
 
 /// Turns a server error carried inside a reply into `Err`, and a failed request's error into
@@ -317,13 +356,18 @@ impl<O> Blocking<O> {
     }
 }
 
-/// A sequence read a page at a time with a cursor (SCAN and its kin): each page is one
-/// [`Op`] that returns the next cursor (0 when finished) and the page's items.
+/// What one page of a paged read brings: the next cursor (0 when finished) and the page's
+/// items, each decoded or its own error (one bad item does not end the sequence).
+pub(crate) type PageOf<T> = (u64, Vec<Result<T>>);
+
+/// A sequence read a page at a time with a cursor (SCAN and its kin): each page is a
+/// [`Conversation`] (one `SCAN`, or a `SCAN` and an `MGET` for models) that returns the next
+/// cursor and the page's items.
 pub(crate) trait Pages {
     /// What the sequence yields.
     type Item;
     /// The request for one page.
-    type Page: Op<Output = (u64, Vec<Self::Item>)>;
+    type Page: Conversation<Output = PageOf<Self::Item>>;
     /// The request for the page at `cursor`.
     fn page(&self, cursor: u64) -> Self::Page;
 }
@@ -334,7 +378,7 @@ pub(crate) trait Pages {
 pub(crate) struct Cursor<P: Pages> {
     pages: P,
     next: Option<u64>,
-    buffer: VecDeque<P::Item>,
+    buffer: VecDeque<Result<P::Item>>,
 }
 
 impl<P: Pages> Cursor<P> {
@@ -346,8 +390,8 @@ impl<P: Pages> Cursor<P> {
         }
     }
 
-    /// The next buffered item.
-    pub(crate) fn pop(&mut self) -> Option<P::Item> {
+    /// The next buffered item (or its error).
+    pub(crate) fn pop(&mut self) -> Option<Result<P::Item>> {
         self.buffer.pop_front()
     }
 
@@ -357,7 +401,7 @@ impl<P: Pages> Cursor<P> {
     }
 
     /// Takes in a page's result; an error ends the sequence and is handed back.
-    pub(crate) fn absorb(&mut self, page: Result<(u64, Vec<P::Item>)>) -> Option<Error> {
+    pub(crate) fn absorb(&mut self, page: Result<PageOf<P::Item>>) -> Option<Error> {
         match page {
             Ok((next, items)) => {
                 self.next = (next != 0).then_some(next);
@@ -367,6 +411,34 @@ impl<P: Pages> Cursor<P> {
             Err(e) => {
                 self.next = None;
                 Some(e)
+            }
+        }
+    }
+}
+
+/// A single command is a one-step conversation (the pages of a key `SCAN` are).
+impl<O, F: FnOnce(Value) -> Result<O>> Conversation for Command<F> {
+    type Output = O;
+
+    fn needs_dedicated_connection(&self) -> bool {
+        false
+    }
+
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<O>> {
+        match reply {
+            // Answered without a round trip (see `empty.rs`).
+            None if self.local.is_some() => {
+                let local = self.local.take().unwrap_or(Value::Nil);
+                let decode = self.decode.take().ok_or_else(decoded_twice)?;
+                decode(local).map(Step::Done)
+            }
+            None => Ok(Step::Send(std::mem::replace(
+                &mut self.cmd,
+                redis::Cmd::new(),
+            ))),
+            Some(reply) => {
+                let decode = self.decode.take().ok_or_else(decoded_twice)?;
+                decode(finish_keyed(reply, || None)?).map(Step::Done)
             }
         }
     }

@@ -7,7 +7,7 @@ use redis::{ConnectionLike, Value};
 
 use super::checkout::{CheckoutError, ConnPool, Connector, Pooled};
 use super::conn::Conn;
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use crate::error::{Error, Result};
 use crate::retry::{Failure, Safety};
 use crate::settings::ConnectionSettings;
@@ -20,6 +20,28 @@ pub(crate) trait Link {
     fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>>;
     /// Sets the socket read timeout(s).
     fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()>;
+}
+
+impl<M: Connector> Link for Pooled<'_, M>
+where
+    M::Conn: Link,
+{
+    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
+        (**self).send(request)
+    }
+
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
+        (**self).set_read_timeout(t)
+    }
+}
+
+/// Runs one round trip on a connection the caller holds (none if the op is answered locally).
+pub(crate) fn run_on_link<O: Op>(conn: &mut dyn Link, mut op: O) -> Result<O::Output> {
+    if let Some(out) = super::run_locally(&mut op) {
+        return out;
+    }
+    let reply = conn.send(&op.request())?;
+    complete(reply, op)
 }
 
 impl Link for Conn {
@@ -285,6 +307,17 @@ impl SyncPool {
             .map_err(|e| with_key(e, op.request().key()))
     }
 
+    /// A pooled connection kept for several requests (a transaction's WATCH state lives on
+    /// it); it goes back to the pool when dropped. Like a conversation's, only getting the
+    /// connection is retried.
+    pub(crate) fn reserve(&self) -> Result<Box<dyn Link + '_>> {
+        with_pool!(self, |pool| Ok(Box::new(self.retrying(
+            pool,
+            Safety::Once,
+            || self.checkout(pool)
+        )?)))
+    }
+
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
     /// is lengthened by the wait for this one request.
     pub(crate) fn blocking<O: Op>(
@@ -350,14 +383,42 @@ impl SyncPool {
     /// Only getting the connection is retried: a conversation that failed half-way is not
     /// started again.
     pub(crate) fn converse<C: Conversation>(&self, conv: C, safety: Safety) -> Result<C::Output> {
-        with_pool!(self, |pool| self.converse_on(pool, conv, safety))
+        let mut conv = conv;
+        match conv.restartable() {
+            // Every step only reads (or is idempotent): after a lost connection, the whole
+            // conversation is started again, as a single request would be resent.
+            Some(whole) => with_pool!(self, |pool| self.retrying(pool, whole, || {
+                conv.rewind();
+                self.converse_on(pool, &mut conv, None)
+            })),
+            None => with_pool!(self, |pool| self.converse_on(pool, conv, Some(safety))),
+        }
+    }
+
+    /// Runs a conversation that `make` builds afresh for each attempt: the whole conversation
+    /// is started again after a lost connection when `safety` allows it (a page of a paged
+    /// read, whose every step only reads). `make` always has one to give; `None` would be an
+    /// internal error.
+    pub(crate) fn converse_anew<C: Conversation>(
+        &self,
+        safety: Safety,
+        mut make: impl FnMut() -> Option<C>,
+    ) -> Result<C::Output> {
+        with_pool!(self, |pool| self.retrying(pool, safety, || match make() {
+            Some(conv) => self.converse_on(pool, conv, None),
+            None => Err(Error::Unsupported(
+                "internal: a page without a cursor".into()
+            )),
+        }))
     }
 
     fn converse_on<M, C>(
         &self,
         pool: &ConnPool<M>,
         mut conv: C,
-        safety: Safety,
+        // `Some`: getting the connection is retried under this safety; `None`: the caller
+        // retries the whole conversation.
+        safety: Option<Safety>,
     ) -> Result<C::Output>
     where
         M: Connector,
@@ -378,7 +439,10 @@ impl SyncPool {
             if let Some(request) = request {
                 let conn = match &mut held {
                     Some(conn) => conn,
-                    None => held.insert(self.retrying(pool, safety, || self.checkout(pool))?),
+                    None => held.insert(match safety {
+                        Some(safety) => self.retrying(pool, safety, || self.checkout(pool))?,
+                        None => self.checkout(pool)?,
+                    }),
                 };
                 let r = conn.send(&request)?;
                 reply = Some(check_connection(r, || request.key())?);
@@ -406,10 +470,15 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(item) = self.cursor.pop() {
-                return Some(Ok(item));
+                return Some(item);
             }
             let page = self.cursor.next_page()?;
-            if let Some(e) = self.cursor.absorb(self.pool.run(page, Safety::Read)) {
+            // A page only reads: after a lost connection it is asked for again.
+            let (cursor, mut first) = (&self.cursor, Some(page));
+            let read = self
+                .pool
+                .converse_anew(Safety::Read, || first.take().or_else(|| cursor.next_page()));
+            if let Some(e) = self.cursor.absorb(read) {
                 return Some(Err(e));
             }
         }
