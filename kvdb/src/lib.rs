@@ -229,9 +229,13 @@ pub mod __private {
     pub use inventory;
 
     // `#[kvdb::cached]`.
-    pub use crate::cache::macro_rt::{CachedFn, call, call_result, typed};
+    pub use crate::cache::macro_rt::{
+        CachedFn, call, call_owned, call_result, call_result_owned, typed,
+    };
     #[cfg(feature = "async")]
-    pub use crate::cache::macro_rt::{call_async, call_result_async};
+    pub use crate::cache::macro_rt::{
+        call_async, call_async_owned, call_result_async, call_result_async_owned,
+    };
     pub use ::core::module_path;
     pub use ::std::sync::OnceLock;
 }

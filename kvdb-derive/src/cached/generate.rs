@@ -60,23 +60,33 @@ pub(crate) fn generate(plan: &Plan<'_>) -> TokenStream {
         ReturnType::Type(_, ty) => quote!(#ty),
         ReturnType::Default => quote!(()),
     };
+    let owned = if plan.background { "_owned" } else { "" };
+    let name = |base: &str| syn::Ident::new(&format!("{base}{owned}"), Span::call_site());
     let run = match (&plan.call, sig.asyncness.is_some()) {
         (Call::Value, false) => {
-            quote!(::kvdb::__private::call(&#spec, #key, move || -> #ret #block))
+            let call = name("call");
+            quote!(::kvdb::__private::#call(&#spec, #key, move || -> #ret #block))
         }
         (Call::OkOnly, false) => {
-            quote!(::kvdb::__private::call_result(&#spec, #key, move || -> #ret #block))
+            let call = name("call_result");
+            quote!(::kvdb::__private::#call(&#spec, #key, move || -> #ret #block))
         }
-        (Call::Value, true) => quote!(
-            ::kvdb::__private::call_async(&#spec, #key, move || {
-                ::kvdb::__private::typed::<#ret, _>(async move #block)
-            }).await
-        ),
-        (Call::OkOnly, true) => quote!(
-            ::kvdb::__private::call_result_async(&#spec, #key, move || {
-                ::kvdb::__private::typed::<#ret, _>(async move #block)
-            }).await
-        ),
+        (Call::Value, true) => {
+            let call = name("call_async");
+            quote!(
+                ::kvdb::__private::#call(&#spec, #key, move || {
+                    ::kvdb::__private::typed::<#ret, _>(async move #block)
+                }).await
+            )
+        }
+        (Call::OkOnly, true) => {
+            let call = name("call_result_async");
+            quote!(
+                ::kvdb::__private::#call(&#spec, #key, move || {
+                    ::kvdb::__private::typed::<#ret, _>(async move #block)
+                }).await
+            )
+        }
     };
     quote! {
         #(#attrs)*

@@ -21,10 +21,11 @@ pub(crate) struct Args {
     pub(crate) wait: Option<LitStr>,
     pub(crate) jitter: Option<LitFloat>,
     pub(crate) disabled: Option<LitBool>,
+    pub(crate) refresh_inline: Option<LitBool>,
 }
 
 const OPTIONS: &str = "session, ttl, key, namespace, version, negative_ttl, error_ttl, \
-                       refresh_ahead, lock_ttl, wait, jitter, disabled";
+                       refresh_ahead, refresh_inline, lock_ttl, wait, jitter, disabled";
 
 /// Parses the attribute's arguments.
 pub(crate) fn args(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Args {
@@ -85,6 +86,8 @@ fn option(meta: &ParseNestedMeta<'_>, args: &mut Args, errors: &mut Errors) {
         "error_ttl" => set!(error_ttl, Str, "a duration in quotes, like \"30s\""),
         // refresh_ahead = "1m"
         "refresh_ahead" => set!(refresh_ahead, Str, "a duration in quotes, like \"1m\""),
+        // refresh_inline = true
+        "refresh_inline" => set!(refresh_inline, Bool, "true or false"),
         // lock_ttl = "30s"
         "lock_ttl" => set!(lock_ttl, Str, "a duration in quotes, like \"30s\""),
         // wait = "10s"

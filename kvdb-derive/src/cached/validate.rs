@@ -47,6 +47,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) disabled: bool,
     pub(crate) key: KeyPlan,
     pub(crate) call: Call,
+    /// Whether a due refresh runs in the background: `refresh_ahead` is set, not
+    /// `refresh_inline`, and the body owns everything it uses (see [`owned`]).
+    pub(crate) background: bool,
 }
 
 fn millis(lit: &Option<LitStr>, name: &str, errors: &mut Errors) -> Option<u64> {
@@ -127,6 +130,9 @@ pub(crate) fn validate<'a>(args: &Args, item: &'a ItemFn, errors: &mut Errors) -
         Some(ty) if is_result(ty) && error_ttl_ms.is_none() => Call::OkOnly,
         _ => Call::Value,
     };
+    let background = refresh_ahead_ms.is_some()
+        && !args.refresh_inline.as_ref().is_some_and(|b| b.value)
+        && owned(item);
     if !errors.is_empty() {
         return None;
     }
@@ -145,6 +151,43 @@ pub(crate) fn validate<'a>(args: &Args, item: &'a ItemFn, errors: &mut Errors) -
         disabled: args.disabled.as_ref().is_some_and(|b| b.value),
         key: key?,
         call,
+        background,
+    })
+}
+
+/// Whether the function's body can move to a background thread or task as it is: no
+/// receiver, no generics, and no argument or return type that borrows (`&` other than
+/// `&'static`, a lifetime other than `'static`, `impl`, `dyn`, `Self`). Its types must then
+/// also be `Send`, which the compiler checks (`refresh_inline = true` opts out).
+fn owned(item: &ItemFn) -> bool {
+    let sig = &item.sig;
+    let types = sig.inputs.iter().map(|a| match a {
+        FnArg::Typed(t) => Some(&*t.ty),
+        FnArg::Receiver(_) => None,
+    });
+    let ret = match &sig.output {
+        ReturnType::Type(_, ty) => Some(&**ty),
+        ReturnType::Default => None,
+    };
+    sig.generics.params.is_empty()
+        && types
+            .chain(ret.map(Some))
+            .all(|t| t.is_some_and(|t| static_tokens(quote!(#t))))
+}
+
+fn static_tokens(tokens: TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_static = |i: usize| {
+        matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == '\'')
+            && matches!(tokens.get(i + 1), Some(TokenTree::Ident(id)) if id == "static")
+    };
+    tokens.iter().enumerate().all(|(i, t)| match t {
+        TokenTree::Punct(p) if p.as_char() == '&' => is_static(i + 1),
+        TokenTree::Punct(p) if p.as_char() == '\'' => is_static(i),
+        TokenTree::Ident(id) => id != "impl" && id != "dyn" && id != "Self",
+        TokenTree::Group(g) => static_tokens(g.stream()),
+        _ => true,
     })
 }
 

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! GET key ── hit ──────────────────────────────────────────────▶ return (refresh-ahead: PTTL,
-//!   │ miss                                                         and if due, lock + compute)
+//!   │ miss                                      and if due, lock, then compute inline or detach
+//!   │                                           a background flow that computes, stores, releases)
 //!   ▼
 //! lock script (SET lock token NX PX, or return the holder's token)
 //!   │ taken: GET key again (someone may just have stored it) ── hit ─▶ release, return
@@ -49,6 +50,9 @@ pub(crate) enum Action<T> {
     Join,
     /// Call the user's computation and come back with its value (or its failure).
     Compute,
+    /// Run this flow (a refresh holding the lock) in the background with the user's
+    /// computation, and come back with `Detached` at once.
+    Detach(Box<Flow<T>>),
     /// Finished: the value, or `None` when the computation failed and nothing cached stands
     /// in for it (the driver then returns the computation's error).
     Return(Option<T>),
@@ -67,6 +71,8 @@ pub(crate) enum Input<T> {
     Computed(T),
     /// The computation failed (its error stays with the driver).
     ComputeFailed,
+    /// After `Detach`: the background refresh is under way.
+    Detached,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +83,7 @@ enum State {
     Joining,
     CheckingTtl,
     Locking { refresh: bool },
+    Detaching,
     DoubleChecking,
     Waiting,
     Computing { store: bool, locked: bool },
@@ -103,6 +110,11 @@ pub(crate) struct Flow<T> {
     joined: bool,
     /// An error to return once the lock is released.
     failure: Option<Error>,
+    /// Whether a due refresh may run in the background (the driver can move the computation
+    /// into a thread or task); otherwise this call refreshes inline.
+    detachable: bool,
+    /// Whether this flow is such a background refresh: it never fails, it reports.
+    background: bool,
 }
 
 impl<T: Serialize + DeserializeOwned> Flow<T> {
@@ -121,6 +133,38 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             waited: false,
             joined: false,
             failure: None,
+            detachable: false,
+            background: false,
+        }
+    }
+
+    /// Lets a due refresh-ahead run in the background: the driver can run a detached flow.
+    pub(crate) fn detachable(mut self) -> Self {
+        self.detachable = true;
+        self
+    }
+
+    /// The background refresh this call hands over: it holds the lock (its token) and
+    /// computes, stores and releases.
+    fn detach(&mut self) -> Flow<T> {
+        Flow {
+            core: self.core,
+            key: self.key.clone(),
+            opts: self.opts.clone(),
+            mode: self.mode,
+            deadline: self.deadline,
+            state: State::Computing {
+                store: true,
+                locked: true,
+            },
+            token: std::mem::take(&mut self.token),
+            cached: None,
+            computed: None,
+            waited: false,
+            joined: true,
+            failure: None,
+            detachable: false,
+            background: true,
         }
     }
 
@@ -134,13 +178,27 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
         self.deadline
     }
 
-    /// The next action, given what the previous one brought back.
+    /// The next action, given what the previous one brought back. A background refresh
+    /// never fails: whatever goes wrong is reported ([`Outcome::RefreshFailed`]) and it
+    /// returns nothing.
     pub(crate) fn next(&mut self, input: Input<T>) -> Result<Action<T>> {
+        let action = self.step(input);
+        if !self.background {
+            return action;
+        }
+        action.or_else(|_| Ok(self.done(None, Outcome::RefreshFailed)))
+    }
+
+    fn step(&mut self, input: Input<T>) -> Result<Action<T>> {
         let reply = match input {
             Input::Start => return Ok(self.start()),
             Input::Computed(v) => return self.computed(v),
             Input::ComputeFailed => return Ok(self.compute_failed()),
             Input::Joined { leader } => return Ok(self.joined(leader)),
+            Input::Detached => {
+                let cached = self.cached.take();
+                return Ok(self.done(cached, Outcome::Hit));
+            }
             Input::Reply(r) => r,
         };
         let reply = match reply {
@@ -156,16 +214,22 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             State::Waiting => Ok(self.woken(reply)),
             State::Storing { locked: true } => Ok(self.release()),
             State::Storing { locked: false } | State::Releasing => self.finish_or_fail(),
-            State::Start | State::Joining | State::Computing { .. } | State::Done => {
-                Err(Error::Unsupported(format!(
-                    "internal: cache flow got a reply in state {:?}",
-                    self.state
-                )))
-            }
+            State::Start
+            | State::Joining
+            | State::Detaching
+            | State::Computing { .. }
+            | State::Done => Err(Error::Unsupported(format!(
+                "internal: cache flow got a reply in state {:?}",
+                self.state
+            ))),
         }
     }
 
     fn start(&mut self) -> Action<T> {
+        if self.background {
+            // A detached refresh starts where its caller left it: holding the lock.
+            return Action::Compute;
+        }
         if !self.opts.enabled {
             return self.compute(false, false);
         }
@@ -256,6 +320,10 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             other => return Err(unexpected("EVAL", &other).at_key(&self.key)),
         };
         match (holder, refresh) {
+            (None, true) if self.detachable => {
+                self.state = State::Detaching;
+                Ok(Action::Detach(Box::new(self.detach())))
+            }
             (None, true) => Ok(self.compute(true, true)),
             (None, false) => {
                 self.state = State::DoubleChecking;
@@ -336,7 +404,9 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             Kind::Failure => self.opts.error_ttl,
         };
         let Some(ttl) = ttl else {
-            self.computed = Some(value);
+            // A refresh whose value is not to be stored (an `Err`, or `None` without a
+            // negative TTL) failed: the old value stays.
+            self.computed = Some(value).filter(|_| !self.background);
             return Ok(if locked {
                 self.release()
             } else {
@@ -386,6 +456,8 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
 
     fn finish_or_fail(&mut self) -> Result<Action<T>> {
         match self.failure.take() {
+            // A refresh that could not be stored failed, whatever it computed.
+            Some(_) if self.background => Ok(self.done(None, Outcome::RefreshFailed)),
             // Failing open, a value that could not be stored is still the answer.
             Some(_) if self.opts.fail_open => {
                 observe(&self.key, Outcome::Error);
@@ -416,8 +488,10 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
 
     fn done(&mut self, value: Option<T>, outcome: Outcome) -> Action<T> {
         self.state = State::Done;
-        let outcome = match (self.opts.enabled, self.mode) {
-            (false, _) | (_, CallMode::Bypass) => Outcome::Bypassed,
+        let outcome = match (self.opts.enabled, self.mode, self.background) {
+            (_, _, true) if value.is_some() => Outcome::Refreshed,
+            (_, _, true) => Outcome::RefreshFailed,
+            (false, _, _) | (_, CallMode::Bypass, _) => Outcome::Bypassed,
             _ => outcome,
         };
         observe(&self.key, outcome);
@@ -425,6 +499,13 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
     }
 
     fn redis_failed(&mut self, e: Error) -> Result<Action<T>> {
+        if self.background {
+            // Stored, only the release failed (the lock expires): the refresh is done.
+            // Otherwise it failed, and the old value stays.
+            let stored = self.state == State::Releasing && self.computed.is_some();
+            self.computed = self.computed.take().filter(|_| stored);
+            return Ok(self.finish());
+        }
         if !self.opts.fail_open {
             self.state = State::Done;
             return Err(e);
@@ -487,6 +568,7 @@ mod tests {
                     sent.push((name, safety));
                 }
                 Action::Wait(..) => panic!("no other holder of the lock in these flows"),
+                Action::Detach(_) => panic!("no background refresh in these flows"),
                 Action::Return(_) => break,
                 Action::Join | Action::Compute => {}
             }

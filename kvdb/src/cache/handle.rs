@@ -142,7 +142,10 @@ impl Cache {
     }
 
     /// The cached value of `key`, or `compute()`'s, stored (see [`CacheOptions`] for what is
-    /// stored for how long).
+    /// stored for how long). The computation may borrow, so a due
+    /// [`refresh_ahead`](CacheOptions::refresh_ahead) runs inline in the one caller that takes
+    /// the refresh lock (the others are served the cached value); for a background refresh
+    /// pass an owned computation to [`get_or_refresh_with`](Self::get_or_refresh_with).
     pub fn get_or_set_with<T, F>(&self, key: &str, compute: F) -> Result<T>
     where
         T: Serialize + DeserializeOwned,
@@ -163,6 +166,65 @@ impl Cache {
     {
         let flow = self.flow(key);
         into_caller(driver::run_sync(&self.session, flow, compute))
+    }
+
+    /// As [`get_or_set_with`](Self::get_or_set_with), for an owned computation (`Send +
+    /// 'static`: it borrows nothing, e.g. a `move` closure over cloned inputs): with
+    /// [`refresh_ahead`](CacheOptions::refresh_ahead), a hit within the window returns the
+    /// cached value at once and recomputes on a background thread, which holds the refresh
+    /// lock (so one caller in all processes refreshes), stores the new value with a fresh TTL
+    /// and releases the lock. A failed background refresh (the computation panics, or its
+    /// value is not to be stored, or Redis fails) keeps the old value and is counted as
+    /// [`Outcome::RefreshFailed`](super::Outcome::RefreshFailed) in [`stats`](super::stats).
+    /// On a miss the computation runs in this caller, as with `get_or_set_with`.
+    ///
+    /// ```no_run
+    /// # fn main() -> kvdb::Result<()> {
+    /// # let session = kvdb::KVDBClient::get_session(kvdb::SessionOptions::new("doc"))?;
+    /// use kvdb::cache::CacheOptions;
+    /// use std::time::Duration;
+    /// # fn load_rates(_: &str) -> Vec<f64> { vec![] }
+    /// let rates = session.cache(
+    ///     CacheOptions::new()
+    ///         .namespace("rates")
+    ///         .ttl(Duration::from_secs(300))
+    ///         .refresh_ahead(Duration::from_secs(60)),
+    /// )?;
+    /// let currency = "EUR".to_string();
+    /// let key = currency.clone();
+    /// // In the last minute of the entry, callers get the cached rates at once while one
+    /// // background thread loads fresh ones.
+    /// let eur: Vec<f64> = rates.get_or_refresh_with(&key, move || load_rates(&currency))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get_or_refresh_with<T, F>(&self, key: &str, compute: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let flow = self.flow(key);
+        unwrap_infallible(driver::run_sync_owned(&self.session, flow, move || {
+            Ok(compute())
+        }))
+    }
+
+    /// As [`get_or_try_set_with`](Self::get_or_try_set_with), for an owned computation that
+    /// refreshes in the background (see [`get_or_refresh_with`](Self::get_or_refresh_with)):
+    /// an `Err` of a background refresh is counted as
+    /// [`Outcome::RefreshFailed`](super::Outcome::RefreshFailed) and dropped (no caller is
+    /// waiting for it), and the old value stays.
+    pub fn get_or_try_refresh_with<T, E, F>(
+        &self,
+        key: &str,
+        compute: F,
+    ) -> std::result::Result<T, E>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        E: From<Error>,
+        F: FnOnce() -> std::result::Result<T, E> + Send + 'static,
+    {
+        let flow = self.flow(key);
+        into_caller(driver::run_sync_owned(&self.session, flow, compute))
     }
 
     /// The cached value of `key`, if any (no computation).
@@ -300,6 +362,45 @@ impl AsyncCache {
     {
         let flow = self.flow(key);
         into_caller(driver::run_async(&self.session, flow, compute).await)
+    }
+
+    /// See [`Cache::get_or_refresh_with`]: a due refresh-ahead is spawned on the current
+    /// tokio runtime, and this call returns the cached value at once.
+    ///
+    /// ```no_run
+    /// # async fn run(rates: kvdb::cache::AsyncCache) -> kvdb::Result<()> {
+    /// # async fn load_rates(_: &str) -> Vec<f64> { vec![] }
+    /// let currency = "EUR".to_string();
+    /// let eur: Vec<f64> = rates
+    ///     .get_or_refresh_with("EUR", move || async move { load_rates(&currency).await })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_or_refresh_with<T, F, Fut>(&self, key: &str, compute: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+    {
+        let flow = self.flow(key);
+        let compute = move || async move { Ok(compute().await) };
+        unwrap_infallible(driver::run_async_owned(&self.session, flow, compute).await)
+    }
+
+    /// See [`Cache::get_or_try_refresh_with`].
+    pub async fn get_or_try_refresh_with<T, E, F, Fut>(
+        &self,
+        key: &str,
+        compute: F,
+    ) -> std::result::Result<T, E>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        E: From<Error>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = std::result::Result<T, E>> + Send + 'static,
+    {
+        let flow = self.flow(key);
+        into_caller(driver::run_async_owned(&self.session, flow, compute).await)
     }
 
     /// See [`Cache::get`].

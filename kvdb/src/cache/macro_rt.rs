@@ -6,6 +6,7 @@
 //! runs as if it were not cached (and [`Outcome::Error`](super::Outcome::Error) is counted).
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -152,6 +153,45 @@ pub async fn with_mode_async<F: std::future::Future>(mode: CallMode, fut: F) -> 
     TASK_MODE.scope(mode, fut).await
 }
 
+/// What a flow running a cached body answers: the value, or the body's error (`Some`), or
+/// a cache failure.
+type Answer<T, E> = Result<T, Failure<Option<E>>>;
+
+/// Runs a cached call: `run` drives the flow with the shared body; if the cache fails before
+/// the body ran, the body runs uncached (a cached function fails open).
+fn run_cached<T, E, F>(
+    spec: &CachedFn,
+    key: Option<String>,
+    body: F,
+    run: impl FnOnce(&crate::Session, Flow<T>, Body<F>) -> Answer<T, E>,
+) -> Result<T, E>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce() -> Result<T, E>,
+{
+    let body = Body::new(body);
+    if let (Some(session), Some(key)) = (crate::KVDBClient::session(spec.session), key) {
+        let flow = spec.flow(*session.core(), key);
+        match run(&session, flow, body.share()) {
+            Ok(v) => return Ok(v),
+            Err(Failure::Compute(Some(e))) => return Err(e),
+            _ => {}
+        }
+    }
+    observe(spec.function, Outcome::Error);
+    match body.take() {
+        Some(f) => f(),
+        None => unreachable_after_compute(),
+    }
+}
+
+fn infallible<T>(r: Result<T, Infallible>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
+
 /// The body of a sync cached function returning `T`.
 #[doc(hidden)]
 pub fn call<T, F>(spec: &CachedFn, key: Option<String>, body: F) -> T
@@ -159,21 +199,7 @@ where
     T: Serialize + DeserializeOwned,
     F: FnOnce() -> T,
 {
-    let slot = Cell::new(Some(body));
-    let run = || slot.take().map(|f| f());
-    if let (Some(session), Some(key)) = (crate::KVDBClient::session(spec.session), key) {
-        let flow = spec.flow(*session.core(), key);
-        let r = driver::run_sync(&session, flow, || run().ok_or(()));
-        if let Ok(v) = r {
-            return v;
-        }
-    }
-    observe(spec.function, Outcome::Error);
-    match slot.take() {
-        Some(f) => f(),
-        // The flow returns the computed value whenever it fails open after computing.
-        None => unreachable_after_compute(),
-    }
+    infallible(call_result(spec, key, move || Ok(body())))
 }
 
 /// The body of a sync cached function returning `Result<T, E>`: only `Ok` is stored.
@@ -183,22 +209,65 @@ where
     T: Serialize + DeserializeOwned,
     F: FnOnce() -> Result<T, E>,
 {
-    let slot = Cell::new(Some(body));
+    run_cached(spec, key, body, |session, flow, body| {
+        driver::run_sync(session, flow, move || body.compute())
+    })
+}
+
+/// The body of a sync cached function with `refresh_ahead` whose arguments are all owned
+/// (`'static`) and `Send`: a due refresh runs on a background thread (see
+/// [`Cache::get_or_refresh_with`](super::Cache::get_or_refresh_with)).
+#[doc(hidden)]
+pub fn call_owned<T, F>(spec: &CachedFn, key: Option<String>, body: F) -> T
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    infallible(call_result_owned(spec, key, move || Ok(body())))
+}
+
+/// [`call_owned`] for a function returning `Result<T, E>`: only `Ok` is stored; the `Err` of
+/// a background refresh is counted as [`Outcome::RefreshFailed`] and dropped.
+#[doc(hidden)]
+pub fn call_result_owned<T, E, F>(spec: &CachedFn, key: Option<String>, body: F) -> Result<T, E>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+{
+    run_cached(spec, key, body, |session, flow, body| {
+        driver::run_sync_owned(session, flow, move || body.compute())
+    })
+}
+
+/// [`run_cached`] for an async body.
+#[cfg(feature = "async")]
+async fn run_cached_async<T, E, F, Fut, R>(
+    spec: &CachedFn,
+    key: Option<String>,
+    body: F,
+    run: impl FnOnce(crate::AsyncSession, Flow<T>, Body<F>) -> R,
+) -> Result<T, E>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    R: std::future::Future<Output = Answer<T, E>>,
+{
+    let body = Body::new(body);
     if let (Some(session), Some(key)) = (crate::KVDBClient::session(spec.session), key) {
         let flow = spec.flow(*session.core(), key);
-        let r = driver::run_sync(&session, flow, || match slot.take() {
-            Some(f) => f().map_err(Some),
-            None => Err(None),
-        });
-        match r {
+        // Boxed: the driver's future nests the body's, and a cached async fn's future would
+        // otherwise be too deep for the compiler's default query depth (one allocation per
+        // call, next to a network round trip).
+        match Box::pin(run(session.aio(), flow, body.share())).await {
             Ok(v) => return Ok(v),
             Err(Failure::Compute(Some(e))) => return Err(e),
             _ => {}
         }
     }
     observe(spec.function, Outcome::Error);
-    match slot.take() {
-        Some(f) => f(),
+    match body.take() {
+        Some(f) => f().await,
         None => unreachable_after_compute(),
     }
 }
@@ -212,27 +281,8 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = T>,
 {
-    // A mutex, not a cell: the future must stay `Send` when the body's is.
-    let slot = Slot::new(body);
-    if let (Some(session), Some(key)) = (crate::KVDBClient::session(spec.session), key) {
-        let flow = spec.flow(*session.core(), key);
-        let aio = session.aio();
-        let r = driver::run_async(&aio, flow, || async {
-            match slot.take() {
-                Some(f) => Ok(f().await),
-                None => Err(()),
-            }
-        })
-        .await;
-        if let Ok(v) = r {
-            return v;
-        }
-    }
-    observe(spec.function, Outcome::Error);
-    match slot.take() {
-        Some(f) => f().await,
-        None => unreachable_after_compute(),
-    }
+    let body = move || async move { Ok(body().await) };
+    infallible(call_result_async(spec, key, body).await)
 }
 
 /// The body of an async cached function returning `Result<T, E>`: only `Ok` is stored.
@@ -248,28 +298,44 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
 {
-    let slot = Slot::new(body);
-    if let (Some(session), Some(key)) = (crate::KVDBClient::session(spec.session), key) {
-        let flow = spec.flow(*session.core(), key);
-        let aio = session.aio();
-        let r = driver::run_async(&aio, flow, || async {
-            match slot.take() {
-                Some(f) => f().await.map_err(Some),
-                None => Err(None),
-            }
-        })
-        .await;
-        match r {
-            Ok(v) => return Ok(v),
-            Err(Failure::Compute(Some(e))) => return Err(e),
-            _ => {}
-        }
-    }
-    observe(spec.function, Outcome::Error);
-    match slot.take() {
-        Some(f) => f().await,
-        None => unreachable_after_compute(),
-    }
+    run_cached_async(spec, key, body, |aio, flow, body| async move {
+        driver::run_async(&aio, flow, move || body.compute_async()).await
+    })
+    .await
+}
+
+/// The body of an async cached function with `refresh_ahead` whose arguments are all owned
+/// and `Send`: a due refresh is a spawned tokio task.
+#[cfg(feature = "async")]
+#[doc(hidden)]
+pub async fn call_async_owned<T, F, Fut>(spec: &CachedFn, key: Option<String>, body: F) -> T
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let body = move || async move { Ok(body().await) };
+    infallible(call_result_async_owned(spec, key, body).await)
+}
+
+/// [`call_async_owned`] for a function returning `Result<T, E>`.
+#[cfg(feature = "async")]
+#[doc(hidden)]
+pub async fn call_result_async_owned<T, E, F, Fut>(
+    spec: &CachedFn,
+    key: Option<String>,
+    body: F,
+) -> Result<T, E>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+    E: 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, E>> + Send + 'static,
+{
+    run_cached_async(spec, key, body, |aio, flow, body| async move {
+        driver::run_async_owned(&aio, flow, move || body.compute_async()).await
+    })
+    .await
 }
 
 /// Pins the type of an async block's output, so `?` inside a cached async body knows its
@@ -279,18 +345,47 @@ pub fn typed<T, F: std::future::Future<Output = T>>(f: F) -> F {
     f
 }
 
-/// The body, taken once (a `Sync` cell).
-#[cfg(feature = "async")]
-struct Slot<F>(std::sync::Mutex<Option<F>>);
+/// The body of a cached function, shared by the call (which runs it uncached if the cache
+/// fails first) and the computation it hands to the flow (which may move it to a background
+/// refresh): taken once. A mutex, not a cell: it must be `Send + Sync` when the body is `Send`.
+struct Body<F>(Arc<std::sync::Mutex<Option<F>>>);
 
-#[cfg(feature = "async")]
-impl<F> Slot<F> {
+impl<F> Body<F> {
     fn new(f: F) -> Self {
-        Slot(std::sync::Mutex::new(Some(f)))
+        Body(Arc::new(std::sync::Mutex::new(Some(f))))
+    }
+
+    fn share(&self) -> Self {
+        Body(self.0.clone())
     }
 
     fn take(&self) -> Option<F> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Runs the body for the flow: its value, its error (`Some`), or `Err(None)` if it is
+    /// gone.
+    fn compute<T, E>(self) -> Result<T, Option<E>>
+    where
+        F: FnOnce() -> Result<T, E>,
+    {
+        match self.take() {
+            Some(f) => f().map_err(Some),
+            None => Err(None),
+        }
+    }
+
+    /// [`compute`](Self::compute) for an async body.
+    #[cfg(feature = "async")]
+    async fn compute_async<T, E, Fut>(self) -> Result<T, Option<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        match self.take() {
+            Some(f) => f().await.map_err(Some),
+            None => Err(None),
+        }
     }
 }
 

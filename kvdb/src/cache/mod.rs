@@ -19,8 +19,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every call ends in one [`Outcome`], counted in [`stats`]: the one place where hits and
-//! misses are observed.
+//! Every call ends in one [`Outcome`], and every background refresh in one more, counted in
+//! [`stats`]: the one place where hits, misses and refreshes are observed.
 
 mod driver;
 mod flight;
@@ -58,6 +58,12 @@ pub enum Outcome {
     Bypassed,
     /// Redis failed and the call computed without the cache ([`CacheOptions::fail_open`]).
     Error,
+    /// A background refresh-ahead stored a new value (besides the [`Hit`](Self::Hit) of the
+    /// call that started it).
+    Refreshed,
+    /// A background refresh-ahead failed (the computation returned an error or panicked, or
+    /// Redis failed): the old value stays until it expires, nothing else is stored.
+    RefreshFailed,
 }
 
 /// Counts of [`Outcome`]s in this process since it started.
@@ -76,9 +82,13 @@ pub struct CacheStats {
     pub bypassed: u64,
     /// [`Outcome::Error`]s.
     pub errors: u64,
+    /// [`Outcome::Refreshed`]s: background refreshes that stored a new value.
+    pub refreshed: u64,
+    /// [`Outcome::RefreshFailed`]s: background refreshes that failed.
+    pub refresh_failed: u64,
 }
 
-static COUNTS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+static COUNTS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 
 /// Records how a call on `key` ended. Metrics and tracing of cache hits and misses belong
 /// here, and only here.
@@ -90,6 +100,8 @@ pub(crate) fn observe(_key: &str, outcome: Outcome) {
         Outcome::ComputeFailed => 3,
         Outcome::Bypassed => 4,
         Outcome::Error => 5,
+        Outcome::Refreshed => 6,
+        Outcome::RefreshFailed => 7,
     };
     COUNTS[slot].fetch_add(1, Ordering::Relaxed);
 }
@@ -104,5 +116,7 @@ pub fn stats() -> CacheStats {
         compute_failed: n(3),
         bypassed: n(4),
         errors: n(5),
+        refreshed: n(6),
+        refresh_failed: n(7),
     }
 }

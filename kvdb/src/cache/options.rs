@@ -11,7 +11,7 @@ use std::time::Duration;
 /// | [`ttl`](Self::ttl) | 10 minutes | how long a computed value is kept |
 /// | [`negative_ttl`](Self::negative_ttl) | never | keep a computed `None` (or `Ok(None)`) this long |
 /// | [`error_ttl`](Self::error_ttl) | never | keep a computed `Err` (of a `Result` value) this long |
-/// | [`refresh_ahead`](Self::refresh_ahead) | off | a hit this close to expiry recomputes the value (one caller, the others keep being served) |
+/// | [`refresh_ahead`](Self::refresh_ahead) | off | a hit this close to expiry recomputes the value once: in the background with [`get_or_refresh_with`](super::Cache::get_or_refresh_with), inline in one caller with `get_or_set_with` |
 /// | [`jitter`](Self::jitter) | 0 | spread each TTL by up to this fraction either way |
 /// | [`enabled`](Self::enabled) | true | `false`: compute every time, touch nothing |
 /// | [`lock_ttl`](Self::lock_ttl) | 30 s | how long one computation may hold the single-flight lock |
@@ -127,9 +127,13 @@ impl CacheOptions {
         self
     }
 
-    /// When a hit has less than `window` left to live, one caller (the one that takes the
-    /// refresh lock) recomputes and stores the value, while every other caller keeps getting
-    /// the cached one; a failed refresh returns the cached value.
+    /// When a hit has less than `window` left to live, the value is recomputed once (the
+    /// caller that takes the refresh lock, in any process) while every other caller keeps
+    /// getting the cached one. With an owned computation
+    /// ([`Cache::get_or_refresh_with`](super::Cache::get_or_refresh_with)) that caller too
+    /// returns the cached value at once and the refresh runs on a background thread or tokio
+    /// task; with a borrowed one ([`Cache::get_or_set_with`](super::Cache::get_or_set_with))
+    /// it recomputes inline. A failed refresh keeps the cached value.
     pub fn refresh_ahead(mut self, window: Duration) -> Self {
         self.refresh_ahead = Some(window);
         self

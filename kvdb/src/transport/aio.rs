@@ -220,6 +220,11 @@ impl Link {
     }
 }
 
+/// One attempt of a single round trip, its type erased (`dyn Future + Send`): the futures of
+/// deeply nested callers (the cache driver inside `#[cached]` functions spawned on tokio)
+/// then stay within the compiler's trait-solving depth when it checks that they are `Send`.
+type Attempt<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>;
+
 /// The async side of a pool.
 pub(crate) struct AsyncPool {
     settings: ConnectionSettings,
@@ -575,10 +580,12 @@ impl AsyncPool {
         let safety = op.safety().unwrap_or(safety);
         let request = op.request();
         let reply = self
-            .retrying(safety, || async {
-                let mut conn = self.dedicated(timeout).await?;
-                let reply = conn.send(&request).await?;
-                finish(reply, &request)
+            .retrying(safety, || -> Attempt<'_> {
+                Box::pin(async {
+                    let mut conn = self.dedicated(timeout).await?;
+                    let reply = conn.send(&request).await?;
+                    finish(reply, &request)
+                })
             })
             .await?;
         op.decode(reply)
@@ -642,11 +649,13 @@ impl AsyncPool {
         let safety = op.safety().unwrap_or(safety);
         let request = op.request();
         let reply = self
-            .retrying(safety, || async {
-                let mut conn = self.shared().await?;
-                let reply = conn.send(&request).await?;
-                self.after_failure(&conn, &reply).await;
-                finish(reply, &request)
+            .retrying(safety, || -> Attempt<'_> {
+                Box::pin(async {
+                    let mut conn = self.shared().await?;
+                    let reply = conn.send(&request).await?;
+                    self.after_failure(&conn, &reply).await;
+                    finish(reply, &request)
+                })
             })
             .await?;
         op.decode(reply)
@@ -657,11 +666,10 @@ impl AsyncPool {
     /// first request (a conversation may finish without one, e.g. `get_models` of no keys).
     /// Only getting the connection is retried: a conversation that failed half-way is not
     /// started again.
-    pub(crate) async fn converse<C: Conversation>(
-        &self,
-        conv: C,
-        safety: Safety,
-    ) -> Result<C::Output> {
+    pub(crate) async fn converse<C>(&self, conv: C, safety: Safety) -> Result<C::Output>
+    where
+        C: Conversation,
+    {
         let Some(whole) = conv.restartable() else {
             return self.converse_on(conv, Some(safety)).await;
         };
@@ -685,11 +693,10 @@ impl AsyncPool {
 
     /// [`converse`](Self::converse); with `safety` `None`, getting the connection is not
     /// retried either (the caller retries the whole conversation).
-    async fn converse_on<C: Conversation>(
-        &self,
-        mut conv: C,
-        safety: Option<Safety>,
-    ) -> Result<C::Output> {
+    async fn converse_on<C>(&self, mut conv: C, safety: Option<Safety>) -> Result<C::Output>
+    where
+        C: Conversation,
+    {
         let dedicated = conv.needs_dedicated_connection();
         let mut held: Option<Link> = None;
         let mut reply = None;

@@ -84,7 +84,20 @@ mod shadows {
     }
 }
 
+/// Owned arguments: a due refresh runs on a background thread.
+#[kvdb::cached(ttl = "1m", refresh_ahead = "10s")]
+pub fn background(n: u64, name: String, tag: &'static str) -> Vec<String> {
+    vec![format!("{n}{name}{tag}")]
+}
+
+/// Not `Send` (an `Rc`): `refresh_inline` keeps the refresh in the caller.
+#[kvdb::cached(ttl = "1m", refresh_ahead = "10s", refresh_inline = true, key = "{id}")]
+pub fn not_send(id: u64, extra: std::rc::Rc<u64>) -> u64 {
+    id + *extra
+}
+
 fn main() {
     let _ = (by_template, by_hash, no_arguments, fallible, cached_errors, asynchronous);
+    let _ = (background, not_send);
     let _ = shadows::shadowed;
 }
