@@ -88,6 +88,8 @@
 //! | `ulid` | no | `ulid::Ulid` as a model key part |
 //! | `chrono` | no | `chrono::NaiveDate` as a model key part |
 //! | `time` | no | `time::Date` as a model key part |
+//! | `tracing` | no | a `tracing` span per session operation, with OpenTelemetry database fields (`docs/observability.md`) |
+//! | `metrics` | no | operation counts and latencies, bytes, compression, pool and connection-error metrics through the `metrics` facade (`docs/observability.md`) |
 //! | `testing` | no | [`testing::TestServer`], `TestCluster`, `TestSentinel`: throwaway servers for tests and examples |
 //!
 //! JSON is always available. A value written with a codec or compression that this build

@@ -9,9 +9,11 @@ use crate::core::Core;
 use crate::format::Encoder;
 use crate::options::{Resolved, SessionOptions};
 use crate::pool::Pool;
+use crate::transport::observe::OpInfo;
 
 struct Inner {
-    name: String,
+    /// Shared, so that metric labels name the session without copying it.
+    name: Arc<str>,
     options: SessionOptions,
     resolved: Resolved,
     core: Core,
@@ -63,7 +65,7 @@ impl Session {
     pub(crate) fn new(options: SessionOptions, resolved: Resolved, pool: Arc<Pool>) -> Self {
         Session {
             inner: Arc::new(Inner {
-                name: options.name.clone(),
+                name: options.name.as_str().into(),
                 core: Core {
                     encoder: resolved.encoder,
                     limits: resolved.limits,
@@ -99,6 +101,12 @@ impl Session {
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
     }
+
+    /// What the transport is told about the method `name` (for spans and metrics).
+    #[inline(always)]
+    pub(crate) fn op_info(&self, name: &'static str) -> OpInfo<'_> {
+        OpInfo::new(name, &self.inner.name)
+    }
 }
 
 #[cfg(feature = "async")]
@@ -121,6 +129,12 @@ impl AsyncSession {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
+    }
+
+    /// What the transport is told about the method `name` (for spans and metrics).
+    #[inline(always)]
+    pub(crate) fn op_info(&self, name: &'static str) -> OpInfo<'_> {
+        OpInfo::new(name, &self.inner.name)
     }
 }
 

@@ -425,6 +425,25 @@ fn python_datetimes_and_uuids_read_into_rust_types() {
     assert_eq!(enc.encode(&py::Uuid(id)).unwrap(), by_case("uuid"));
 }
 
+/// `kvdb::format::describe` (what `kvdb get` and `kvdb decode` print) reads every vector into
+/// its expected JSON, naming its origin and, for models, its Python class.
+#[test]
+fn every_vector_is_described_as_its_expected_json() {
+    let mut checked = 0;
+    for v in vectors() {
+        let Some(hex) = v.bytes_hex.as_deref() else {
+            continue;
+        };
+        let d = kvdb::format::describe(&unhex(hex)).unwrap_or_else(|e| panic!("{}: {e}", v.case));
+        assert_eq!(d.value, v.expected, "{}: {d:?}", v.case);
+        if let Some(class) = d.python_class.as_deref() {
+            assert_eq!(Some(class), v.python_type.as_deref(), "{}", v.case);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 100, "only {checked} vectors have bytes");
+}
+
 /// Every vector reads as `serde_json::Value`, to the documented mapping (docs/kvdb-py.md):
 /// envelopes unwrapped, bytes as arrays of numbers, plain values as their text (kvdb-py
 /// returns them as `str` too), `null` as null in a kvdb-py session.

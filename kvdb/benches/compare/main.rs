@@ -17,6 +17,7 @@ mod aio;
 mod layer;
 mod memory;
 mod model;
+mod observe;
 mod report;
 mod server;
 mod stats;
@@ -102,6 +103,8 @@ fn main() {
         eprintln!("  {k}: {v}");
     }
     eprintln!("  load average (1 min) at start: {load_before}");
+    let observing = observe::install();
+    eprintln!("  observability: {observing}");
 
     let env = sync::Env {
         url: url.clone(),
@@ -248,6 +251,7 @@ fn main() {
             .collect::<Vec<_>>()
             .join("; "),
     );
+    md.push_str(&format!("; {observing}"));
     md.push_str(&format!(
         "; {}. Load average (1 min): {load_before} at start, {load_after} at end. {} rounds per workload{}; total {:.0} s.\n\nPayload sizes: {}.\n\nMedians of rounds, µs per unit; c/a and c/b are medians of the per-round throughput ratios.\n\n",
         server.placement,

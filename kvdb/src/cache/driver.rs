@@ -9,7 +9,6 @@
 
 use std::panic::AssertUnwindSafe;
 
-use crate::retry::Safety;
 use redis::Value;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -128,13 +127,16 @@ where
     let mut input = Input::Start;
     loop {
         input = match flow.next(input)? {
-            Action::Send(cmd, safety) => Input::Reply(pool.sync.run(raw(cmd), safety)),
+            Action::Send(cmd, safety) => Input::Reply(
+                pool.sync
+                    .run(raw(cmd), session.op_info("cached").with_safety(safety)),
+            ),
             Action::Wait(cmd, wait) => Input::Reply(pool.sync.blocking(
                 Blocking {
                     op: raw(cmd),
                     wait: Some(wait),
                 },
-                Safety::Once,
+                session.op_info("cached"),
             )),
             Action::Join => match flight::join(pool_id(pool), flow.key()) {
                 Role::Leader(l) => {
@@ -232,17 +234,25 @@ where
     let mut input = Input::Start;
     loop {
         input = match flow.next(input)? {
-            Action::Send(cmd, safety) => Input::Reply(pool.aio.run(raw(cmd), safety).await),
+            // Each request's future is boxed: the transport's futures (observation, retries,
+            // cluster routing) nested inside the user's own async code otherwise exceed
+            // rustc's layout depth limit in the user's crate. One allocation per round trip.
+            Action::Send(cmd, safety) => Input::Reply(
+                Box::pin(
+                    pool.aio
+                        .run(raw(cmd), session.op_info("cached").with_safety(safety)),
+                )
+                .await,
+            ),
             Action::Wait(cmd, wait) => Input::Reply(
-                pool.aio
-                    .blocking(
-                        Blocking {
-                            op: raw(cmd),
-                            wait: Some(wait),
-                        },
-                        Safety::Once,
-                    )
-                    .await,
+                Box::pin(pool.aio.blocking(
+                    Blocking {
+                        op: raw(cmd),
+                        wait: Some(wait),
+                    },
+                    session.op_info("cached"),
+                ))
+                .await,
             ),
             Action::Join => match flight::join(pool_id(pool), flow.key()) {
                 Role::Leader(l) => {

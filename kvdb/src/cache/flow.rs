@@ -531,6 +531,7 @@ fn cmd(name: &str) -> redis::Cmd {
     redis::cmd(name)
 }
 
+/// A duration in whole milliseconds, at least 1 (saturating).
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }

@@ -104,6 +104,19 @@ pub(crate) fn observe(_key: &str, outcome: Outcome) {
         Outcome::RefreshFailed => 7,
     };
     COUNTS[slot].fetch_add(1, Ordering::Relaxed);
+    // Hits and misses for the `metrics` facade too (docs/observability.md).
+    #[cfg(feature = "metrics")]
+    {
+        const NAMES: [&str; 6] = [
+            "hit",
+            "waited",
+            "computed",
+            "compute_failed",
+            "bypassed",
+            "error",
+        ];
+        metrics::counter!("kvdb.cache.calls", "outcome" => NAMES[slot]).increment(1);
+    }
 }
 
 /// The counts of every cache-aside call of this process so far.

@@ -110,6 +110,28 @@ pub(crate) fn compress_into(
     input: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    #[cfg(feature = "metrics")]
+    let before = out.len();
+    compress_with(alg, level, input, out)?;
+    #[cfg(feature = "metrics")]
+    record_sizes(alg, "compress", input.len(), out.len() - before);
+    Ok(())
+}
+
+/// Counts the bytes before and after (de)compression, by algorithm (feature `metrics`). Here
+/// rather than in the drivers: this is the one place both sizes are known.
+#[cfg(feature = "metrics")]
+fn record_sizes(alg: Compression, direction: &'static str, uncompressed: usize, compressed: usize) {
+    if alg == Compression::None {
+        return;
+    }
+    let labels = [("algorithm", alg.name()), ("direction", direction)];
+    metrics::counter!("kvdb.compression.uncompressed.bytes", &labels)
+        .increment(uncompressed as u64);
+    metrics::counter!("kvdb.compression.compressed.bytes", &labels).increment(compressed as u64);
+}
+
+fn compress_with(alg: Compression, level: i32, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let _ = level;
     match alg {
         Compression::None => {
@@ -156,6 +178,13 @@ pub(crate) fn decompress_into(
     limit: usize,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    decompress_with(alg, input, limit, out)?;
+    #[cfg(feature = "metrics")]
+    record_sizes(alg, "decompress", out.len(), input.len());
+    Ok(())
+}
+
+fn decompress_with(alg: Compression, input: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<()> {
     out.clear();
     match alg {
         Compression::None => {

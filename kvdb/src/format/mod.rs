@@ -34,6 +34,7 @@ macro_rules! with_numbers {
 }
 
 mod compress;
+mod describe;
 mod header;
 mod kvdb_py;
 mod plain_de;
@@ -45,6 +46,7 @@ use std::fmt;
 
 pub(crate) use compress::decompress_into;
 pub use compress::{CompressionOptions, DEFAULT_MAX_DECOMPRESSED};
+pub use describe::{Description, Origin, describe, describe_with_limit};
 pub use header::{Header, MAGIC, MAX_TAG_LEN, validate_tag};
 pub use kvdb_py::{PyClass, PyKind};
 pub(crate) use kvdb_py::{PyDoc, default_level as kvdb_py_default_level, model_json};

@@ -156,7 +156,8 @@ macro_rules! map_methods {
                     let ($core, $map, $dl) = (self.session.core(), &self.name, &self.deadlines);
                     let op = ttl::prepare($op?, $mode, $map, $dl);
                     let safety = op.safety_with(map_methods!(@safety $safety));
-                    self.session.pool().sync.run(op, safety)
+                    let info = self.session.op_info(stringify!($name)).with_safety(safety);
+                    self.session.pool().sync.run(op, info)
                 }
             )*
         }
@@ -170,7 +171,8 @@ macro_rules! map_methods {
                     let ($core, $map, $dl) = (self.session.core(), &self.name, &self.deadlines);
                     let op = ttl::prepare($op?, $mode, $map, $dl);
                     let safety = op.safety_with(map_methods!(@safety $safety));
-                    self.session.pool().aio.run(op, safety).await
+                    let info = self.session.op_info(stringify!($name)).with_safety(safety);
+                    self.session.pool().aio.run(op, info).await
                 }
             )*
         }
@@ -223,7 +225,12 @@ impl<K, V> KvMap<K, V> {
         if let Some(m) = self.mode.get() {
             return Ok(*m);
         }
-        let m = self.session.pool().sync.run(ttl::detect(), Safety::Read)?;
+        let m = self.session.pool().sync.run(
+            ttl::detect(),
+            self.session
+                .op_info("map_ttl_mode")
+                .with_safety(Safety::Read),
+        )?;
         Ok(*self.mode.get_or_init(|| m))
     }
 }
@@ -258,15 +265,20 @@ impl<K: KeyPart + DeserializeOwned, V: Serialize + DeserializeOwned> KvMap<K, V>
             key,
             f,
         )?;
-        self.session.pool().sync.converse(conv, Safety::Once)
+        self.session
+            .pool()
+            .sync
+            .converse(conv, self.session.op_info("map_update"))
     }
 
     fn purge(&self, mode: TtlMode) -> Result<()> {
         if mode == TtlMode::LuaFallback {
-            self.session
-                .pool()
-                .sync
-                .run(ttl::purge(&self.name, &self.deadlines), Safety::Idempotent)?;
+            self.session.pool().sync.run(
+                ttl::purge(&self.name, &self.deadlines),
+                self.session
+                    .op_info("map_purge")
+                    .with_safety(Safety::Idempotent),
+            )?;
         }
         Ok(())
     }
@@ -283,7 +295,7 @@ impl<K: KeyPart + DeserializeOwned, V: Serialize + DeserializeOwned> KvMap<K, V>
             .session
             .pool()
             .sync
-            .pages(scan)
+            .pages(scan, self.session.op_info("map_iter"))
             .map(move |raw| raw.and_then(|e| ops::entry(&core, &self.name, e))))
     }
 
@@ -309,7 +321,12 @@ impl<K, V> AsyncKvMap<K, V> {
             .session
             .pool()
             .aio
-            .run(ttl::detect(), Safety::Read)
+            .run(
+                ttl::detect(),
+                self.session
+                    .op_info("map_ttl_mode")
+                    .with_safety(Safety::Read),
+            )
             .await?;
         Ok(*self.mode.get_or_init(|| m))
     }
@@ -326,7 +343,12 @@ where
             self.session
                 .pool()
                 .aio
-                .run(ttl::purge(&self.name, &self.deadlines), Safety::Idempotent)
+                .run(
+                    ttl::purge(&self.name, &self.deadlines),
+                    self.session
+                        .op_info("map_purge")
+                        .with_safety(Safety::Idempotent),
+                )
                 .await?;
         }
         Ok(())
@@ -347,7 +369,11 @@ where
             key,
             f,
         )?;
-        self.session.pool().aio.converse(conv, Safety::Once).await
+        self.session
+            .pool()
+            .aio
+            .converse(conv, self.session.op_info("map_update"))
+            .await
     }
 
     /// Every entry as a stream, read lazily with `HSCAN` (see [`KvMap::iter`]).
@@ -364,7 +390,7 @@ where
             .session
             .pool()
             .aio
-            .pages(scan)
+            .pages(scan, self.session.op_info("map_iter"))
             .map(move |raw| raw.and_then(|e| ops::entry(&core, &self.name, e))))
     }
 

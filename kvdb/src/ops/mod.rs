@@ -205,7 +205,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            Ok(self.pool().sync.pages(op))
+            Ok(self.pool().sync.pages(op, self.op_info(stringify!($name))))
         }
     };
     (@sync subscribe $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -224,7 +224,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.converse(op, $safety)?
+            self.pool().sync.converse(op, self.op_info(stringify!($name)).with_safety($safety))?
         }
     };
     (@sync attach $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -232,7 +232,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            let out = self.pool().sync.converse(op, $safety)?;
+            let out = self.pool().sync.converse(op, self.op_info(stringify!($name)).with_safety($safety))?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
@@ -241,7 +241,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.$kind(op, $safety)
+            self.pool().sync.$kind(op, self.op_info(stringify!($name)).with_safety($safety))
         }
     };
 
@@ -262,7 +262,7 @@ macro_rules! session_methods {
         {
             let op = ($op)(self.core())?;
             // Boxed so that the stream is `Unpin`: `stream.next().await` works without pinning.
-            Ok(Box::pin(self.pool().aio.pages(op)))
+            Ok(Box::pin(self.pool().aio.pages(op, self.op_info(stringify!($name)))))
         }
     };
     (@async subscribe $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -281,7 +281,7 @@ macro_rules! session_methods {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().aio.converse(op, $safety).await?
+            self.pool().aio.converse(op, self.op_info(stringify!($name)).with_safety($safety)).await?
         }
     };
     (@async attach $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
@@ -291,7 +291,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            let out = self.pool().aio.converse(op, $safety).await?;
+            let out = self.pool().aio.converse(op, self.op_info(stringify!($name)).with_safety($safety)).await?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
@@ -302,7 +302,7 @@ macro_rules! session_methods {
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            self.pool().aio.$kind(op, $safety).await
+            self.pool().aio.$kind(op, self.op_info(stringify!($name)).with_safety($safety)).await
         }
     };
 }

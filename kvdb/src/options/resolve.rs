@@ -174,6 +174,16 @@ impl SessionOptions {
                 "the pool needs at least 1 connection".into(),
             ));
         }
+        // r2d2 reserves a slot per connection up front: a pool of billions aborts the process.
+        if self.pool_size > MAX_POOL_SIZE {
+            return Err(invalid(
+                "pool_size",
+                format!(
+                    "{} connections is more than the most, {MAX_POOL_SIZE}",
+                    self.pool_size
+                ),
+            ));
+        }
         if self.max_value_size == 0 {
             return Err(invalid(
                 "max_value_size",
@@ -338,6 +348,9 @@ impl SessionOptions {
         })
     }
 }
+
+/// The most connections a sync pool may have.
+pub(crate) const MAX_POOL_SIZE: u32 = 65_536;
 
 /// The longest accepted connect, response and pool timeout: a year (longer ones overflow
 /// clocks in the pool and the runtimes).

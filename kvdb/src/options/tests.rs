@@ -339,6 +339,7 @@ fn unusable_limits_are_refused_naming_the_option() {
         (base().response_timeout(Duration::ZERO), "response_timeout"),
         (base().response_timeout(Duration::MAX), "response_timeout"),
         (base().pool_size(0), "pool_size"),
+        (base().pool_size(u32::MAX), "pool_size"),
         (base().max_value_size(0), "max_value_size"),
         (base().max_decompressed_size(0), "max_decompressed_size"),
         (base().client_name("my app"), "client_name"),

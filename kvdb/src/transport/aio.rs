@@ -22,6 +22,7 @@ use std::time::Instant;
 use redis::Value;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 
+use super::observe::{self, OpInfo};
 use super::sync::check_connection;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use crate::error::{Error, Result};
@@ -229,7 +230,7 @@ type Attempt<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Val
 pub(crate) struct AsyncPool {
     settings: ConnectionSettings,
     backend: Backend,
-    /// The server, for errors (credentials redacted).
+    /// The server, redacted: for errors, spans and metrics.
     server: String,
 }
 
@@ -317,8 +318,8 @@ impl AsyncPool {
         };
         Ok(AsyncPool {
             settings: settings.clone(),
-            backend,
             server: settings.to_string(),
+            backend,
         })
     }
 
@@ -569,14 +570,26 @@ impl AsyncPool {
     /// shared connection is not held up) whose response timeout allows for the wait.
     pub(crate) async fn blocking<O: Op>(
         &self,
-        mut blocking: Blocking<O>,
+        Blocking { op, wait }: Blocking<O>,
+        info: OpInfo<'_>,
+    ) -> Result<O::Output> {
+        let timeout = Blocking { op: (), wait }.response_timeout(self.settings.response_timeout);
+        let safety = info.safety();
+        observe::aio_op(info, &self.server, op, |op| {
+            self.blocking_on(op, timeout, safety)
+        })
+        .await
+    }
+
+    async fn blocking_on<O: Op>(
+        &self,
+        mut op: O,
+        timeout: Option<Duration>,
         safety: Safety,
     ) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut blocking.op) {
+        if let Some(out) = super::run_locally(&mut op) {
             return out;
         }
-        let timeout = blocking.response_timeout(self.settings.response_timeout);
-        let mut op = blocking.op;
         let safety = op.safety().unwrap_or(safety);
         let request = op.request();
         let reply = self
@@ -602,10 +615,11 @@ impl AsyncPool {
     }
 
     /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.
-    pub(crate) fn pages<P>(
-        &self,
+    pub(crate) fn pages<'a, P>(
+        &'a self,
         pages: P,
-    ) -> impl futures_core::Stream<Item = Result<P::Item>> + Send + '_
+        info: OpInfo<'a>,
+    ) -> impl futures_core::Stream<Item = Result<P::Item>> + Send + 'a
     where
         P: Pages + Send + 'static,
         P::Item: Send,
@@ -621,11 +635,17 @@ impl AsyncPool {
                 let read = {
                     // Borrowed uniquely (`&mut`: `Send` without `Cursor: Sync`).
                     let (again, mut first) = (&mut cursor, Some(page));
+                    let info = info.with_safety(Safety::Read);
                     self.retrying(Safety::Read, move || {
                         let page = first.take().or_else(|| again.next_page());
                         async move {
                             match page {
-                                Some(page) => self.converse_on(page, None).await,
+                                Some(page) => {
+                                    observe::aio_conversation(info, &self.server, page, |page| {
+                                        self.converse_on(page, None)
+                                    })
+                                    .await
+                                }
                                 None => Err(Error::Unsupported(
                                     "internal: a page without a cursor".into(),
                                 )),
@@ -642,7 +662,12 @@ impl AsyncPool {
     }
 
     /// Runs one round trip on the shared connection.
-    pub(crate) async fn run<O: Op>(&self, mut op: O, safety: Safety) -> Result<O::Output> {
+    pub(crate) async fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
+        let safety = info.safety();
+        observe::aio_op(info, &self.server, op, |op| self.run_shared(op, safety)).await
+    }
+
+    async fn run_shared<O: Op>(&self, mut op: O, safety: Safety) -> Result<O::Output> {
         if let Some(out) = super::run_locally(&mut op) {
             return out;
         }
@@ -665,8 +690,22 @@ impl AsyncPool {
     /// Runs a multi-step conversation, on a dedicated connection if it needs one, taken at its
     /// first request (a conversation may finish without one, e.g. `get_models` of no keys).
     /// Only getting the connection is retried: a conversation that failed half-way is not
-    /// started again.
-    pub(crate) async fn converse<C>(&self, conv: C, safety: Safety) -> Result<C::Output>
+    /// started again, unless it is restartable (a read-only script).
+    pub(crate) async fn converse<C>(&self, conv: C, info: OpInfo<'_>) -> Result<C::Output>
+    where
+        C: Conversation,
+    {
+        let safety = info.safety();
+        // Boxed: the conversation's state is not laid out inline in the caller's future, so
+        // that callers' futures (a cluster `get_models` in an async block) stay within the
+        // compiler's layout depth.
+        observe::aio_conversation(info, &self.server, conv, |conv| {
+            Box::pin(self.converse_restartable(conv, safety))
+        })
+        .await
+    }
+
+    async fn converse_restartable<C>(&self, conv: C, safety: Safety) -> Result<C::Output>
     where
         C: Conversation,
     {

@@ -13,6 +13,7 @@ mod checkout;
 pub(crate) mod cluster;
 mod conn;
 mod empty;
+pub(crate) mod observe;
 pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
 mod sentinel;

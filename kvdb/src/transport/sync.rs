@@ -7,6 +7,7 @@ use redis::{ConnectionLike, Value};
 
 use super::checkout::{CheckoutError, ConnPool, Connector, Pooled};
 use super::conn::Conn;
+use super::observe::{self, OpInfo};
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use crate::error::{Error, Result};
 use crate::retry::{Failure, Safety};
@@ -231,7 +232,12 @@ impl SyncPool {
     /// ([`Error::Connect`]); only a pool whose connections all stay busy waits the pool
     /// timeout ([`Error::Pool`]).
     fn checkout<'p, M: Connector>(&self, pool: &'p ConnPool<M>) -> Result<Pooled<'p, M>> {
-        pool.get().map_err(|e| match e {
+        let started = Instant::now();
+        let got = pool.get();
+        if got.is_ok() {
+            observe::checkout(&self.server, started.elapsed());
+        }
+        got.map_err(|e| match e {
             CheckoutError::Connect(source) => Error::Connect {
                 server: self.server.clone(),
                 source,
@@ -283,11 +289,14 @@ impl SyncPool {
     }
 
     /// Runs one round trip.
-    pub(crate) fn run<O: Op>(&self, mut op: O, safety: Safety) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut op) {
-            return out;
-        }
-        with_pool!(self, |pool| self.run_on(pool, op, safety))
+    pub(crate) fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
+        let safety = info.safety();
+        observe::sync_op(info, &self.server, op, |mut op| {
+            if let Some(out) = super::run_locally(&mut op) {
+                return out;
+            }
+            with_pool!(self, |pool| self.run_on(pool, op, safety))
+        })
     }
 
     fn run_on<M, O>(&self, pool: &ConnPool<M>, mut op: O, safety: Safety) -> Result<O::Output>
@@ -322,13 +331,20 @@ impl SyncPool {
     /// is lengthened by the wait for this one request.
     pub(crate) fn blocking<O: Op>(
         &self,
-        mut blocking: Blocking<O>,
-        safety: Safety,
+        Blocking { op, wait }: Blocking<O>,
+        info: OpInfo<'_>,
     ) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut blocking.op) {
-            return out;
-        }
-        with_pool!(self, |pool| self.blocking_on(pool, blocking, safety))
+        let safety = info.safety();
+        observe::sync_op(info, &self.server, op, |mut op| {
+            if let Some(out) = super::run_locally(&mut op) {
+                return out;
+            }
+            with_pool!(self, |pool| self.blocking_on(
+                pool,
+                Blocking { op, wait },
+                safety
+            ))
+        })
     }
 
     fn blocking_on<M, O>(
@@ -361,10 +377,11 @@ impl SyncPool {
     }
 
     /// Reads a paged sequence; one round trip per page, as the iterator advances.
-    pub(crate) fn pages<P: Pages>(&self, pages: P) -> PageIter<'_, P> {
+    pub(crate) fn pages<'a, P: Pages>(&'a self, pages: P, info: OpInfo<'a>) -> PageIter<'a, P> {
         PageIter {
             pool: self,
             cursor: Cursor::new(pages),
+            info,
         }
     }
 
@@ -381,35 +398,43 @@ impl SyncPool {
     /// Runs a multi-step conversation on one pooled connection.
     ///
     /// Only getting the connection is retried: a conversation that failed half-way is not
-    /// started again.
-    pub(crate) fn converse<C: Conversation>(&self, conv: C, safety: Safety) -> Result<C::Output> {
-        let mut conv = conv;
-        match conv.restartable() {
-            // Every step only reads (or is idempotent): after a lost connection, the whole
-            // conversation is started again, as a single request would be resent.
-            Some(whole) => with_pool!(self, |pool| self.retrying(pool, whole, || {
-                conv.rewind();
-                self.converse_on(pool, &mut conv, None)
-            })),
-            None => with_pool!(self, |pool| self.converse_on(pool, conv, Some(safety))),
-        }
+    /// started again, unless it is restartable (a read-only script).
+    pub(crate) fn converse<C: Conversation>(&self, conv: C, info: OpInfo<'_>) -> Result<C::Output> {
+        let safety = info.safety();
+        observe::sync_conversation(info, &self.server, conv, |mut conv| {
+            match conv.restartable() {
+                // Every step only reads (or is idempotent): after a lost connection, the
+                // whole conversation is started again, as a single request would be resent.
+                Some(whole) => with_pool!(self, |pool| self.retrying(pool, whole, || {
+                    conv.rewind();
+                    self.converse_on(pool, &mut conv, None)
+                })),
+                None => with_pool!(self, |pool| self.converse_on(pool, conv, Some(safety))),
+            }
+        })
     }
 
     /// Runs a conversation that `make` builds afresh for each attempt: the whole conversation
-    /// is started again after a lost connection when `safety` allows it (a page of a paged
+    /// is started again after a lost connection when the safety in `info` allows it (a page of a paged
     /// read, whose every step only reads). `make` always has one to give; `None` would be an
     /// internal error.
     pub(crate) fn converse_anew<C: Conversation>(
         &self,
-        safety: Safety,
+        info: OpInfo<'_>,
         mut make: impl FnMut() -> Option<C>,
     ) -> Result<C::Output> {
-        with_pool!(self, |pool| self.retrying(pool, safety, || match make() {
-            Some(conv) => self.converse_on(pool, conv, None),
-            None => Err(Error::Unsupported(
-                "internal: a page without a cursor".into()
-            )),
-        }))
+        with_pool!(self, |pool| self.retrying(
+            pool,
+            info.safety(),
+            || match make() {
+                Some(conv) => observe::sync_conversation(info, &self.server, conv, |conv| {
+                    self.converse_on(pool, conv, None)
+                }),
+                None => Err(Error::Unsupported(
+                    "internal: a page without a cursor".into()
+                )),
+            }
+        ))
     }
 
     fn converse_on<M, C>(
@@ -462,6 +487,7 @@ impl SyncPool {
 pub(crate) struct PageIter<'a, P: Pages> {
     pool: &'a SyncPool,
     cursor: Cursor<P>,
+    info: OpInfo<'a>,
 }
 
 impl<P: Pages> Iterator for PageIter<'_, P> {
@@ -477,7 +503,9 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
             let (cursor, mut first) = (&self.cursor, Some(page));
             let read = self
                 .pool
-                .converse_anew(Safety::Read, || first.take().or_else(|| cursor.next_page()));
+                .converse_anew(self.info.with_safety(Safety::Read), || {
+                    first.take().or_else(|| cursor.next_page())
+                });
             if let Some(e) = self.cursor.absorb(read) {
                 return Some(Err(e));
             }

@@ -146,6 +146,15 @@ fn decode_error(codec: Codec, type_name: &'static str, e: impl std::fmt::Display
 impl PyDoc {
     /// Decompresses (by the frame's magic, capped at `limit`) and parses a payload.
     pub(crate) fn parse(payload: &[u8], limit: usize) -> Result<PyDoc> {
+        Ok(Self::parse_framed(payload, limit)?.0)
+    }
+
+    /// [`parse`](Self::parse), also telling the payload's compression and its size once
+    /// decompressed.
+    pub(crate) fn parse_framed(
+        payload: &[u8],
+        limit: usize,
+    ) -> Result<(PyDoc, Compression, usize)> {
         let alg = match payload {
             [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
             [0x04, 0x22, 0x4d, 0x18, ..] => Compression::Lz4,
@@ -160,6 +169,11 @@ impl PyDoc {
             compress::decompress_into(alg, payload, limit, &mut buf)?;
             &buf[..]
         };
+        Ok((Self::parse_plain(bytes)?, alg, bytes.len()))
+    }
+
+    /// Parses a decompressed payload.
+    fn parse_plain(bytes: &[u8]) -> Result<PyDoc> {
         match bytes.first() {
             // JSON text starts with ASCII; MessagePack of a container, bytes or a model does
             // not.
@@ -180,6 +194,11 @@ impl PyDoc {
                 })
             }
         }
+    }
+
+    /// The payload's codec: JSON or MessagePack.
+    pub(crate) fn codec(&self) -> Codec {
+        self.codec
     }
 
     /// The Python class of a model value, if the value is one.
