@@ -102,12 +102,84 @@ impl KVDBClient {
         registry().sessions.remove(name).is_some()
     }
 
+    /// What each live connection pool knows about its deployment, for operators: its mode,
+    /// the nodes known, the primary a sentinel session reaches, its open connections. No
+    /// I/O: this reads what the pools last saw (see [`check_health`](Self::check_health)
+    /// for a round trip). One entry per pool, sorted by URL; passwords show as `***`.
+    ///
+    /// ```
+    /// use kvdb::{KVDBClient, Mode, SessionOptions};
+    ///
+    /// let s = KVDBClient::get_session(
+    ///     SessionOptions::new("doc-health").url("redis://:s3cret@10.0.0.1:6380/0"),
+    /// )?;
+    /// let pool = KVDBClient::health()
+    ///     .into_iter()
+    ///     .find(|p| p.sessions.contains(&"doc-health".to_string()))
+    ///     .unwrap();
+    /// assert_eq!(pool.mode, Mode::Single);
+    /// assert_eq!(pool.nodes, ["10.0.0.1:6380"]);
+    /// assert_eq!(pool.url, "redis://:***@10.0.0.1:6380/0");
+    /// assert_eq!(pool.connections, 0); // no connection yet
+    /// # KVDBClient::close("doc-health");
+    /// # Ok::<(), kvdb::Error>(())
+    /// ```
+    pub fn health() -> Vec<crate::PoolHealth> {
+        pools_health(|pool| pool.health())
+    }
+
+    /// [`health`](Self::health), after one `PING` through each pool's sync side (which
+    /// opens a connection if none is idle: for a sentinel session, through the sentinels;
+    /// for a cluster, to every primary), and for a cluster a `CLUSTER SLOTS` that refreshes
+    /// the nodes known. Each entry's `check` holds the round trip's time or its error. The
+    /// pools are checked one after the other, each within its own timeouts.
+    pub fn check_health() -> Vec<crate::PoolHealth> {
+        pools_health(|pool| {
+            let started = std::time::Instant::now();
+            let check = pool
+                .sync
+                .check()
+                .map(|()| started.elapsed())
+                .map_err(|e| e.to_string());
+            let mut health = pool.health();
+            health.check = Some(check);
+            health
+        })
+    }
+
     /// Removes every session.
     pub fn close_all() {
         let mut reg = registry();
         reg.sessions.clear();
         reg.pools.retain(|_, p| p.strong_count() > 0);
     }
+}
+
+/// `f` of every live pool, with the names of the registered sessions that use it; sorted by
+/// URL. The registry is not locked while `f` runs (it may do I/O).
+fn pools_health(f: impl Fn(&Pool) -> crate::PoolHealth) -> Vec<crate::PoolHealth> {
+    let (pools, sessions): (Vec<Arc<Pool>>, Vec<Session>) = {
+        let reg = registry();
+        (
+            reg.pools.values().filter_map(Weak::upgrade).collect(),
+            reg.sessions.values().cloned().collect(),
+        )
+    };
+    let mut out: Vec<crate::PoolHealth> = pools
+        .iter()
+        .map(|pool| {
+            let mut health = f(pool);
+            health.sessions = sessions
+                .iter()
+                .filter(|s| std::ptr::eq(s.pool(), &**pool))
+                .map(|s| s.name().to_owned())
+                .collect();
+            health.sessions.sort();
+            health
+        })
+        .collect();
+    out.sort_by(|a, b| a.url.cmp(&b.url));
+    out
 }
 
 fn make_session(
@@ -135,6 +207,9 @@ impl Resolved {
         let (a, b) = (&self.conn, &other.conn);
         if a.password != b.password {
             out.push("password (*** vs ***)".into());
+        }
+        if a.sentinel_password != b.sentinel_password {
+            out.push("sentinel_password (*** vs ***)".into());
         }
         let mut check = |name: &str, a: String, b: String| {
             if a != b {

@@ -81,9 +81,9 @@
 //! | `lz4` | yes | [`Compression::Lz4`] (LZ4 frame format, lz4_flex) |
 //! | `gzip` | yes | [`Compression::Gzip`] (flate2) |
 //! | `zlib` | yes | [`Compression::Zlib`] (flate2) |
-//! | `tls` | no | `rediss://` with rustls (ring provider): [`SessionOptions::tls_ca_cert`] and client certificates |
+//! | `tls` | no | `rediss://` (and `rediss+cluster://`, `rediss+sentinel://`) with rustls (ring provider): [`SessionOptions::tls_ca_cert`] and client certificates |
 //! | `cluster` | no | Redis Cluster sessions (`redis+cluster://h1:p1,h2:p2`, [`SessionOptions::cluster_nodes`]); pulls in the `redis` crate's cluster clients (and its tokio support) |
-//! | `sentinel` | no | Sentinel sessions that follow failovers (`redis+sentinel://s1:p1,s2:p2/mymaster/0`, [`SessionOptions::sentinel`]) |
+//! | `sentinel` | no | Sentinel sessions that follow failovers (`redis+sentinel://s1:p1,s2:p2/mymaster/0`, [`SessionOptions::sentinel`]), with sentinel credentials and replica reads |
 //! | `uuid` | no | `uuid::Uuid` as a model key part ([`model::key_features`]) |
 //! | `ulid` | no | `ulid::Ulid` as a model key part |
 //! | `chrono` | no | `chrono::NaiveDate` as a model key part |
@@ -163,6 +163,7 @@ extern crate self as kvdb;
 pub mod cache;
 pub mod error;
 pub mod format;
+mod health;
 pub mod map;
 pub mod model;
 mod nodes;
@@ -175,6 +176,7 @@ mod transport;
 
 pub use error::{Error, Result};
 pub use format::{Codec, Compression, Format, Serializer, SerializerOptions};
+pub use health::{Mode, PoolHealth};
 #[cfg(feature = "derive")]
 pub use kvdb_derive::KvModel;
 #[cfg(feature = "derive")]

@@ -3,11 +3,12 @@
 //! | form | meaning |
 //! |---|---|
 //! | `redis+cluster://[user[:pass]@]h1:p1,h2:p2[/0]` | a cluster, from any of its nodes (port 6379 if none); the db must be 0 |
-//! | `redis+sentinel://[user[:pass]@]s1:p1,s2:p2/mymaster[/db]` | the primary the sentinels (port 26379 if none) name `mymaster` |
+//! | `redis+sentinel://[user[:pass]@]s1:p1,s2:p2/mymaster[/db][?sentinel_username=u&sentinel_password=p]` | the primary the sentinels (port 26379 if none) name `mymaster` |
 //!
-//! Credentials are those of the data nodes (cluster nodes, the sentinel-managed primary);
-//! sentinels are asked without credentials. The node list is sorted and deduplicated, so that
-//! `h2,h1` and `h1,h2` are one connection fingerprint.
+//! `rediss+cluster://` and `rediss+sentinel://` use TLS to every node (and sentinel).
+//! The userinfo holds the data nodes' credentials (cluster nodes, the sentinel-managed primary
+//! and replicas); the sentinels' own are the `sentinel_*` query parameters. The node list is
+//! sorted and deduplicated, so that `h2,h1` and `h1,h2` are one connection fingerprint.
 
 use crate::settings::{Addr, Node, parse_db, parse_hostport_or};
 
@@ -16,7 +17,11 @@ pub(crate) const SENTINEL_PORT: u16 = 26379;
 
 /// Parses `h1:p1,h2:p2` (cluster) or `s1:p1,s2:p2/master[/db]` (sentinel), the part of a URL
 /// after the userinfo; returns the address and the db of the path, if any.
-pub(crate) fn parse_multi(rest: &str, sentinel: bool) -> Result<(Addr, Option<i64>), String> {
+pub(crate) fn parse_multi(
+    rest: &str,
+    sentinel: bool,
+    tls: bool,
+) -> Result<(Addr, Option<i64>), String> {
     let (hosts, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, ""),
@@ -37,6 +42,7 @@ pub(crate) fn parse_multi(rest: &str, sentinel: bool) -> Result<(Addr, Option<i6
             Addr::Sentinel {
                 sentinels: nodes,
                 master: master.to_owned(),
+                tls,
             },
             db,
         ))
@@ -45,7 +51,7 @@ pub(crate) fn parse_multi(rest: &str, sentinel: bool) -> Result<(Addr, Option<i6
         if let Some(extra) = parts.next() {
             return Err(format!("unexpected {extra:?} after the cluster URL's db"));
         }
-        Ok((Addr::Cluster(nodes), db))
+        Ok((Addr::Cluster { nodes, tls }, db))
     }
 }
 
@@ -88,20 +94,31 @@ mod tests {
         let p = parse_url("redis+cluster://b:7001,a:7000,a:7000").unwrap();
         assert_eq!(
             p.addr,
-            Addr::Cluster(vec![node("a", 7000), node("b", 7001)])
+            Addr::Cluster {
+                nodes: vec![node("a", 7000), node("b", 7001)],
+                tls: false
+            }
         );
         assert_eq!(p.db, None);
         let p = parse_url("redis+cluster://u:pw@[::1]:7000,h/0").unwrap();
         assert_eq!(
             p.addr,
-            Addr::Cluster(vec![node("::1", 7000), node("h", 6379)])
+            Addr::Cluster {
+                nodes: vec![node("::1", 7000), node("h", 6379)],
+                tls: false
+            }
         );
         assert_eq!(p.username.as_deref(), Some("u"));
         assert_eq!(p.db, Some(0));
         assert!(parse_url("redis+cluster://a:7000,,b:7001").is_err());
         assert!(parse_url("redis+cluster://a:0").is_err());
         assert!(parse_url("redis+cluster://").is_err());
-        assert!(parse_url("rediss+cluster://a:7000").is_err());
+        let p = parse_url("rediss+cluster://a:7000").unwrap();
+        assert!(matches!(p.addr, Addr::Cluster { tls: true, .. }), "{p:?}");
+        let p = parse_url("valkeys+cluster://a:7000").unwrap();
+        assert!(p.addr.tls());
+        let e = parse_url("redis+cluster://a:7000?sentinel_password=x").unwrap_err();
+        assert!(e.contains("sentinel URLs") && !e.contains('x'), "{e}");
     }
 
     #[test]
@@ -111,7 +128,8 @@ mod tests {
             p.addr,
             Addr::Sentinel {
                 sentinels: vec![node("s1", SENTINEL_PORT), node("s2", 5001)],
-                master: "mymaster".into()
+                master: "mymaster".into(),
+                tls: false
             }
         );
         assert_eq!(p.db, Some(3));
@@ -122,5 +140,26 @@ mod tests {
         assert!(e.contains("master name"), "{e}");
         assert!(parse_url("redis+sentinel://s1/m/1/x").is_err());
         assert!(parse_url("redis+sentinel://s1/m/notadb").is_err());
+        let p = parse_url(
+            "rediss+sentinel://u:pw@s1/m/1?sentinel_username=watch&sentinel_password=s%40cret",
+        )
+        .unwrap();
+        assert!(p.addr.tls());
+        assert_eq!(p.sentinel_username.as_deref(), Some("watch"));
+        assert_eq!(p.sentinel_password.map(|s| s.0).as_deref(), Some("s@cret"));
+        assert_eq!(p.username.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn sentinel_passwords_are_redacted_from_urls() {
+        let r = crate::settings::redact(
+            "redis+sentinel://u:pw@s1/m/0?sentinel_password=hidden&sentinel_username=w",
+        );
+        assert_eq!(
+            r,
+            "redis+sentinel://u:***@s1/m/0?sentinel_password=***&sentinel_username=w"
+        );
+        let r = crate::settings::redact("redis+sentinel://s1/m?sentinel_password=hidden");
+        assert_eq!(r, "redis+sentinel://s1/m?sentinel_password=***");
     }
 }

@@ -7,6 +7,8 @@ use crate::transport::sync::SyncPool;
 /// The sync pool and the async connections to one server, created without I/O.
 pub(crate) struct Pool {
     pub(crate) settings: ConnectionSettings,
+    /// What the transports have seen (for [`health`](crate::KVDBClient::health)).
+    pub(crate) observed: std::sync::Arc<crate::health::Observed>,
     pub(crate) sync: SyncPool,
     #[cfg(feature = "async")]
     pub(crate) aio: crate::transport::aio::AsyncPool,
@@ -14,12 +16,23 @@ pub(crate) struct Pool {
 
 impl Pool {
     pub(crate) fn new(settings: ConnectionSettings) -> Result<Self> {
+        let observed = std::sync::Arc::default();
         Ok(Pool {
-            sync: SyncPool::new(&settings)?,
+            sync: SyncPool::new(&settings, &observed)?,
             #[cfg(feature = "async")]
-            aio: crate::transport::aio::AsyncPool::new(&settings)?,
+            aio: crate::transport::aio::AsyncPool::new(&settings, &observed)?,
             settings,
+            observed,
         })
+    }
+
+    /// The pool's health, without I/O.
+    pub(crate) fn health(&self) -> crate::health::PoolHealth {
+        let mut health = self.observed.health(&self.settings);
+        let state = self.sync.state();
+        health.connections = state.connections;
+        health.idle_connections = state.idle_connections;
+        health
     }
 }
 

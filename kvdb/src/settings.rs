@@ -13,13 +13,38 @@ pub(crate) enum Addr {
     Tcp { host: String, port: u16, tls: bool },
     /// A Unix domain socket.
     Unix(PathBuf),
-    /// A Redis Cluster, reached through these seed nodes (sorted, no duplicates).
-    Cluster(Vec<Node>),
-    /// The primary that these sentinels (sorted, no duplicates) name for `master`.
+    /// A Redis Cluster, reached through these seed nodes (sorted, no duplicates); with TLS to
+    /// every node (`rediss+cluster://`).
+    Cluster { nodes: Vec<Node>, tls: bool },
+    /// The primary that these sentinels (sorted, no duplicates) name for `master`; with TLS
+    /// to the sentinels and the data nodes (`rediss+sentinel://`).
     Sentinel {
         sentinels: Vec<Node>,
         master: String,
+        tls: bool,
     },
+}
+
+impl Addr {
+    /// Whether connections use TLS.
+    pub(crate) fn tls(&self) -> bool {
+        match self {
+            Addr::Tcp { tls, .. } | Addr::Cluster { tls, .. } | Addr::Sentinel { tls, .. } => *tls,
+            Addr::Unix(_) => false,
+        }
+    }
+
+    /// Turns TLS on or off (for [`SessionOptions::tls`](crate::SessionOptions::tls));
+    /// `false` for a unix socket, which has none.
+    pub(crate) fn set_tls(&mut self, on: bool) -> bool {
+        match self {
+            Addr::Tcp { tls, .. } | Addr::Cluster { tls, .. } | Addr::Sentinel { tls, .. } => {
+                *tls = on;
+                true
+            }
+            Addr::Unix(_) => !on,
+        }
+    }
 }
 
 /// A `host:port` of a cluster seed node or a sentinel.
@@ -67,6 +92,10 @@ pub(crate) struct ConnectionSettings {
     pub(crate) db: i64,
     pub(crate) username: Option<String>,
     pub(crate) password: Option<Secret>,
+    /// Sentinel only: the credentials the sentinels themselves ask for (the data nodes'
+    /// are `username`/`password`).
+    pub(crate) sentinel_username: Option<String>,
+    pub(crate) sentinel_password: Option<Secret>,
     pub(crate) protocol: Protocol,
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Option<Duration>,
@@ -75,7 +104,7 @@ pub(crate) struct ConnectionSettings {
     pub(crate) client_name: Option<String>,
     /// CA and client certificates of a `rediss://` connection.
     pub(crate) tls: crate::tls::TlsSettings,
-    /// Cluster only: read-only commands may be served by replicas.
+    /// Cluster and sentinel: read-only operations may be served by replicas.
     pub(crate) read_from_replicas: bool,
     /// How failed requests are retried.
     pub(crate) retry: crate::Retry,
@@ -120,41 +149,43 @@ impl ConnectionSettings {
             Addr::Unix(p) => redis::ConnectionAddr::Unix(p.clone()),
             // Multi-node modes: the first node, for the rare caller that wants one address
             // (the cluster and sentinel transports use `nodes` instead).
-            Addr::Cluster(nodes)
+            Addr::Cluster { nodes, tls }
             | Addr::Sentinel {
-                sentinels: nodes, ..
+                sentinels: nodes,
+                tls,
+                ..
             } => match nodes.first() {
-                Some(n) => redis::ConnectionAddr::Tcp(n.host.clone(), n.port),
+                Some(n) => node_addr(n, *tls),
                 None => redis::ConnectionAddr::Tcp("localhost".into(), 6379),
             },
         };
         node_info(addr, self.redis_info())
     }
 
-    /// The connection info of each cluster seed node (with the data nodes' credentials) or
-    /// each sentinel (without: sentinels get none).
-    #[cfg_attr(not(any(feature = "cluster", feature = "sentinel")), allow(dead_code))]
+    /// The connection info of each cluster seed node (with the data nodes' credentials).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) fn node_infos(&self) -> Vec<redis::ConnectionInfo> {
-        let (nodes, info) = match &self.addr {
-            Addr::Cluster(nodes) => (nodes, self.redis_info()),
-            Addr::Sentinel { sentinels, .. } => (
-                sentinels,
-                redis::RedisConnectionInfo::default().set_protocol(match self.protocol {
-                    Protocol::Resp2 => redis::ProtocolVersion::RESP2,
-                    Protocol::Resp3 => redis::ProtocolVersion::RESP3,
-                }),
-            ),
-            _ => return vec![self.connection_info()],
-        };
-        nodes
-            .iter()
-            .map(|n| {
-                node_info(
-                    redis::ConnectionAddr::Tcp(n.host.clone(), n.port),
-                    info.clone(),
-                )
-            })
-            .collect()
+        match &self.addr {
+            Addr::Cluster { nodes, tls } => nodes
+                .iter()
+                .map(|n| node_info(node_addr(n, *tls), self.redis_info()))
+                .collect(),
+            _ => vec![self.connection_info()],
+        }
+    }
+}
+
+/// A node's address, with TLS (verified; the certificates come with the client) or without.
+pub(crate) fn node_addr(n: &Node, tls: bool) -> redis::ConnectionAddr {
+    if tls {
+        redis::ConnectionAddr::TcpTls {
+            host: n.host.clone(),
+            port: n.port,
+            insecure: false,
+            tls_params: None,
+        }
+    } else {
+        redis::ConnectionAddr::Tcp(n.host.clone(), n.port)
     }
 }
 
@@ -169,8 +200,6 @@ fn node_info(
         .set_redis_settings(redis_info)
 }
 
-impl ConnectionSettings {}
-
 /// Shows the URL with the password replaced by `***`.
 impl fmt::Display for ConnectionSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -178,8 +207,10 @@ impl fmt::Display for ConnectionSettings {
             Addr::Tcp { tls: false, .. } => "redis",
             Addr::Tcp { tls: true, .. } => "rediss",
             Addr::Unix(_) => "redis+unix",
-            Addr::Cluster(_) => "redis+cluster",
-            Addr::Sentinel { .. } => "redis+sentinel",
+            Addr::Cluster { tls: false, .. } => "redis+cluster",
+            Addr::Cluster { tls: true, .. } => "rediss+cluster",
+            Addr::Sentinel { tls: false, .. } => "redis+sentinel",
+            Addr::Sentinel { tls: true, .. } => "rediss+sentinel",
         };
         write!(f, "{scheme}://")?;
         match (&self.username, &self.password) {
@@ -192,15 +223,26 @@ impl fmt::Display for ConnectionSettings {
             Addr::Tcp { host, port, .. } if host.contains(':') => write!(f, "[{host}]:{port}")?,
             Addr::Tcp { host, port, .. } => write!(f, "{host}:{port}")?,
             Addr::Unix(p) => write!(f, "{}", p.display())?,
-            Addr::Cluster(nodes)
+            Addr::Cluster { nodes, .. }
             | Addr::Sentinel {
                 sentinels: nodes, ..
             } => write_nodes(f, nodes)?,
         }
         match &self.addr {
             Addr::Unix(_) => write!(f, "?db={}", self.db),
-            Addr::Tcp { .. } | Addr::Cluster(_) => write!(f, "/{}", self.db),
-            Addr::Sentinel { master, .. } => write!(f, "/{master}/{}", self.db),
+            Addr::Tcp { .. } | Addr::Cluster { .. } => write!(f, "/{}", self.db),
+            Addr::Sentinel { master, .. } => {
+                write!(f, "/{master}/{}", self.db)?;
+                let mut sep = '?';
+                if let Some(u) = &self.sentinel_username {
+                    write!(f, "{sep}sentinel_username={u}")?;
+                    sep = '&';
+                }
+                if self.sentinel_password.is_some() {
+                    write!(f, "{sep}sentinel_password=***")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -240,6 +282,9 @@ pub(crate) struct ParsedUrl {
     pub(crate) username: Option<String>,
     pub(crate) password: Option<Secret>,
     pub(crate) protocol: Option<Protocol>,
+    /// `?sentinel_username=` and `?sentinel_password=` of a sentinel URL.
+    pub(crate) sentinel_username: Option<String>,
+    pub(crate) sentinel_password: Option<Secret>,
 }
 
 impl fmt::Debug for Addr {
@@ -247,15 +292,19 @@ impl fmt::Debug for Addr {
         match self {
             Addr::Tcp { host, port, tls } => write!(f, "Tcp({host}:{port}, tls={tls})"),
             Addr::Unix(p) => write!(f, "Unix({})", p.display()),
-            Addr::Cluster(nodes) => {
+            Addr::Cluster { nodes, tls } => {
                 f.write_str("Cluster(")?;
                 write_nodes(f, nodes)?;
-                f.write_str(")")
+                write!(f, ", tls={tls})")
             }
-            Addr::Sentinel { sentinels, master } => {
+            Addr::Sentinel {
+                sentinels,
+                master,
+                tls,
+            } => {
                 write!(f, "Sentinel({master} via ")?;
                 write_nodes(f, sentinels)?;
-                f.write_str(")")
+                write!(f, ", tls={tls})")
             }
         }
     }
@@ -282,6 +331,8 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
     let rest = rest.split('#').next().unwrap_or_default();
     let mut db_query = None;
     let mut protocol = None;
+    let mut sentinel_username = None;
+    let mut sentinel_password = None;
     for pair in query
         .into_iter()
         .flat_map(|q| q.split('&'))
@@ -297,8 +348,22 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
                     other => return Err(format!("unknown protocol {other:?} (resp2 or resp3)")),
                 })
             }
+            "sentinel_username" => sentinel_username = Some(percent_decode(v)?),
+            "sentinel_password" => {
+                sentinel_password = Some(Secret(percent_decode(v).map_err(|_| {
+                    "the sentinel password is not valid percent-encoding".to_owned()
+                })?))
+            }
             other => return Err(format!("unknown URL query parameter {other:?}")),
         }
+    }
+    if (sentinel_username.is_some() || sentinel_password.is_some())
+        && !scheme.ends_with("+sentinel")
+    {
+        return Err(
+            "sentinel_username and sentinel_password are for sentinel URLs (redis+sentinel://)"
+                .into(),
+        );
     }
     let tls = match scheme.as_str() {
         "redis" | "keydb" | "dragonfly" | "valkey" => false,
@@ -315,12 +380,16 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
                 username,
                 password,
                 protocol,
+                sentinel_username,
+                sentinel_password,
             });
         }
-        "redis+cluster" | "valkey+cluster" | "redis+sentinel" | "valkey+sentinel" => {
+        "redis+cluster" | "valkey+cluster" | "redis+sentinel" | "valkey+sentinel"
+        | "rediss+cluster" | "valkeys+cluster" | "rediss+sentinel" | "valkeys+sentinel" => {
             let (username, password) = parse_userinfo(userinfo)?;
             let sentinel = scheme.ends_with("+sentinel");
-            let (addr, db_path) = crate::nodes::parse_multi(rest, sentinel)?;
+            let tls = scheme.starts_with("rediss") || scheme.starts_with("valkeys");
+            let (addr, db_path) = crate::nodes::parse_multi(rest, sentinel, tls)?;
             let db = match (db_path, db_query) {
                 (Some(a), Some(b)) if a != b => {
                     return Err(format!(
@@ -335,15 +404,15 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
                 username,
                 password,
                 protocol,
+                sentinel_username,
+                sentinel_password,
             });
-        }
-        "rediss+cluster" | "rediss+sentinel" | "valkeys+cluster" | "valkeys+sentinel" => {
-            return Err("TLS (rediss://) is not supported for clusters and sentinels yet".into());
         }
         other => {
             return Err(format!(
                 "unknown URL scheme {other:?}; expected redis, rediss, redis+unix, unix, \
-                 redis+cluster, redis+sentinel, keydb, keydbs, dragonfly, valkey or valkeys"
+                 redis+cluster, rediss+cluster, redis+sentinel, rediss+sentinel, keydb, keydbs, \
+                 dragonfly, valkey or valkeys"
             ));
         }
     };
@@ -373,6 +442,8 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
         username,
         password,
         protocol,
+        sentinel_username,
+        sentinel_password,
     })
 }
 
@@ -488,6 +559,7 @@ pub(crate) fn redact(url: &str) -> String {
         // Not a URL at all: it could be a bare password pasted in the wrong place.
         return "<the given value>".into();
     };
+    let rest = redact_query(rest);
     // As in `parse_url`: the credentials are everything up to the last `@`.
     match rest.rfind('@') {
         Some(at) => {
@@ -500,6 +572,21 @@ pub(crate) fn redact(url: &str) -> String {
             };
             format!("{scheme}://{masked}@{}", &rest[at + 1..])
         }
-        None => url.to_owned(),
+        None => format!("{scheme}://{rest}"),
     }
+}
+
+/// `s` with the value of any `sentinel_password=` query parameter replaced by `***`.
+fn redact_query(s: &str) -> String {
+    const KEY: &str = "sentinel_password=";
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(i + KEY.len());
+        out.push_str(head);
+        out.push_str("***");
+        rest = &tail[tail.find('&').unwrap_or(tail.len())..];
+    }
+    out.push_str(rest);
+    out
 }

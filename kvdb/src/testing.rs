@@ -313,7 +313,7 @@ pub fn checkout_and_return(session: &crate::Session) -> crate::Result<()> {
 
 #[path = "testing_cluster.rs"]
 mod cluster;
-pub use cluster::{TestCluster, TestSentinel};
+pub use cluster::{TestCluster, TestSentinel, TestSentinelOptions, TestTls};
 
 /// An operation of the ops list that pipelines have (an entry marked `pipe`), registered by
 /// `session_methods!`: the list a test walks to check that every such operation behaves the

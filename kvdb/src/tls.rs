@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::options::SessionOptions;
-use crate::settings::{Addr, ConnectionSettings};
+use crate::settings::ConnectionSettings;
 
 /// A PEM document: given as bytes, or a file read when the session is created.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -106,43 +106,60 @@ impl SessionOptions {
 
 /// The `redis` client for `settings`: with the TLS settings applied for a `rediss://` URL.
 pub(crate) fn client(settings: &ConnectionSettings) -> Result<redis::Client> {
-    let info = settings.connection_info();
-    match &settings.addr {
-        Addr::Tcp { tls: true, .. } => tls_client(info, &settings.tls),
+    node_client(settings.connection_info(), settings)
+}
+
+/// A `redis` client for one node of `settings` (a server, a cluster node), with its TLS
+/// settings if `info` is a TLS address.
+pub(crate) fn node_client(
+    info: redis::ConnectionInfo,
+    settings: &ConnectionSettings,
+) -> Result<redis::Client> {
+    match info.addr() {
+        redis::ConnectionAddr::TcpTls { .. } => tls_client(info, &settings.tls),
         _ => Ok(redis::Client::open(info)?),
     }
 }
 
 #[cfg(feature = "tls")]
 fn tls_client(info: redis::ConnectionInfo, tls: &TlsSettings) -> Result<redis::Client> {
+    match certificates(tls)? {
+        None => Ok(redis::Client::open(info)?),
+        Some(certs) => {
+            redis::Client::build_with_tls(info, certs).map_err(|e| Error::InvalidOption {
+                option: "tls",
+                reason: e.to_string(),
+            })
+        }
+    }
+}
+
+/// The CA and client certificate of `tls`, read and checked, for the `redis` crate's TLS
+/// clients (single server, cluster, sentinel); `None` when neither is set (the system's
+/// roots are trusted). Installs rustls's crypto provider.
+#[cfg(feature = "tls")]
+pub(crate) fn certificates(tls: &TlsSettings) -> Result<Option<redis::TlsCertificates>> {
     // rustls needs a process-wide crypto provider; install ring's unless the application
     // installed one already (then this fails, harmlessly).
     let _ = rustls::crypto::ring::default_provider().install_default();
     if !tls.is_set() {
-        return Ok(redis::Client::open(info)?);
+        return Ok(None);
     }
     let root_cert = match &tls.ca {
-        Some(pem) => Some(certificates(pem.load("tls_ca_cert")?, "tls_ca_cert")?),
+        Some(pem) => Some(check_certificates(pem.load("tls_ca_cert")?, "tls_ca_cert")?),
         None => None,
     };
     let client_tls = match &tls.client {
         Some((cert, key)) => Some(redis::ClientTlsConfig {
-            client_cert: certificates(cert.load("tls_client_cert")?, "tls_client_cert")?,
+            client_cert: check_certificates(cert.load("tls_client_cert")?, "tls_client_cert")?,
             client_key: key.load("tls_client_cert")?,
         }),
         None => None,
     };
-    redis::Client::build_with_tls(
-        info,
-        redis::TlsCertificates {
-            client_tls,
-            root_cert,
-        },
-    )
-    .map_err(|e| Error::InvalidOption {
-        option: "tls",
-        reason: e.to_string(),
-    })
+    Ok(Some(redis::TlsCertificates {
+        client_tls,
+        root_cert,
+    }))
 }
 
 /// The rustls configuration of a `rediss://` session (for the connections kvdb opens itself):
@@ -153,13 +170,13 @@ pub(crate) fn rustls_config(
 ) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    if !matches!(settings.addr, Addr::Tcp { tls: true, .. }) {
+    if !settings.addr.tls() {
         return Ok(None);
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let invalid = |option: &'static str, reason: String| Error::InvalidOption { option, reason };
     let chain = |pem: Vec<u8>, option: &'static str| -> Result<Vec<CertificateDer<'static>>> {
-        CertificateDer::pem_slice_iter(&certificates(pem, option)?)
+        CertificateDer::pem_slice_iter(&check_certificates(pem, option)?)
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| invalid(option, format!("cannot read the certificates: {e}")))
     };
@@ -199,7 +216,7 @@ pub(crate) fn rustls_config(
 /// Checks that `pem` holds at least one certificate (an empty trust store would refuse every
 /// server with a less helpful message).
 #[cfg(feature = "tls")]
-fn certificates(pem: Vec<u8>, option: &'static str) -> Result<Vec<u8>> {
+fn check_certificates(pem: Vec<u8>, option: &'static str) -> Result<Vec<u8>> {
     let needle = b"-----BEGIN CERTIFICATE-----";
     if pem.windows(needle.len()).any(|w| w == needle) {
         Ok(pem)
@@ -213,10 +230,15 @@ fn certificates(pem: Vec<u8>, option: &'static str) -> Result<Vec<u8>> {
 
 #[cfg(not(feature = "tls"))]
 fn tls_client(_: redis::ConnectionInfo, _: &TlsSettings) -> Result<redis::Client> {
-    Err(Error::InvalidOption {
+    Err(no_tls())
+}
+
+#[cfg(not(feature = "tls"))]
+pub(crate) fn no_tls() -> Error {
+    Error::InvalidOption {
         option: "url",
         reason: "TLS (rediss://) needs kvdb's `tls` cargo feature".into(),
-    })
+    }
 }
 
 /// Whether a connection failed in the TLS handshake (a certificate not trusted, or one the

@@ -478,8 +478,25 @@ fn sessions_follow_a_failover() {
             break;
         }
         assert!(Instant::now() < deadline, "the replica was not promoted");
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
     }
+    let promoted = Instant::now();
+    // The async connection first: how soon after the promotion does it write again?
+    let deadline = promoted + Duration::from_secs(15);
+    loop {
+        match rt.block_on(session.aio().set("k", &2)) {
+            Ok(()) => break,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("async set after the manual failover: {e}");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("async set after the manual failover: {e}"),
+        }
+    }
+    println!(
+        "manual failover: async writes again {:?} after the promotion",
+        promoted.elapsed()
+    );
     cluster.wait_ok(Duration::from_secs(20)).unwrap();
     // The same session, sync and async: a failed first try is allowed while the cluster
     // settles (a redirection the client follows), but it must recover quickly.
@@ -528,6 +545,34 @@ fn sessions_follow_a_failover() {
             })
         }),
     );
+}
+
+#[test]
+fn health_lists_the_pool_and_check_health_reads_the_primaries() {
+    let (s, _) = session("health");
+    let mine = |all: Vec<kvdb::PoolHealth>| {
+        all.into_iter()
+            .find(|p| p.sessions.iter().any(|n| n == s.name()))
+            .unwrap()
+    };
+    // No I/O: the seed nodes.
+    let before = mine(KVDBClient::health());
+    assert_eq!(before.mode, kvdb::Mode::Cluster);
+    assert!(!before.tls);
+    assert_eq!(before.nodes.len(), 3);
+    assert_eq!(before.check, None);
+    // With a round trip: the primaries from CLUSTER SLOTS, and how long the PING took.
+    let after = mine(KVDBClient::check_health());
+    println!("{after:?}");
+    assert!(matches!(after.check, Some(Ok(_))), "{after:?}");
+    let mut want: Vec<String> = CLUSTER
+        .primary_ports()
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    want.sort();
+    assert_eq!(after.nodes, want);
+    assert!(after.connections >= 1, "{after:?}");
 }
 
 /// A transaction over one order's lines (one hash tag, one slot) commits on the cluster; over

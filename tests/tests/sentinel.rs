@@ -1,11 +1,14 @@
 //! Sentinel sessions: one primary, one replica, three sentinels (loopback, no persistence).
 //! The primary is killed; after the sentinels promote the replica, the same session (sync and
-//! async) writes and reads again, and no write acknowledged as replicated is lost.
+//! async) writes and reads again, and no write acknowledged as replicated is lost. Sentinels
+//! with a password: sessions authenticate to them, a wrong password is an auth error at once;
+//! replica reads: reads on the replica, writes on the primary (counted by `INFO
+//! commandstats` on each node); the pool's health.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
-use kvdb::testing::TestSentinel;
+use kvdb::testing::{TestSentinel, TestSentinelOptions};
 use kvdb::{KVDBClient, Serializer, SessionOptions};
 use kvdb_tests::unique;
 
@@ -116,4 +119,178 @@ fn sentinel_urls_and_options_share_a_pool_and_hide_credentials() {
     let e = c.ping().unwrap_err().to_string();
     assert!(!e.contains("s3cret"), "{e}");
     assert!(!format!("{c:?}").contains("s3cret"));
+}
+
+/// Password-protected sentinels (`requirepass`) over an open primary and replica, shared by
+/// the tests below (none of them kills a server).
+static GUARDED: std::sync::LazyLock<TestSentinel> = std::sync::LazyLock::new(|| {
+    TestSentinel::start_with(&TestSentinelOptions {
+        tls: None,
+        sentinel_password: Some(SENTINEL_PW.into()),
+    })
+    .unwrap_or_else(|e| panic!("sentinels with a password: {e}"))
+});
+
+const SENTINEL_PW: &str = "sentinel-s3cret";
+
+fn guarded(name: &str) -> SessionOptions {
+    timeouts(SessionOptions::new(unique(name)).url(GUARDED.url()))
+}
+
+fn timeouts(opts: SessionOptions) -> SessionOptions {
+    opts.serializer(Serializer::Json)
+        .connect_timeout(Duration::from_secs(2))
+        .response_timeout(Duration::from_secs(5))
+}
+
+#[test]
+fn sessions_authenticate_to_password_protected_sentinels() {
+    // The option form.
+    let s =
+        KVDBClient::get_session(guarded("sentinel-auth").sentinel_password(SENTINEL_PW)).unwrap();
+    s.set("auth:k", &vec![1, 2]).unwrap();
+    assert_eq!(s.get::<Vec<i32>>("auth:k").unwrap(), Some(vec![1, 2]));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        s.aio().set("auth:a", &3).await.unwrap();
+        assert_eq!(s.aio().get::<i32>("auth:a").await.unwrap(), Some(3));
+    });
+    // The URL form, percent-encoded; the password never shows.
+    let url = format!(
+        "{}?sentinel_password={}",
+        GUARDED.url(),
+        SENTINEL_PW.replace('-', "%2D")
+    );
+    let by_url = KVDBClient::get_session(timeouts(
+        SessionOptions::new(unique("sentinel-auth-url")).url(url),
+    ))
+    .unwrap();
+    assert!(by_url.shares_pool_with(&s), "the same settings, one pool");
+    assert_eq!(by_url.get::<i32>("auth:a").unwrap(), Some(3));
+    let shown = format!(
+        "{} {by_url:?} {:?} {:?}",
+        by_url.url(),
+        by_url.options(),
+        KVDBClient::health()
+    );
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(
+        by_url.url().ends_with("?sentinel_password=***"),
+        "{}",
+        by_url.url()
+    );
+}
+
+#[test]
+fn a_wrong_sentinel_password_fails_fast_with_an_auth_error() {
+    let s = KVDBClient::get_session(
+        guarded("sentinel-wrong")
+            .sentinel_password("not-the-password")
+            // Long, so that failing at once is visibly not the pool timing out.
+            .pool_timeout(Duration::from_secs(30)),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let e = s.get::<i32>("k").unwrap_err();
+    let took = started.elapsed();
+    println!("wrong sentinel password (sync, {took:?}): {e}");
+    assert!(e.is_auth_error(), "{e:?}");
+    assert!(!format!("{e} {e:?}").contains("not-the-password"), "{e:?}");
+    // Not a speed target: a refusal must not wait for the 30 s pool timeout.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let e = rt.block_on(s.aio().get::<i32>("k")).unwrap_err();
+    println!(
+        "wrong sentinel password (async, {:?}): {e}",
+        started.elapsed()
+    );
+    assert!(e.is_auth_error(), "{e:?}");
+    assert!(!format!("{e} {e:?}").contains("not-the-password"), "{e:?}");
+    // And none at all.
+    let none =
+        KVDBClient::get_session(guarded("sentinel-none").pool_timeout(Duration::from_secs(30)))
+            .unwrap();
+    let e = none.get::<i32>("k").unwrap_err();
+    assert!(e.is_auth_error(), "{e:?}");
+}
+
+/// `INFO commandstats` of the server at `port`: the calls of `command`.
+fn calls(port: u16, command: &str) -> u64 {
+    let client = kvdb::redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let info: String = kvdb::redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn replica_reads_go_to_the_replica_and_writes_to_the_primary() {
+    let (primary, replica) = GUARDED.client_addrs();
+    let port = |addr: &str| addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let (primary_port, replica_port) = (port(&primary), port(&replica));
+    let s = KVDBClient::get_session(
+        guarded("replica-reads")
+            .sentinel_password(SENTINEL_PW)
+            .read_from_replicas(true),
+    )
+    .unwrap();
+    let key = unique("rr");
+    let before = (
+        calls(primary_port, "get"),
+        calls(replica_port, "get"),
+        calls(primary_port, "set"),
+        calls(primary_port, "mget"),
+        calls(replica_port, "mget"),
+    );
+    s.set(&key, &41).unwrap();
+    // The replica applies the write a moment later: wait until it has it.
+    let n: i64 = s.query(kvdb::redis::cmd("WAIT").arg(1).arg(2000)).unwrap();
+    assert_eq!(n, 1, "the replica acknowledged the write");
+    assert_eq!(s.get::<i32>(&key).unwrap(), Some(41));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        assert_eq!(s.aio().get::<i32>(&key).await.unwrap(), Some(41));
+        assert_eq!(
+            s.aio().mget::<i32>(&[key.as_str()]).await.unwrap(),
+            [Some(41)]
+        );
+    });
+    // A write through the same session still goes to the primary.
+    assert_eq!(s.incr(&key).unwrap(), 42);
+    rt.block_on(s.aio().set(&key, &43)).unwrap();
+    let after = (
+        calls(primary_port, "get"),
+        calls(replica_port, "get"),
+        calls(primary_port, "set"),
+        calls(primary_port, "mget"),
+        calls(replica_port, "mget"),
+    );
+    println!("commandstats before {before:?} after {after:?}");
+    assert_eq!(after.0, before.0, "no GET on the primary");
+    assert_eq!(after.1, before.1 + 2, "both GETs on the replica");
+    assert_eq!(after.2, before.2 + 2, "both SETs on the primary");
+    assert_eq!(after.3, before.3, "no MGET on the primary");
+    assert_eq!(after.4, before.4 + 1, "the MGET on the replica");
+    // Health: both addresses seen, without I/O.
+    let health = KVDBClient::health()
+        .into_iter()
+        .find(|p| p.sessions.iter().any(|n| n == s.name()))
+        .unwrap();
+    assert_eq!(health.mode, kvdb::Mode::Sentinel);
+    assert_eq!(health.primary.as_deref(), Some(primary.as_str()));
+    assert_eq!(health.replica.as_deref(), Some(replica.as_str()));
+    assert_eq!(health.nodes.len(), 3, "{health:?}");
+    assert_eq!(health.check, None);
+    // Without replica reads, a read goes to the primary.
+    let plain =
+        KVDBClient::get_session(guarded("primary-reads").sentinel_password(SENTINEL_PW)).unwrap();
+    assert_eq!(plain.get::<i32>(&key).unwrap(), Some(43));
+    assert_eq!(calls(primary_port, "get"), before.0 + 1);
 }

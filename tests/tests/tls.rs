@@ -4,67 +4,16 @@
 //! match and for a plain connection.
 #![cfg(feature = "tls")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kvdb::testing::{TestServer, free_port};
 use kvdb::{Error, KVDBClient, Serializer, Session, SessionOptions};
 use kvdb_tests::unique;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
-/// A CA and what it signed, as PEM text.
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
-    client_cert: String,
-    client_key: String,
-}
-
-fn ca_params(name: &str) -> CertificateParams {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.distinguished_name.push(DnType::CommonName, name);
-    p
-}
-
-fn make_pki(name: &str) -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let params = ca_params(name);
-    let ca = params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(params, ca_key);
-    let leaf = |sans: Vec<String>| {
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(sans)
-            .unwrap()
-            .signed_by(&key, &issuer)
-            .unwrap();
-        (cert.pem(), key.serialize_pem())
-    };
-    let (server_cert, server_key) = leaf(vec!["localhost".into(), "127.0.0.1".into()]);
-    let (client_cert, client_key) = leaf(vec!["kvdb-test-client".into()]);
-    Pki {
-        ca: ca.pem(),
-        server_cert,
-        server_key,
-        client_cert,
-        client_key,
-    }
-}
-
-/// Writes the PKI's files into a fresh directory.
-fn write(pki: &Pki, dir: &Path) -> [PathBuf; 3] {
-    std::fs::create_dir_all(dir).unwrap();
-    let files = [
-        (dir.join("ca.pem"), &pki.ca),
-        (dir.join("server.pem"), &pki.server_cert),
-        (dir.join("server.key"), &pki.server_key),
-    ];
-    for (path, text) in &files {
-        std::fs::write(path, text).unwrap();
-    }
-    files.map(|(p, _)| p)
-}
+#[path = "support/pki.rs"]
+mod pki;
+use pki::{Pki, make_pki, write};
 
 /// A server with a plain port (for the harness) and a TLS port; returns it and the TLS port.
 fn tls_server(pki: &Pki, clients: &str) -> (TestServer, u16, PathBuf) {

@@ -36,7 +36,7 @@
 /// | marker | meaning | adds |
 /// |---|---|---|
 /// | `pipe` | the op is one [`Command`](crate::transport::Command) (kind `run`) | `Pipeline::name` returning `Handle<Output>`; in a transaction, a queued write |
-/// | `read` | the command only reads | in a transaction, an immediate read (`Result<Output>`) instead of a queued write; resent after a lost connection |
+/// | `read` | the operation only reads (changes nothing) | resent after a lost connection; on the session (kinds `run`, `converse`, `pages`), the op wrapped in [`ReadOnly`](crate::transport::ReadOnly): with [`read_from_replicas`](crate::SessionOptions::read_from_replicas) a sentinel session may send it to a replica, and its docs say so; with `pipe`, in a transaction, an immediate read (`Result<Output>`) instead of a queued write |
 /// | `idempotent` | twice leaves the same data as once (`SET`, `DEL`, `HSET`) | resent after a lost connection |
 /// | `once` | twice may do it twice (`INCR`, `LPUSH`, lock acquisition) | never resent unless the policy says so |
 /// | `per_call` | the builder decides from the arguments (`Command::with_safety`), else `once` | as decided |
@@ -49,6 +49,8 @@
 /// `fallible`, `attach`) are only retried while no connection could be made: a conversation
 /// that failed half-way is not started again. The pages of `pages` entries only read: each is
 /// asked for again after a lost connection.
+///
+/// Without `read`, an operation always goes to the primary.
 macro_rules! session_methods {
     ($(
         $(#[$meta:meta])*
@@ -65,18 +67,16 @@ macro_rules! session_methods {
 
         impl $crate::Session {
             $(
-                session_methods!(@sync $kind (session_methods!(@safety [$($($flag)*)?]))
-                    [$(#[$meta])*] $name [$($($gen)*)?]
-                    [$($arg: $ty),*] [$out] [$($($wc)*)?] $op);
+                session_methods!(@session sync (session_methods!(@safety [$($($flag)*)?])) [$($($flag)*)?] $kind [$(#[$meta])*]
+                    $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op);
             )*
         }
 
         #[cfg(feature = "async")]
         impl $crate::AsyncSession {
             $(
-                session_methods!(@async $kind (session_methods!(@safety [$($($flag)*)?]))
-                    [$(#[$meta])*] $name [$($($gen)*)?]
-                    [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)*)?] $op);
+                session_methods!(@session async (session_methods!(@safety [$($($flag)*)?])) [$($($flag)*)?] $kind [$(#[$meta])*]
+                    $name [$($($gen)*)?] [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)*)?] $op);
             )*
         }
 
@@ -187,6 +187,38 @@ macro_rules! session_methods {
             let op = ($op)(self.queue.core())?;
             self.read(op).await
         }
+    };
+
+    // ---- session methods: a `read` op is wrapped in `ReadOnly` (replica reads) ----
+    // (Only kinds `run`, `converse` and `pages` are routed; for the others `read` is only
+    // the retry safety.)
+    (@session $side:ident $safety:tt [read $($rest:ident)*] $kind:ident [$($meta:tt)*] $name:ident
+        $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
+        session_methods!(@routed $kind $side $safety [$($meta)*] $name $gen $args $out $wc $op);
+    };
+    (@routed run $($rest:tt)*) => { session_methods!(@read_only run $($rest)*); };
+    (@routed converse $($rest:tt)*) => { session_methods!(@read_only converse $($rest)*); };
+    (@routed pages $($rest:tt)*) => { session_methods!(@read_only pages $($rest)*); };
+    (@routed $kind:ident $side:ident $safety:tt $meta:tt $name:ident
+        $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
+        session_methods!(@$side $kind $safety $meta $name $gen $args $out $wc $op);
+    };
+    (@read_only $kind:ident $side:ident $safety:tt [$($meta:tt)*] $name:ident
+        $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
+        session_methods!(@$side $kind $safety [$($meta)* #[doc = session_methods!(@doc read)]]
+            $name $gen $args $out $wc (|core| ($op)(core).map($crate::transport::ReadOnly)));
+    };
+    (@session $side:ident $safety:tt [$other:ident $($rest:ident)*] $kind:ident $meta:tt $name:ident
+        $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
+        session_methods!(@session $side $safety [$($rest)*] $kind $meta $name $gen $args $out $wc $op);
+    };
+    (@session $side:ident $safety:tt [] $kind:ident $meta:tt $name:ident
+        $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
+        session_methods!(@$side $kind $safety $meta $name $gen $args $out $wc $op);
+    };
+    (@doc read) => {
+        "\n\n*Read-only*: with [`read_from_replicas`](crate::SessionOptions::read_from_replicas), \
+         a replica may serve it (and may lag the primary by a moment)."
     };
 
     // ---- sync ----

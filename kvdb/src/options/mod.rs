@@ -67,6 +67,9 @@ pub struct SessionOptions {
     pub(crate) tls: TlsSettings,
     cluster_nodes: Option<Vec<String>>,
     sentinel: Option<(String, Vec<String>)>,
+    sentinel_username: Option<String>,
+    sentinel_password: Option<Secret>,
+    use_tls: Option<bool>,
     read_from_replicas: bool,
     retry: crate::Retry,
 }
@@ -92,9 +95,12 @@ impl fmt::Debug for SessionOptions {
             .field("compression", &self.compression)
             .field("compression_level", &self.compression_level)
             .field("compression_enabled", &self.compression_enabled)
-            .field("tls", &self.tls)
+            .field("tls_certificates", &self.tls)
             .field("cluster_nodes", &self.cluster_nodes)
             .field("sentinel", &self.sentinel)
+            .field("sentinel_username", &self.sentinel_username)
+            .field("sentinel_password", &self.sentinel_password)
+            .field("tls", &self.use_tls)
             .field("read_from_replicas", &self.read_from_replicas)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
@@ -140,6 +146,9 @@ impl SessionOptions {
             tls: TlsSettings::default(),
             cluster_nodes: None,
             sentinel: None,
+            sentinel_username: None,
+            sentinel_password: None,
+            use_tls: None,
             read_from_replicas: false,
             retry: crate::Retry::default(),
         }
@@ -276,9 +285,12 @@ impl SessionOptions {
         client_name: impl Into<String> => client_name = Some(client_name.into())
     );
     setter!(
-        /// Cluster sessions only: let replicas serve read-only commands (`GET`, `MGET`,
-        /// `get_models`...), which may then return slightly stale data. Default: every command
-        /// goes to the slot's primary.
+        /// Cluster and sentinel sessions: let replicas serve read-only operations (`get`,
+        /// `mget`, `get_models`, `hgetall`... the methods documented as *read-only*), which may
+        /// then return slightly stale data: a replica applies the primary's writes a moment
+        /// later, so a read just after a write may not see it. Writes always go to the primary.
+        /// A sentinel session keeps one pool to a replica the sentinels name (the primary if
+        /// none is available) next to the primary's. Default: everything goes to the primary.
         read_from_replicas: bool => read_from_replicas = read_from_replicas
     );
     setter!(
@@ -292,6 +304,36 @@ impl SessionOptions {
         /// # let _ = opts;
         /// ```
         retry: crate::Retry => retry = retry
+    );
+    setter!(
+        /// Sentinel sessions: the username the sentinels themselves ask for (Redis 6.2+ ACL);
+        /// the data nodes' is [`username`](Self::username). The same as the URL's
+        /// `?sentinel_username=`.
+        sentinel_username: impl Into<String> => sentinel_username = Some(sentinel_username.into())
+    );
+    setter!(
+        /// Sentinel sessions: the password the sentinels ask for (their `requirepass`); the
+        /// data nodes' is [`password`](Self::password). The same as the URL's
+        /// `?sentinel_password=` (percent-encoded). It never appears in `Debug`, `Display`,
+        /// [`Session::url`](crate::Session::url) or errors.
+        ///
+        /// ```
+        /// use kvdb::SessionOptions;
+        /// let opts = SessionOptions::new("jobs")
+        ///     .sentinel("mymaster", ["10.0.0.1:26379", "10.0.0.2:26379"])
+        ///     .password("data-node-secret")
+        ///     .sentinel_password("sentinel-secret");
+        /// assert!(!format!("{opts:?}").contains("secret\""));
+        /// ```
+        sentinel_password: impl Into<String> => sentinel_password = Some(Secret(sentinel_password.into()))
+    );
+    setter!(
+        /// Uses TLS (`true`) or not (`false`), overriding the URL's scheme: the way to ask for
+        /// TLS with [`cluster_nodes`](Self::cluster_nodes) or [`sentinel`](Self::sentinel)
+        /// (the same as `rediss+cluster://` and `rediss+sentinel://`). Certificates:
+        /// [`tls_ca_cert`](Self::tls_ca_cert), [`tls_client_cert`](Self::tls_client_cert).
+        /// Needs the `tls` feature.
+        tls: bool => use_tls = Some(tls)
     );
     setter!(
         /// Values larger than this (encoded) are refused before they are sent. Default 512 MiB;

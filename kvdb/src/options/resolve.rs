@@ -52,7 +52,16 @@ impl SessionOptions {
                 parsed.password = Some(Secret(p));
             }
         }
-        self.multi_node_addr(&mut parsed.addr)?;
+        let url_tls = parsed.addr.tls();
+        self.multi_node_addr(&mut parsed.addr, url_tls)?;
+        if let Some(on) = self.use_tls
+            && !parsed.addr.set_tls(on)
+        {
+            return Err(invalid(
+                "tls",
+                "a unix socket connection cannot use TLS".into(),
+            ));
+        }
         match (&mut parsed.addr, &self.host, self.port) {
             (Addr::Tcp { host, .. }, h, p) => {
                 if let Some(h) = h {
@@ -76,8 +85,8 @@ impl SessionOptions {
                     "host and port cannot override a unix socket URL".into(),
                 ));
             }
-            (Addr::Cluster(_) | Addr::Sentinel { .. }, Some(_), _)
-            | (Addr::Cluster(_) | Addr::Sentinel { .. }, _, Some(_)) => {
+            (Addr::Cluster { .. } | Addr::Sentinel { .. }, Some(_), _)
+            | (Addr::Cluster { .. } | Addr::Sentinel { .. }, _, Some(_)) => {
                 return Err(invalid(
                     "host",
                     "host and port cannot override a cluster or sentinel address; list the \
@@ -93,7 +102,7 @@ impl SessionOptions {
         };
         self.check_limits()?;
         self.check_mode(&parsed.addr, db)?;
-        let tls = matches!(parsed.addr, Addr::Tcp { tls: true, .. });
+        let tls = parsed.addr.tls();
         if tls && !cfg!(feature = "tls") {
             return Err(invalid(
                 "url",
@@ -108,11 +117,24 @@ impl SessionOptions {
                     .into(),
             ));
         }
+        let sentinel_username = self.sentinel_username.clone().or(parsed.sentinel_username);
+        let sentinel_password = self.sentinel_password.clone().or(parsed.sentinel_password);
+        if (sentinel_username.is_some() || sentinel_password.is_some())
+            && !matches!(parsed.addr, Addr::Sentinel { .. })
+        {
+            return Err(invalid(
+                "sentinel_password",
+                "sentinel credentials were given for a session that is not a sentinel session"
+                    .into(),
+            ));
+        }
         let conn = ConnectionSettings {
             addr: parsed.addr,
             db,
             username: self.username.clone().or(parsed.username),
             password: self.password.clone().or(parsed.password),
+            sentinel_username,
+            sentinel_password,
             protocol: self.protocol.or(parsed.protocol).unwrap_or_default(),
             connect_timeout: self.connect_timeout,
             response_timeout: self.response_timeout,
@@ -210,8 +232,9 @@ impl SessionOptions {
         Ok(())
     }
 
-    /// Applies [`cluster_nodes`](Self::cluster_nodes) or [`sentinel`](Self::sentinel).
-    fn multi_node_addr(&self, addr: &mut Addr) -> Result<()> {
+    /// Applies [`cluster_nodes`](Self::cluster_nodes) or [`sentinel`](Self::sentinel), with
+    /// TLS if the URL has it (`rediss://`).
+    fn multi_node_addr(&self, addr: &mut Addr, tls: bool) -> Result<()> {
         let invalid =
             |option: &'static str, reason: String| Error::InvalidOption { option, reason };
         match (&self.cluster_nodes, &self.sentinel) {
@@ -222,7 +245,7 @@ impl SessionOptions {
             (Some(nodes), None) => {
                 let nodes = crate::nodes::parse_nodes(nodes.iter().map(String::as_str), 6379)
                     .map_err(|r| invalid("cluster_nodes", r))?;
-                *addr = Addr::Cluster(nodes);
+                *addr = Addr::Cluster { nodes, tls };
                 Ok(())
             }
             (None, Some((master, sentinels))) => {
@@ -237,6 +260,7 @@ impl SessionOptions {
                 *addr = Addr::Sentinel {
                     sentinels,
                     master: master.clone(),
+                    tls,
                 };
                 Ok(())
             }
@@ -249,7 +273,7 @@ impl SessionOptions {
         let invalid =
             |option: &'static str, reason: String| Error::InvalidOption { option, reason };
         match addr {
-            Addr::Cluster(_) => {
+            Addr::Cluster { .. } => {
                 if !cfg!(feature = "cluster") {
                     return Err(invalid(
                         "url",
@@ -271,11 +295,12 @@ impl SessionOptions {
             }
             _ => {}
         }
-        if self.read_from_replicas && !matches!(addr, Addr::Cluster(_)) {
+        if self.read_from_replicas && !matches!(addr, Addr::Cluster { .. } | Addr::Sentinel { .. })
+        {
             return Err(invalid(
                 "read_from_replicas",
-                "replica reads are for cluster sessions; for a sentinel-managed or single \
-                 server, open a second session on a replica's address"
+                "replica reads are for cluster and sentinel sessions; for a single server, \
+                 open a second session on a replica's address"
                     .into(),
             ));
         }

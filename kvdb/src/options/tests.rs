@@ -328,6 +328,96 @@ fn timeouts_and_pool_settings_are_kept() {
 }
 
 #[test]
+#[cfg(all(feature = "cluster", feature = "sentinel"))]
+fn tls_and_sentinel_credentials_for_multi_node_sessions() {
+    let cluster = SessionOptions::new("t")
+        .cluster_nodes(["h1:7000", "h2:7000"])
+        .tls(true);
+    let sentinel = SessionOptions::new("t")
+        .sentinel("m", ["s1"])
+        .tls(true)
+        .sentinel_username("watcher")
+        .sentinel_password("hidden-pw");
+    if cfg!(feature = "tls") {
+        assert_eq!(url_of(cluster, &[]), "rediss+cluster://h1:7000,h2:7000/0");
+        // A rediss:// URL's TLS carries over to the option forms.
+        let from_url = SessionOptions::new("t")
+            .url("rediss://h")
+            .cluster_nodes(["h1:7000"]);
+        assert_eq!(url_of(from_url, &[]), "rediss+cluster://h1:7000/0");
+        assert_eq!(
+            url_of(sentinel.clone(), &[]),
+            "rediss+sentinel://s1:26379/m/0?sentinel_username=watcher&sentinel_password=***"
+        );
+        let shown = format!("{sentinel:?} {:?}", resolve(sentinel.clone(), &[]).unwrap());
+        assert!(!shown.contains("hidden-pw"), "{shown}");
+    } else {
+        assert!(matches!(
+            resolve(cluster, &[]),
+            Err(Error::InvalidOption { option: "url", .. })
+        ));
+    }
+    // TLS can be turned off, and is refused for a unix socket.
+    let off = SessionOptions::new("t")
+        .url("rediss+sentinel://s1/m")
+        .tls(false);
+    assert_eq!(url_of(off, &[]), "redis+sentinel://s1:26379/m/0");
+    let unix = SessionOptions::new("t")
+        .url("redis+unix:///tmp/r.sock")
+        .tls(true);
+    assert!(matches!(
+        resolve(unix, &[]),
+        Err(Error::InvalidOption { option: "tls", .. })
+    ));
+    // Sentinel credentials only for sentinel sessions, and the password never in the error.
+    let e = resolve(
+        SessionOptions::new("t")
+            .url("redis://h")
+            .sentinel_password("hidden-pw"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::InvalidOption {
+                option: "sentinel_password",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = resolve(
+        SessionOptions::new("t").url("redis://h/0?sentinel_password=hidden-pw"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("hidden-pw"), "{e}");
+    // Replica reads: cluster and sentinel sessions, not a single server.
+    let ok = SessionOptions::new("t")
+        .sentinel("m", ["s1"])
+        .read_from_replicas(true);
+    assert!(resolve(ok, &[]).unwrap().conn.read_from_replicas);
+    let e = resolve(
+        SessionOptions::new("t")
+            .url("redis://h")
+            .read_from_replicas(true),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::InvalidOption {
+                option: "read_from_replicas",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn unusable_limits_are_refused_naming_the_option() {
     let base = || SessionOptions::new("t");
     let year_and_a_day = Duration::from_secs(366 * 24 * 3600);
@@ -433,20 +523,22 @@ mod props {
             if let Ok(r) = o.resolve_with_env(&|_| None) {
                 prop_assert!(!r.conn.pool_timeout.is_zero());
                 prop_assert!(r.conn.response_timeout != Some(Duration::ZERO));
-                let _ = crate::transport::sync::SyncPool::new(&r.conn);
+                let _ = crate::transport::sync::SyncPool::new(&r.conn, &Default::default());
             }
         }
     }
 }
 
-/// docs/scaling.md: TLS for clusters and sentinels is refused, naming the URL.
+/// docs/scaling.md: TLS for clusters and sentinels needs the `tls` feature; without it such
+/// URLs are refused, naming the URL and the feature.
 #[test]
-fn tls_cluster_and_sentinel_urls_are_refused() {
+#[cfg(not(feature = "tls"))]
+fn tls_cluster_and_sentinel_urls_need_the_tls_feature() {
     for url in ["rediss+cluster://h:7000", "rediss+sentinel://h:26379/m/0"] {
         match resolve(SessionOptions::new("t").url(url), &[]) {
             Err(Error::InvalidOption { option, reason }) => {
                 assert_eq!(option, "url");
-                assert!(reason.contains("not supported"), "{reason}");
+                assert!(reason.contains("feature"), "{reason}");
             }
             other => panic!("{url}: {other:?}"),
         }

@@ -26,6 +26,7 @@ use super::observe::{self, OpInfo};
 use super::sync::check_connection;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use crate::error::{Error, Result};
+use crate::health::Observed;
 use crate::retry::Safety;
 use crate::settings::ConnectionSettings;
 
@@ -143,11 +144,14 @@ impl<C: Clone> Entries<C> {
     }
 }
 
-/// Who a server connection goes to: a fixed address, or the primary the sentinels name.
+/// Who a server connection goes to: a fixed address, or the primary (or a replica) the
+/// sentinels name.
+// One or two per pool, never moved afterwards: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Target {
     Fixed(redis::Client),
     #[cfg(feature = "sentinel")]
-    Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>),
+    Sentinel(super::sentinel::AsyncLookup),
 }
 
 impl Target {
@@ -155,16 +159,32 @@ impl Target {
         match self {
             Target::Fixed(c) => Ok(c.clone()),
             #[cfg(feature = "sentinel")]
-            Target::Sentinel(s) => Ok(s.lock().await.async_get_client().await?),
+            // Boxed as a `dyn Future`: redis's sentinel lookup future is deeply nested, and
+            // inside every op's future (and the user's async code around it) the auto-trait
+            // checks exceed rustc's recursion limit in the user's crate. One allocation per
+            // connect, not per op.
+            Target::Sentinel(lookup) => {
+                let lookup: std::pin::Pin<
+                    Box<dyn Future<Output = redis::RedisResult<redis::Client>> + Send + '_>,
+                > = Box::pin(lookup.client());
+                Ok(lookup.await?)
+            }
         }
     }
+}
+
+/// The shared connections to one server (per runtime) and where they go.
+struct Server {
+    target: Target,
+    entries: Entries<SharedSlot>,
 }
 
 /// The connections of an async pool.
 enum Backend {
     Server {
-        target: Target,
-        entries: Entries<SharedSlot>,
+        primary: Server,
+        /// Sentinel replica reads: connections to a replica, for read-only operations.
+        replica: Option<Server>,
     },
     #[cfg(feature = "cluster")]
     Cluster {
@@ -296,25 +316,37 @@ impl SharedSlot {
 
 impl AsyncPool {
     /// Builds the pool without connecting.
-    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+    pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
+        let server = |target| Server {
+            target,
+            entries: Entries::new(),
+        };
         let backend = match &settings.addr {
             #[cfg(feature = "cluster")]
-            crate::settings::Addr::Cluster(_) => Backend::Cluster {
-                client: super::cluster::client(settings)?,
+            crate::settings::Addr::Cluster { .. } => Backend::Cluster {
+                client: super::cluster::client(settings, true)?,
                 entries: Entries::new(),
-                primaries: Default::default(),
+                primaries: observed.primaries.clone(),
             },
             #[cfg(feature = "sentinel")]
-            crate::settings::Addr::Sentinel { master, .. } => Backend::Server {
-                target: Target::Sentinel(tokio::sync::Mutex::new(super::sentinel::client(
-                    settings, master,
-                )?)),
-                entries: Entries::new(),
-            },
-            _ => Backend::Server {
-                target: Target::Fixed(crate::tls::client(settings)?),
-                entries: Entries::new(),
-            },
+            crate::settings::Addr::Sentinel { .. } => {
+                let primary = super::sentinel::AsyncLookup::primary(settings, observed)?;
+                let replica = match settings.read_from_replicas {
+                    true => Some(server(Target::Sentinel(primary.replicas(settings)?))),
+                    false => None,
+                };
+                Backend::Server {
+                    primary: server(Target::Sentinel(primary)),
+                    replica,
+                }
+            }
+            _ => {
+                let _ = observed;
+                Backend::Server {
+                    primary: server(Target::Fixed(crate::tls::client(settings)?)),
+                    replica: None,
+                }
+            }
         };
         Ok(AsyncPool {
             settings: settings.clone(),
@@ -384,11 +416,29 @@ impl AsyncPool {
         }
     }
 
-    /// The shared connection for the current runtime: the open one, or a new one (opened
-    /// within the connect timeout; a failure is [`Error::Connect`]).
-    async fn shared(&self) -> Result<Link> {
+    /// The server whose connection serves a request: the replica for a read-only operation
+    /// of a session with replica reads, else the primary.
+    fn server(&self, read_only: bool) -> Option<&Server> {
         match &self.backend {
-            Backend::Server { target, entries } => {
+            Backend::Server {
+                replica: Some(replica),
+                ..
+            } if read_only => Some(replica),
+            Backend::Server { primary, .. } => Some(primary),
+            #[cfg(feature = "cluster")]
+            Backend::Cluster { .. } => None,
+        }
+    }
+
+    /// The shared connection for the current runtime: the open one, or a new one (opened
+    /// within the connect timeout; a failure is [`Error::Connect`]). For a read-only operation
+    /// of a session with replica reads, the replica's.
+    async fn shared(&self, read_only: bool) -> Result<Link> {
+        match &self.backend {
+            Backend::Server { .. } => {
+                let Some(Server { target, entries }) = self.server(read_only) else {
+                    return Err(Error::Unsupported("internal: no server connection".into()));
+                };
                 let slot = match entries.get()? {
                     Some(s) => s,
                     None => entries.put(SharedSlot::default())?,
@@ -448,7 +498,7 @@ impl AsyncPool {
         not(any(feature = "sentinel", feature = "cluster")),
         allow(unused_variables)
     )]
-    async fn after_failure(&self, link: &Link, reply: &redis::RedisResult<Value>) {
+    fn after_failure(&self, link: &Link, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
                 || e.is_connection_dropped()
@@ -458,7 +508,11 @@ impl AsyncPool {
         match &self.backend {
             #[cfg(feature = "sentinel")]
             Backend::Server {
-                target: Target::Sentinel(_),
+                primary:
+                    Server {
+                        target: Target::Sentinel(_),
+                        ..
+                    },
                 ..
             } => {
                 let gone = match reply {
@@ -467,7 +521,7 @@ impl AsyncPool {
                             || e.kind()
                                 == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
                     }
-                    Ok(v) => read_only(v),
+                    Ok(v) => says_read_only(v),
                 };
                 if gone && let Link::Shared { live, slot } = link {
                     slot.forget(live);
@@ -486,7 +540,10 @@ impl AsyncPool {
     /// A new connection of its own, for WATCH transactions and blocking commands.
     async fn dedicated(&self, response_timeout: Option<Duration>) -> Result<Link> {
         match &self.backend {
-            Backend::Server { target, .. } => {
+            Backend::Server {
+                primary: Server { target, .. },
+                ..
+            } => {
                 let config = redis::AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(self.settings.connect_timeout))
                     .set_response_timeout(response_timeout);
@@ -536,21 +593,24 @@ impl AsyncPool {
 
     async fn connect_pubsub(&self) -> Result<redis::aio::PubSub> {
         let pubsub = match &self.backend {
-            Backend::Server { target, .. } => target.client().await?.get_async_pubsub().await?,
+            Backend::Server {
+                primary: Server { target, .. },
+                ..
+            } => target.client().await?.get_async_pubsub().await?,
             // A cluster broadcasts (non-sharded) pub/sub messages to every node: any one will do.
             #[cfg(feature = "cluster")]
             Backend::Cluster { .. } => {
                 let mut last = None;
                 let mut found = None;
                 for info in self.settings.node_infos() {
-                    match redis::Client::open(info) {
-                        Ok(c) => match c.get_async_pubsub().await {
-                            Ok(p) => {
-                                found = Some(p);
-                                break;
-                            }
-                            Err(e) => last = Some(e),
-                        },
+                    match crate::tls::node_client(info, &self.settings)?
+                        .get_async_pubsub()
+                        .await
+                    {
+                        Ok(p) => {
+                            found = Some(p);
+                            break;
+                        }
                         Err(e) => last = Some(e),
                     }
                 }
@@ -672,13 +732,14 @@ impl AsyncPool {
             return out;
         }
         let safety = op.safety().unwrap_or(safety);
+        let read_only = op.read_only();
         let request = op.request();
         let reply = self
             .retrying(safety, || -> Attempt<'_> {
                 Box::pin(async {
-                    let mut conn = self.shared().await?;
+                    let mut conn = self.shared(read_only).await?;
                     let reply = conn.send(&request).await?;
-                    self.after_failure(&conn, &reply).await;
+                    self.after_failure(&conn, &reply);
                     finish(reply, &request)
                 })
             })
@@ -737,6 +798,7 @@ impl AsyncPool {
         C: Conversation,
     {
         let dedicated = conv.needs_dedicated_connection();
+        let read_only = conv.read_only();
         let mut held: Option<Link> = None;
         let mut reply = None;
         loop {
@@ -754,7 +816,7 @@ impl AsyncPool {
                             if dedicated {
                                 self.dedicated(self.settings.response_timeout).await
                             } else {
-                                self.shared().await
+                                self.shared(read_only).await
                             }
                         };
                         held.insert(match safety {
@@ -764,7 +826,7 @@ impl AsyncPool {
                     }
                 };
                 let r = conn.send(&request).await?;
-                self.after_failure(conn, &r).await;
+                self.after_failure(conn, &r);
                 reply = Some(check_connection(r, || request.key())?);
                 continue;
             }
@@ -779,10 +841,10 @@ impl AsyncPool {
 
 /// Whether a reply says `READONLY` (the server is a replica now).
 #[cfg(feature = "sentinel")]
-fn read_only(v: &Value) -> bool {
+fn says_read_only(v: &Value) -> bool {
     match v {
         Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
-        Value::Array(items) => items.iter().any(read_only),
+        Value::Array(items) => items.iter().any(says_read_only),
         _ => false,
     }
 }

@@ -45,6 +45,15 @@ struct State<C> {
     waiting: u32,
 }
 
+/// A pool's connections at one moment (for [`KVDBClient::health`](crate::KVDBClient::health)).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolState {
+    /// Connections idle, checked out, or being opened.
+    pub(crate) connections: u32,
+    /// Connections idle in the pool.
+    pub(crate) idle_connections: u32,
+}
+
 /// A bounded pool of connections.
 pub(crate) struct ConnPool<M: Connector> {
     connector: M,
@@ -80,6 +89,15 @@ impl<M: Connector> ConnPool<M> {
 
     fn lock(&self) -> MutexGuard<'_, State<M::Conn>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many connections are open (idle, checked out or being opened) and idle.
+    pub(crate) fn state(&self) -> PoolState {
+        let state = self.lock();
+        PoolState {
+            connections: state.open,
+            idle_connections: u32::try_from(state.idle.len()).unwrap_or(u32::MAX),
+        }
     }
 
     /// Forgets the idle connections opened until now (they are closed as they are found).

@@ -63,6 +63,10 @@ pub(crate) trait Op {
     fn safety(&self) -> Option<Safety> {
         None
     }
+    /// Whether the operation only reads, so that a replica may serve it (see [`ReadOnly`]).
+    fn read_only(&self) -> bool {
+        false
+    }
     /// The reply, when the operation is answered without a round trip (a variadic command
     /// given an empty list: see `empty.rs`). The transports check it before sending.
     fn local_reply(&mut self) -> Option<Value> {
@@ -235,6 +239,10 @@ pub(crate) trait Conversation {
     }
     /// Puts a [`restartable`](Self::restartable) conversation back at its first step.
     fn rewind(&mut self) {}
+    /// Whether the conversation only reads, so that a replica may serve it (see [`ReadOnly`]).
+    fn read_only(&self) -> bool {
+        false
+    }
 }
 
 impl<C: Conversation + ?Sized> Conversation for &mut C {
@@ -250,6 +258,60 @@ impl<C: Conversation + ?Sized> Conversation for &mut C {
     }
     fn rewind(&mut self) {
         (**self).rewind()
+    }
+    fn read_only(&self) -> bool {
+        (**self).read_only()
+    }
+}
+
+/// An operation (an [`Op`], a [`Conversation`] or [`Pages`]) declared read-only where it is
+/// described (a `session_methods!` entry marked `read`): with replica reads on, the transports
+/// may send it to a replica. Everything else goes to the primary.
+pub(crate) struct ReadOnly<T>(pub(crate) T);
+
+impl<T: Op> Op for ReadOnly<T> {
+    type Output = T::Output;
+    fn request(&self) -> Request<'_> {
+        self.0.request()
+    }
+    fn decode(&mut self, reply: Value) -> Result<T::Output> {
+        self.0.decode(reply)
+    }
+    fn local_reply(&mut self) -> Option<Value> {
+        self.0.local_reply()
+    }
+    fn safety(&self) -> Option<Safety> {
+        self.0.safety()
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+}
+
+impl<T: Conversation> Conversation for ReadOnly<T> {
+    type Output = T::Output;
+    fn needs_dedicated_connection(&self) -> bool {
+        self.0.needs_dedicated_connection()
+    }
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<T::Output>> {
+        self.0.step(reply)
+    }
+    fn restartable(&self) -> Option<Safety> {
+        self.0.restartable()
+    }
+    fn rewind(&mut self) {
+        self.0.rewind()
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+}
+
+impl<T: Pages> Pages for ReadOnly<T> {
+    type Item = T::Item;
+    type Page = ReadOnly<T::Page>;
+    fn page(&self, cursor: u64) -> Self::Page {
+        ReadOnly(self.0.page(cursor))
     }
 }
 
@@ -277,6 +339,10 @@ where
 
     fn needs_dedicated_connection(&self) -> bool {
         self.conv.needs_dedicated_connection()
+    }
+
+    fn read_only(&self) -> bool {
+        self.conv.read_only()
     }
 
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<O>> {

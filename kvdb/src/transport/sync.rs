@@ -9,7 +9,10 @@ use super::checkout::{CheckoutError, ConnPool, Connector, Pooled};
 use super::conn::Conn;
 use super::observe::{self, OpInfo};
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::health::Observed;
 use crate::retry::{Failure, Safety};
 use crate::settings::ConnectionSettings;
 
@@ -58,8 +61,8 @@ impl Link for Conn {
     }
 }
 
-/// Who a server connection goes to: a fixed address, or the primary that sentinels name
-/// at connection time (so that new connections follow a failover).
+/// Who a server connection goes to: a fixed address, or the primary (or a replica) that
+/// sentinels name at connection time (so that new connections follow a failover).
 // One per pool, never moved afterwards: the variants' sizes (a client with TLS parameters
 // is large) do not matter.
 #[allow(clippy::large_enum_variant)]
@@ -67,20 +70,34 @@ impl Link for Conn {
 pub(crate) enum Target {
     Fixed(redis::Client),
     #[cfg(feature = "sentinel")]
-    Sentinel(std::sync::Arc<std::sync::Mutex<redis::sentinel::SentinelClient>>),
+    Sentinel(super::sentinel::SyncLookup),
 }
 
 impl Target {
-    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+    /// The target of a pool's primary connections.
+    pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
         match &settings.addr {
             #[cfg(feature = "sentinel")]
-            crate::settings::Addr::Sentinel { master, .. } => {
-                let client = super::sentinel::client(settings, master)?;
-                Ok(Target::Sentinel(std::sync::Arc::new(
-                    std::sync::Mutex::new(client),
-                )))
+            crate::settings::Addr::Sentinel { .. } => Ok(Target::Sentinel(
+                super::sentinel::SyncLookup::primary(settings, observed)?,
+            )),
+            _ => {
+                let _ = observed;
+                Ok(Target::Fixed(crate::tls::client(settings)?))
             }
-            _ => Ok(Target::Fixed(crate::tls::client(settings)?)),
+        }
+    }
+
+    /// The target of a sentinel session's replica reads: a replica the sentinels name, or
+    /// the primary when they know none. `None` without replica reads.
+    #[cfg_attr(not(feature = "sentinel"), allow(unused_variables))]
+    pub(crate) fn replicas(&self, settings: &ConnectionSettings) -> Result<Option<Self>> {
+        match self {
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(lookup) if settings.read_from_replicas => {
+                Ok(Some(Target::Sentinel(lookup.replicas(settings)?)))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -89,7 +106,7 @@ impl Target {
         match self {
             Target::Fixed(c) => Ok(c.clone()),
             #[cfg(feature = "sentinel")]
-            Target::Sentinel(s) => s.lock().unwrap_or_else(|p| p.into_inner()).get_client(),
+            Target::Sentinel(lookup) => lookup.client(),
         }
     }
 }
@@ -105,9 +122,9 @@ pub(crate) struct Manager {
 }
 
 impl Manager {
-    fn new(settings: &ConnectionSettings) -> Result<Self> {
+    fn new(target: Target, settings: &ConnectionSettings) -> Result<Self> {
         Ok(Manager {
-            target: Target::new(settings)?,
+            target,
             settings: settings.clone(),
             #[cfg(feature = "tls")]
             tls: crate::tls::rustls_config(settings)?,
@@ -173,6 +190,8 @@ enum Backend {
         pool: ConnPool<Manager>,
         /// Opens connections outside the pool (pub/sub).
         manager: Manager,
+        /// Sentinel replica reads: connections to a replica, for read-only operations.
+        replicas: Option<ConnPool<Manager>>,
     },
     #[cfg(feature = "cluster")]
     Cluster {
@@ -201,22 +220,28 @@ pub(crate) struct SyncPool {
 
 impl SyncPool {
     /// Builds the pool without connecting.
-    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+    pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
         let pool = |connector| ConnPool::new(connector, settings.pool_size, settings.pool_timeout);
         let backend = match &settings.addr {
             #[cfg(feature = "cluster")]
-            crate::settings::Addr::Cluster(_) => {
-                let manager = super::cluster::sync::ClusterManager::new(settings)?;
+            crate::settings::Addr::Cluster { .. } => {
+                let manager = super::cluster::sync::ClusterManager::new(settings, observed)?;
                 Backend::Cluster {
                     pool: ConnPool::new(manager.clone(), settings.pool_size, settings.pool_timeout),
                     manager,
                 }
             }
             _ => {
-                let manager = Manager::new(settings)?;
+                let target = Target::new(settings, observed)?;
+                let replicas = match target.replicas(settings)? {
+                    Some(target) => Some(pool(Manager::new(target, settings)?)),
+                    None => None,
+                };
+                let manager = Manager::new(target, settings)?;
                 Backend::Server {
                     pool: pool(manager.clone()),
                     manager,
+                    replicas,
                 }
             }
         };
@@ -288,12 +313,49 @@ impl SyncPool {
         }
     }
 
+    /// The replica pool, for a read-only operation of a session with replica reads.
+    fn replicas(&self, read_only: bool) -> Option<&ConnPool<Manager>> {
+        match &self.backend {
+            Backend::Server {
+                replicas: Some(pool),
+                ..
+            } if read_only => Some(pool),
+            _ => None,
+        }
+    }
+
+    /// The pool's state: open and idle connections (of the primary pool).
+    pub(crate) fn state(&self) -> super::checkout::PoolState {
+        with_pool!(self, |pool| pool.state())
+    }
+
+    /// A `PING` (every primary, for a cluster) and, for a cluster, a `CLUSTER SLOTS` that
+    /// refreshes the primaries known: for [`KVDBClient::check_health`](crate::KVDBClient).
+    pub(crate) fn check(&self) -> Result<()> {
+        // Not a session operation: sent without a span or metrics.
+        let ping = super::Command::new(redis::cmd("PING"), |_| Ok(()));
+        with_pool!(self, |pool| self.run_on(pool, ping, Safety::Read))?;
+        #[cfg(feature = "cluster")]
+        if let Backend::Cluster { manager, .. } = &self.backend {
+            let slots = super::Command::new(super::cluster::cluster_slots(), Ok);
+            let reply = with_pool!(self, |pool| self.run_on(pool, slots, Safety::Read))?;
+            manager
+                .primaries()
+                .get(0, Some(&reply))
+                .map_err(Error::from)?;
+        }
+        Ok(())
+    }
+
     /// Runs one round trip.
     pub(crate) fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
         let safety = info.safety();
         observe::sync_op(info, &self.server, op, |mut op| {
             if let Some(out) = super::run_locally(&mut op) {
                 return out;
+            }
+            if let Some(pool) = self.replicas(op.read_only()) {
+                return self.run_on(pool, op, safety);
             }
             with_pool!(self, |pool| self.run_on(pool, op, safety))
         })
@@ -401,17 +463,36 @@ impl SyncPool {
     /// started again, unless it is restartable (a read-only script).
     pub(crate) fn converse<C: Conversation>(&self, conv: C, info: OpInfo<'_>) -> Result<C::Output> {
         let safety = info.safety();
-        observe::sync_conversation(info, &self.server, conv, |mut conv| {
-            match conv.restartable() {
-                // Every step only reads (or is idempotent): after a lost connection, the
-                // whole conversation is started again, as a single request would be resent.
-                Some(whole) => with_pool!(self, |pool| self.retrying(pool, whole, || {
-                    conv.rewind();
-                    self.converse_on(pool, &mut conv, None)
-                })),
-                None => with_pool!(self, |pool| self.converse_on(pool, conv, Some(safety))),
+        observe::sync_conversation(info, &self.server, conv, |conv| {
+            if let Some(pool) = self.replicas(conv.read_only()) {
+                return self.converse_restarting(pool, conv, safety);
             }
+            with_pool!(self, |pool| self.converse_restarting(pool, conv, safety))
         })
+    }
+
+    /// Runs a conversation on `pool`: started again as a whole after a lost connection when
+    /// it is restartable, else only getting its connection is retried (under `safety`).
+    fn converse_restarting<M, C>(
+        &self,
+        pool: &ConnPool<M>,
+        mut conv: C,
+        safety: Safety,
+    ) -> Result<C::Output>
+    where
+        M: Connector,
+        M::Conn: Link,
+        C: Conversation,
+    {
+        match conv.restartable() {
+            // Every step only reads (or is idempotent): after a lost connection, the whole
+            // conversation is started again, as a single request would be resent.
+            Some(whole) => self.retrying(pool, whole, || {
+                conv.rewind();
+                self.converse_on(pool, &mut conv, None)
+            }),
+            None => self.converse_on(pool, conv, Some(safety)),
+        }
     }
 
     /// Runs a conversation that `make` builds afresh for each attempt: the whole conversation
@@ -423,18 +504,37 @@ impl SyncPool {
         info: OpInfo<'_>,
         mut make: impl FnMut() -> Option<C>,
     ) -> Result<C::Output> {
-        with_pool!(self, |pool| self.retrying(
-            pool,
-            info.safety(),
-            || match make() {
+        // The first conversation says whether a replica may serve them all (a read-only page).
+        let first = make();
+        if let Some(pool) = self.replicas(first.as_ref().is_some_and(|c| c.read_only())) {
+            return self.converse_anew_on(pool, info, first, make);
+        }
+        with_pool!(self, |pool| self
+            .converse_anew_on(pool, info, first, &mut make))
+    }
+
+    fn converse_anew_on<M, C>(
+        &self,
+        pool: &ConnPool<M>,
+        info: OpInfo<'_>,
+        mut first: Option<C>,
+        mut make: impl FnMut() -> Option<C>,
+    ) -> Result<C::Output>
+    where
+        M: Connector,
+        M::Conn: Link,
+        C: Conversation,
+    {
+        self.retrying(pool, info.safety(), || {
+            match first.take().or_else(&mut make) {
                 Some(conv) => observe::sync_conversation(info, &self.server, conv, |conv| {
                     self.converse_on(pool, conv, None)
                 }),
                 None => Err(Error::Unsupported(
-                    "internal: a page without a cursor".into()
+                    "internal: a page without a cursor".into(),
                 )),
             }
-        ))
+        })
     }
 
     fn converse_on<M, C>(

@@ -19,8 +19,33 @@ use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use crate::error::Result;
 use crate::settings::{ConnectionSettings, Protocol};
 
-/// The cluster client for `settings`: seed nodes, credentials, timeouts, replica reads.
-pub(crate) fn client(settings: &ConnectionSettings) -> Result<ClusterClient> {
+/// How long the async cluster connection waits between two tries of a request whose node
+/// cannot be reached (ms): from `MIN` up to `MAX`, growing.
+///
+/// The `redis` crate (1.8) waits at least 1.28 s (`DEFAULT_MIN_RETRY_WAIT_TIME`) before
+/// trying a request again when the node of its slot cannot be reached, as when a primary has
+/// died: a request then reached the promoted replica up to 1.28 s after its promotion (we
+/// measured 0.4-1.2 s). Waits this short let it find the new primary within a quarter of a
+/// second (the retry also refreshes the slot map), for as long as the response timeout allows
+/// (see `retries`). The waits have been configurable since redis-rs PR #859; the default is
+/// unchanged upstream.
+const RETRY_WAIT_MS: (u64, u64) = (20, 250);
+
+/// The async cluster client's number of tries for a request: enough to keep trying every
+/// [`RETRY_WAIT_MS`] for the whole response timeout (30 s when there is none; the
+/// connection's overall timeout, equal to the response timeout, ends a request first).
+fn retries(settings: &ConnectionSettings) -> u32 {
+    let budget = settings
+        .response_timeout
+        .unwrap_or(std::time::Duration::from_secs(30));
+    u32::try_from(budget.as_millis() / 100)
+        .unwrap_or(u32::MAX)
+        .clamp(16, 10_000)
+}
+
+/// The cluster client for `settings`: seed nodes, credentials, timeouts, replica reads; for
+/// the async side (`for_async`), prompt retries while a failover is under way.
+pub(crate) fn client(settings: &ConnectionSettings, for_async: bool) -> Result<ClusterClient> {
     let mut b = ClusterClientBuilder::new(settings.node_infos())
         .connection_timeout(settings.connect_timeout)
         .use_protocol(match settings.protocol {
@@ -39,7 +64,34 @@ pub(crate) fn client(settings: &ConnectionSettings) -> Result<ClusterClient> {
     if settings.read_from_replicas {
         b = b.read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy);
     }
+    if settings.addr.tls() {
+        b = with_tls(b, settings)?;
+    }
+    if for_async {
+        b = b
+            .min_retry_wait(RETRY_WAIT_MS.0)
+            .max_retry_wait(RETRY_WAIT_MS.1)
+            .retries(retries(settings));
+    }
     Ok(b.build()?)
+}
+
+/// TLS to every node (verified), with the session's CA and client certificate if given.
+#[cfg(feature = "tls")]
+fn with_tls(
+    b: ClusterClientBuilder,
+    settings: &ConnectionSettings,
+) -> Result<ClusterClientBuilder> {
+    let b = b.tls(redis::TlsMode::Secure);
+    Ok(match crate::tls::certificates(&settings.tls)? {
+        Some(certs) => b.certs(certs),
+        None => b,
+    })
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(_: ClusterClientBuilder, _: &ConnectionSettings) -> Result<ClusterClientBuilder> {
+    Err(crate::tls::no_tls())
 }
 
 /// The cluster's primaries (sorted), as last read from `CLUSTER SLOTS`: what a `SCAN`
@@ -71,6 +123,11 @@ impl Primaries {
                 ),
             ))),
         }
+    }
+
+    /// The primaries as last read (empty if never read).
+    pub(crate) fn list(&self) -> Vec<(String, u16)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Whether the list must be read (a new scan, or never read).

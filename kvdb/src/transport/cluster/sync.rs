@@ -28,12 +28,20 @@ pub(crate) struct ClusterManager {
 }
 
 impl ClusterManager {
-    pub(crate) fn new(settings: &ConnectionSettings) -> Result<Self> {
+    pub(crate) fn new(
+        settings: &ConnectionSettings,
+        observed: &crate::health::Observed,
+    ) -> Result<Self> {
         Ok(ClusterManager {
-            client: super::client(settings)?,
+            client: super::client(settings, false)?,
             settings: settings.clone(),
-            primaries: Primaries::default(),
+            primaries: observed.primaries.clone(),
         })
+    }
+
+    /// The primaries known, shared with the async side.
+    pub(crate) fn primaries(&self) -> &Primaries {
+        &self.primaries
     }
 
     /// A plain connection to the first seed node that answers (for pub/sub, whose messages
@@ -41,8 +49,8 @@ impl ClusterManager {
     pub(crate) fn node_connection(&self) -> Result<redis::Connection> {
         let mut last = None;
         for info in self.settings.node_infos() {
-            match redis::Client::open(info)
-                .and_then(|c| c.get_connection_with_timeout(self.settings.connect_timeout))
+            match crate::tls::node_client(info, &self.settings)?
+                .get_connection_with_timeout(self.settings.connect_timeout)
             {
                 Ok(conn) => return Ok(conn),
                 Err(e) => last = Some(e),

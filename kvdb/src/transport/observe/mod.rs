@@ -180,6 +180,9 @@ impl<O: Op> Op for Watched<O> {
     fn safety(&self) -> Option<crate::retry::Safety> {
         self.inner.safety()
     }
+    fn read_only(&self) -> bool {
+        self.inner.read_only()
+    }
 }
 
 impl<C: Conversation> Conversation for Watched<C> {
@@ -188,6 +191,11 @@ impl<C: Conversation> Conversation for Watched<C> {
     #[inline(always)]
     fn needs_dedicated_connection(&self) -> bool {
         self.inner.needs_dedicated_connection()
+    }
+
+    #[inline(always)]
+    fn read_only(&self) -> bool {
+        self.inner.read_only()
     }
 
     #[inline(always)]
