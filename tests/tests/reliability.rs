@@ -144,6 +144,36 @@ fn calls_after_client_kill_all_succeed_sync_and_async() {
     });
 }
 
+/// A request sent in the instant the server's close reaches the connection used to land in
+/// the `redis` crate's request channel after its driver had ended, and wait out the whole
+/// response timeout (about 1 call in 300 in a debug build): kvdb watches the driver and fails
+/// such a request over at once. With a 2 s response timeout, a request left unanswered is
+/// an error here (the retry budget is spent), so any hang fails the test.
+#[test]
+fn async_calls_racing_the_close_of_their_connection_never_wait_for_a_reply() {
+    let server = TestServer::start().unwrap();
+    let s = KVDBClient::get_session(
+        SessionOptions::new(unique("reliability-race"))
+            .url(server.url())
+            .response_timeout(Duration::from_secs(2)),
+    )
+    .unwrap();
+    s.set("k", "v").unwrap();
+    let mut admin = admin(&server);
+    let a = s.aio();
+    let errors = rt().block_on(async {
+        let mut errors = Vec::new();
+        for i in 0..1000 {
+            kill_clients(&mut admin);
+            if let Err(e) = a.get::<String>("k").await {
+                errors.push(format!("call {i}: {e}"));
+            }
+        }
+        errors
+    });
+    assert!(errors.is_empty(), "{} errors: {errors:?}", errors.len());
+}
+
 #[test]
 fn connections_closed_by_the_idle_timeout_are_not_an_error() {
     let server = TestServer::start().unwrap();

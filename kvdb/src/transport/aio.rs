@@ -2,9 +2,9 @@
 //! `redis::cluster_async::ClusterConnection`) per pool and per tokio runtime.
 //!
 //! A server's shared connection is opened on first use and opened again, by the next call,
-//! once it has failed: when a request on it fails at the connection level, or when the
-//! connection reports that the server closed it (checked before each request, without a round
-//! trip). Every request in flight on a connection that fails gets the connection error; each
+//! once it has failed: when a request on it fails at the connection level, or when its driver
+//! ended because the server closed it (checked before each request, without a round trip; see
+//! [`aio_wire`](super::aio_wire)). Every request in flight on a connection that fails gets the connection error; each
 //! caller's retry loop ([`AsyncPool::retrying`]) then sends it again on the new connection if
 //! its operation is safe to send twice.
 //!
@@ -20,8 +20,8 @@ use std::time::Duration;
 use std::time::Instant;
 
 use redis::Value;
-use redis::aio::{ConnectionLike, MultiplexedConnection};
 
+use super::aio_wire::Live;
 use super::observe::{self, OpInfo};
 use super::sync::check_connection;
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
@@ -42,32 +42,6 @@ struct SlotState {
     /// wait for it; keeps the latest failed attempt, whose error callers that queued behind
     /// it get instead of each trying (and waiting the connect timeout) in turn.
     opening: tokio::sync::Mutex<Option<(Instant, redis::RedisError)>>,
-}
-
-/// An open multiplexed connection and the flag its driver sets when the server closed it.
-#[derive(Clone)]
-pub(crate) struct Live {
-    conn: MultiplexedConnection,
-    closed: Arc<AtomicBool>,
-}
-
-impl Live {
-    fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-}
-
-/// Marks a connection closed when its driver reports the disconnection (a push message the
-/// `redis` crate sends when the connection's socket is closed or fails).
-struct ClosedFlag(Arc<AtomicBool>);
-
-impl redis::aio::AsyncPushSender for ClosedFlag {
-    fn send(&self, info: redis::PushInfo) -> std::result::Result<(), redis::aio::SendError> {
-        if info.kind == redis::PushKind::Disconnection {
-            self.0.store(true, Ordering::Release);
-        }
-        Ok(())
-    }
 }
 
 /// The shared connection of one runtime.
@@ -201,7 +175,7 @@ pub(crate) enum Link {
         live: Live,
         slot: SharedSlot,
     },
-    Dedicated(redis::aio::MultiplexedConnection),
+    Dedicated(Live),
     #[cfg(feature = "cluster")]
     Cluster {
         conn: redis::cluster_async::ClusterConnection,
@@ -223,7 +197,7 @@ impl Link {
     async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
         match self {
             Link::Shared { live, slot } => {
-                let reply = send(&mut live.conn, request).await;
+                let reply = live.send(request).await;
                 if let Err(e) = &reply
                     && (e.is_io_error() || e.is_connection_dropped() || live.is_closed())
                     && !e.is_timeout()
@@ -232,7 +206,7 @@ impl Link {
                 }
                 Ok(reply)
             }
-            Link::Dedicated(c) => Ok(send(c, request).await),
+            Link::Dedicated(c) => Ok(c.send(request).await),
             #[cfg(feature = "cluster")]
             Link::Cluster { conn, primaries } => {
                 super::cluster::aio::send(conn, primaries, request).await
@@ -252,6 +226,9 @@ pub(crate) struct AsyncPool {
     backend: Backend,
     /// The server, redacted: for errors, spans and metrics.
     server: String,
+    /// The TLS configuration of a `rediss://` session.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl SharedSlot {
@@ -303,12 +280,9 @@ impl SharedSlot {
 
     /// Forgets `live` if it is still the slot's connection (the next call opens another).
     fn forget(&self, live: &Live) {
-        live.closed.store(true, Ordering::Release);
+        live.mark_closed();
         let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if conn
-            .as_ref()
-            .is_some_and(|c| Arc::ptr_eq(&c.closed, &live.closed))
-        {
+        if conn.as_ref().is_some_and(|c| c.same(live)) {
             *conn = None;
         }
     }
@@ -351,12 +325,18 @@ impl AsyncPool {
         Ok(AsyncPool {
             settings: settings.clone(),
             server: settings.to_string(),
+            #[cfg(feature = "tls")]
+            tls: crate::tls::rustls_config(settings)?,
             backend,
         })
     }
 
-    /// Opens a server connection with the session's timeouts, watching for its closing.
-    async fn open(&self, target: &Target) -> redis::RedisResult<Live> {
+    /// Opens a server connection with the session's connect timeout and client name.
+    async fn open(
+        &self,
+        target: &Target,
+        response_timeout: Option<Duration>,
+    ) -> redis::RedisResult<Live> {
         let client = target.client().await.map_err(|e| match e {
             Error::Redis { source, .. } | Error::Connect { source, .. } => source,
             other => redis::RedisError::from((
@@ -365,26 +345,14 @@ impl AsyncPool {
                 other.to_string(),
             )),
         })?;
-        let closed = Arc::new(AtomicBool::new(false));
-        let mut config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.settings.connect_timeout))
-            .set_response_timeout(self.settings.response_timeout);
-        // The `redis` crate reports a closed connection as a push message, which it only
-        // accepts on RESP3; on RESP2 the first request on it fails (and is resent if safe).
-        if self.settings.protocol == crate::settings::Protocol::Resp3 {
-            config = config.set_push_sender(ClosedFlag(closed.clone()));
-        }
-        let mut conn = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        if let Some(name) = &self.settings.client_name {
-            redis::cmd("CLIENT")
-                .arg("SETNAME")
-                .arg(name)
-                .exec_async(&mut conn)
-                .await?;
-        }
-        Ok(Live { conn, closed })
+        let recipe = super::wire::Recipe {
+            info: client.get_connection_info(),
+            connect_timeout: self.settings.connect_timeout,
+            client_name: self.settings.client_name.as_deref(),
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+        };
+        Live::open(&recipe, response_timeout).await
     }
 
     /// Runs `attempt` until it succeeds or the session's [`Retry`](crate::Retry) policy says
@@ -443,13 +411,13 @@ impl AsyncPool {
                     Some(s) => s,
                     None => entries.put(SharedSlot::default())?,
                 };
-                let live =
-                    slot.live(|| self.open(target))
-                        .await
-                        .map_err(|source| Error::Connect {
-                            server: self.server.clone(),
-                            source,
-                        })?;
+                let live = slot
+                    .live(|| self.open(target, self.settings.response_timeout))
+                    .await
+                    .map_err(|source| Error::Connect {
+                        server: self.server.clone(),
+                        source,
+                    })?;
                 Ok(Link::Shared { live, slot })
             }
             #[cfg(feature = "cluster")]
@@ -544,27 +512,13 @@ impl AsyncPool {
                 primary: Server { target, .. },
                 ..
             } => {
-                let config = redis::AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(self.settings.connect_timeout))
-                    .set_response_timeout(response_timeout);
-                let connect = async {
-                    target
-                        .client()
-                        .await
-                        .map_err(|e| {
-                            redis::RedisError::from((
-                                redis::ErrorKind::Client,
-                                "cannot find the server",
-                                e.to_string(),
-                            ))
-                        })?
-                        .get_multiplexed_async_connection_with_config(&config)
-                        .await
-                };
-                let conn = connect.await.map_err(|source| Error::Connect {
-                    server: self.server.clone(),
-                    source,
-                })?;
+                let conn = self
+                    .open(target, response_timeout)
+                    .await
+                    .map_err(|source| Error::Connect {
+                        server: self.server.clone(),
+                        source,
+                    })?;
                 Ok(Link::Dedicated(conn))
             }
             #[cfg(feature = "cluster")]
@@ -846,12 +800,5 @@ fn says_read_only(v: &Value) -> bool {
         Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
         Value::Array(items) => items.iter().any(says_read_only),
         _ => false,
-    }
-}
-
-async fn send<C: ConnectionLike>(conn: &mut C, request: &Request<'_>) -> redis::RedisResult<Value> {
-    match request {
-        Request::Cmd(cmd) => conn.req_packed_command(cmd).await,
-        Request::Pipe(pipe) => pipe.query_async::<Value>(conn).await,
     }
 }

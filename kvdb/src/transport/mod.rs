@@ -8,6 +8,8 @@
 
 #[cfg(feature = "async")]
 pub(crate) mod aio;
+#[cfg(feature = "async")]
+mod aio_wire;
 mod checkout;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
