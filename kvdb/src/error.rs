@@ -93,19 +93,25 @@ pub enum Error {
         source: redis::RedisError,
     },
 
-    /// No pooled connection became free within the checkout timeout, or none could be opened.
+    /// Every pooled connection of a sync session stayed busy for the whole pool timeout
+    /// (`SessionOptions::pool_timeout`): callers hold connections longer than the pool can
+    /// serve. Always [`is_timeout`](Error::is_timeout). A server that cannot be reached is
+    /// [`Error::Connect`] instead, without waiting for the pool.
     #[error("could not get a connection to {server} from the pool: {reason}")]
     Pool {
         /// The server (credentials redacted).
         server: String,
-        /// Why (timeout, or the last connection error).
+        /// Why: how many connections, and how long the call waited.
         reason: String,
     },
 
-    /// The server refused this session's connections for a reason that waiting will not fix:
-    /// wrong credentials ([`is_auth_error`](Error::is_auth_error)), a user not allowed to
-    /// select the database or name the connection, or a TLS certificate not trusted. Raised
-    /// at once, without waiting for the pool timeout.
+    /// No connection could be made to the server: refused, unknown host, missing unix socket,
+    /// connect timeout, TLS handshake failure, or a refusal that waiting will not fix (wrong
+    /// credentials, see [`is_auth_error`](Error::is_auth_error); a user not allowed to select
+    /// the database or name the connection). Raised by sync and async calls alike, within
+    /// the connect timeout (after the retries the session's [`Retry`](crate::Retry) policy
+    /// allows), never after the pool timeout; it names the server, never a key, since
+    /// nothing was sent.
     #[error("cannot connect to {server}: {source}")]
     Connect {
         /// The server (credentials redacted).
@@ -493,8 +499,9 @@ impl Error {
     }
 
     /// True when the error is a failure to reach or talk to the server (connection refused,
-    /// reset, timed out, pool exhausted, connection refused by the server: [`Error::Connect`]),
-    /// as opposed to a bad value or a bad command.
+    /// reset, timed out, pool exhausted, connection refused by the server: [`Error::Connect`],
+    /// or a server still loading its data after a restart: `LOADING`), as opposed to a bad
+    /// value or a bad command. The same for sync and async calls.
     pub fn is_connection_error(&self) -> bool {
         match self {
             Error::Redis { source, .. } => {
@@ -502,6 +509,7 @@ impl Error {
                     || source.is_connection_dropped()
                     || source.is_connection_refusal()
                     || source.is_timeout()
+                    || is_loading(source)
             }
             Error::Pool { .. } | Error::Connect { .. } => true,
             _ => false,
@@ -529,15 +537,22 @@ impl Error {
         }
     }
 
-    /// True when the server or pool did not answer in time.
+    /// True when something did not happen in time: the server's reply (response timeout),
+    /// a connection (connect timeout, [`Error::Connect`]), or a free pooled connection
+    /// ([`Error::Pool`], always). The same for sync and async calls.
     pub fn is_timeout(&self) -> bool {
         match self {
-            Error::Redis { source, .. } => source.is_timeout(),
-            Error::Pool { reason, .. } => reason.contains("timed out"),
-            Error::LockTimeout { .. } => true,
+            Error::Redis { source, .. } | Error::Connect { source, .. } => source.is_timeout(),
+            Error::Pool { .. } | Error::LockTimeout { .. } => true,
             _ => false,
         }
     }
+}
+
+/// Whether the server refused a command because it is still loading its data (`LOADING`):
+/// the command did not run.
+pub(crate) fn is_loading(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
 }
 
 /// Whether a `redis` error is a refusal of credentials.

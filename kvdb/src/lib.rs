@@ -168,6 +168,7 @@ pub mod map;
 pub mod model;
 mod nodes;
 mod options;
+mod retry;
 mod settings;
 mod slot;
 mod tls;
@@ -183,6 +184,7 @@ pub use kvdb_derive::KvModel;
 pub use kvdb_derive::cached;
 pub use model::{AnyModel, KvModel, registry};
 pub use options::{DEFAULT_URL, SessionOptions};
+pub use retry::{Backoff, Retry};
 pub use settings::Protocol;
 pub use slot::{SLOT_COUNT, key_slot};
 

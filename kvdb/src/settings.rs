@@ -106,6 +106,8 @@ pub(crate) struct ConnectionSettings {
     pub(crate) tls: crate::tls::TlsSettings,
     /// Cluster and sentinel: read-only operations may be served by replicas.
     pub(crate) read_from_replicas: bool,
+    /// How failed requests are retried.
+    pub(crate) retry: crate::Retry,
 }
 
 impl ConnectionSettings {
@@ -267,6 +269,7 @@ impl fmt::Debug for ConnectionSettings {
             .field("client_name", &self.client_name)
             .field("tls", &self.tls)
             .field("read_from_replicas", &self.read_from_replicas)
+            .field("retry", &self.retry)
             .finish()
     }
 }

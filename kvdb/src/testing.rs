@@ -304,6 +304,13 @@ impl Drop for TestServer {
     }
 }
 
+/// Takes a pooled connection of `session` and gives it back, as every sync call does around
+/// its request, idle check included (for `benches/checkout.rs`).
+#[doc(hidden)]
+pub fn checkout_and_return(session: &crate::Session) -> crate::Result<()> {
+    session.pool().sync.checkout_and_return()
+}
+
 #[path = "testing_cluster.rs"]
 mod cluster;
 pub use cluster::{TestCluster, TestSentinel, TestSentinelOptions, TestTls};

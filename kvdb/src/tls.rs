@@ -162,6 +162,57 @@ pub(crate) fn certificates(tls: &TlsSettings) -> Result<Option<redis::TlsCertifi
     }))
 }
 
+/// The rustls configuration of a `rediss://` session (for the connections kvdb opens itself):
+/// the given CA or the system's roots, and the client certificate if any; `None` without TLS.
+#[cfg(feature = "tls")]
+pub(crate) fn rustls_config(
+    settings: &ConnectionSettings,
+) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    if !settings.addr.tls() {
+        return Ok(None);
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let invalid = |option: &'static str, reason: String| Error::InvalidOption { option, reason };
+    let chain = |pem: Vec<u8>, option: &'static str| -> Result<Vec<CertificateDer<'static>>> {
+        CertificateDer::pem_slice_iter(&check_certificates(pem, option)?)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| invalid(option, format!("cannot read the certificates: {e}")))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    match &settings.tls.ca {
+        Some(pem) => {
+            for cert in chain(pem.load("tls_ca_cert")?, "tls_ca_cert")? {
+                roots
+                    .add(cert)
+                    .map_err(|e| invalid("tls_ca_cert", e.to_string()))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // A system certificate rustls cannot use is skipped, as the `redis` crate does.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    let config = match &settings.tls.client {
+        Some((cert, key)) => {
+            let key = PrivateKeyDer::from_pem_slice(&key.load("tls_client_cert")?)
+                .map_err(|e| invalid("tls_client_cert", format!("cannot read the key: {e}")))?;
+            builder
+                .with_client_auth_cert(
+                    chain(cert.load("tls_client_cert")?, "tls_client_cert")?,
+                    key,
+                )
+                .map_err(|e| invalid("tls_client_cert", e.to_string()))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Some(std::sync::Arc::new(config)))
+}
+
 /// Checks that `pem` holds at least one certificate (an empty trust store would refuse every
 /// server with a less helpful message).
 #[cfg(feature = "tls")]

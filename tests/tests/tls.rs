@@ -202,3 +202,32 @@ fn bad_tls_options_are_typed_errors_naming_the_option() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_tls_connection_closed_by_the_server_is_never_handed_out() {
+    let pki = make_pki("kvdb stale CA");
+    let (server, port, dir) = tls_server(&pki, "no");
+    let s = session(
+        SessionOptions::new(unique("tls-stale"))
+            .url(format!("rediss://127.0.0.1:{port}/0"))
+            .tls_ca_cert(pki.ca.clone())
+            .retry(kvdb::Retry::never()),
+    );
+    let mut admin = redis::Client::open(server.url())
+        .and_then(|c| c.get_connection())
+        .unwrap();
+    // Retries are off: only the check of idle connections before use makes these succeed.
+    for i in 1..=20 {
+        redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("normal")
+            .exec(&mut admin)
+            .unwrap();
+        let n = s
+            .incr("tls:counter")
+            .unwrap_or_else(|e| panic!("call {i} after CLIENT KILL: {e}"));
+        assert_eq!(n, i);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -127,7 +127,10 @@ where
     let mut input = Input::Start;
     loop {
         input = match flow.next(input)? {
-            Action::Send(cmd) => Input::Reply(pool.sync.run(raw(cmd), session.op_info("cached"))),
+            Action::Send(cmd, safety) => Input::Reply(
+                pool.sync
+                    .run(raw(cmd), session.op_info("cached").with_safety(safety)),
+            ),
             Action::Wait(cmd, wait) => Input::Reply(pool.sync.blocking(
                 Blocking {
                     op: raw(cmd),
@@ -234,9 +237,13 @@ where
             // Each request's future is boxed: the transport's futures (observation, retries,
             // cluster routing) nested inside the user's own async code otherwise exceed
             // rustc's layout depth limit in the user's crate. One allocation per round trip.
-            Action::Send(cmd) => {
-                Input::Reply(Box::pin(pool.aio.run(raw(cmd), session.op_info("cached"))).await)
-            }
+            Action::Send(cmd, safety) => Input::Reply(
+                Box::pin(
+                    pool.aio
+                        .run(raw(cmd), session.op_info("cached").with_safety(safety)),
+                )
+                .await,
+            ),
             Action::Wait(cmd, wait) => Input::Reply(
                 Box::pin(pool.aio.blocking(
                     Blocking {

@@ -26,6 +26,7 @@ use super::probe::{Kind, kind};
 use super::{Outcome, observe};
 use crate::core::{Core, unexpected};
 use crate::error::{Error, KeyContext, Result};
+use crate::retry::Safety;
 
 /// Takes the lock, or returns the token of its holder.
 const LOCK: &str = "local cur = redis.call('GET', KEYS[1]) \
@@ -38,9 +39,12 @@ const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call(
 
 /// What the driver must do next.
 pub(crate) enum Action<T> {
-    /// Send this command and come back with its reply.
-    Send(redis::Cmd),
-    /// Send this blocking command (it waits up to the duration) and come back with its reply.
+    /// Send this command and come back with its reply; the safety says whether the driver
+    /// may send it again after a lost connection (reads `read`, `SET`/`DEL` `idempotent`,
+    /// the lock and release scripts `once`).
+    Send(redis::Cmd, Safety),
+    /// Send this blocking command (it waits up to the duration) and come back with its reply;
+    /// never sent twice (a second wait would outlast the call's budget).
     Wait(redis::Cmd, Duration),
     /// Join the process's single flight for this key and come back with `Joined`.
     Join,
@@ -234,7 +238,7 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             CallMode::Overwrite => self.compute(true, false),
             CallMode::Invalidate => {
                 self.state = State::Invalidating;
-                Action::Send(cmd("DEL").arg(&self.key).to_owned())
+                Action::Send(cmd("DEL").arg(&self.key).to_owned(), Safety::Idempotent)
             }
             CallMode::Normal => self.look(),
         }
@@ -242,7 +246,7 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
 
     fn look(&mut self) -> Action<T> {
         self.state = State::Looking;
-        Action::Send(cmd("GET").arg(&self.key).to_owned())
+        Action::Send(cmd("GET").arg(&self.key).to_owned(), Safety::Read)
     }
 
     fn decode(&self, reply: Value) -> Result<Option<T>> {
@@ -264,7 +268,10 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             Some(_) if !self.waited => {
                 self.cached = Some(value);
                 self.state = State::CheckingTtl;
-                Ok(Action::Send(cmd("PTTL").arg(&self.key).to_owned()))
+                Ok(Action::Send(
+                    cmd("PTTL").arg(&self.key).to_owned(),
+                    Safety::Read,
+                ))
             }
             _ => Ok(self.done(Some(value), hit(self.waited))),
         }
@@ -302,7 +309,8 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             .arg(lock_key(&self.key))
             .arg(&self.token)
             .arg(millis(self.opts.lock_ttl));
-        Action::Send(c)
+        // Taking the lock twice would find our own token and wait for ourselves.
+        Action::Send(c, Safety::Once)
     }
 
     fn locked(&mut self, reply: Value, refresh: bool) -> Result<Action<T>> {
@@ -319,7 +327,10 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             (None, true) => Ok(self.compute(true, true)),
             (None, false) => {
                 self.state = State::DoubleChecking;
-                Ok(Action::Send(cmd("GET").arg(&self.key).to_owned()))
+                Ok(Action::Send(
+                    cmd("GET").arg(&self.key).to_owned(),
+                    Safety::Read,
+                ))
             }
             // Someone else is refreshing: serve the cached value.
             (Some(_), true) => {
@@ -419,7 +430,8 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
         }
         c.arg("PX").arg(ms);
         self.state = State::Storing { locked };
-        Ok(Action::Send(c))
+        // SET ... PX without a condition: twice stores the same value.
+        Ok(Action::Send(c, Safety::Idempotent))
     }
 
     fn compute_failed(&mut self) -> Action<T> {
@@ -438,7 +450,8 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             .arg(wake_key(&self.key, &self.token))
             .arg(&self.token)
             .arg(millis(self.opts.lock_ttl));
-        Action::Send(c)
+        // Compare-and-delete and a wake-up push: twice would push twice.
+        Action::Send(c, Safety::Once)
     }
 
     fn finish_or_fail(&mut self) -> Result<Action<T>> {
@@ -521,4 +534,114 @@ fn cmd(name: &str) -> redis::Cmd {
 /// A duration in whole milliseconds, at least 1 (saturating).
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core() -> Core {
+        let resolved = crate::SessionOptions::new("t")
+            .resolve_with_env(&|_| None)
+            .unwrap();
+        Core {
+            encoder: resolved.encoder,
+            limits: resolved.limits,
+        }
+    }
+
+    /// Drives a flow with `replies` (in order) and collects each command sent with its safety.
+    fn commands(
+        mode: CallMode,
+        opts: CacheOptions,
+        replies: Vec<Input<String>>,
+    ) -> Vec<(String, Safety)> {
+        let mut flow = Flow::<String>::new(core(), "k".into(), opts, mode);
+        let mut sent = Vec::new();
+        let inputs = std::iter::once(Input::Start).chain(replies);
+        for input in inputs {
+            match flow.next(input).unwrap() {
+                Action::Send(c, safety) => {
+                    let name = match c.args_iter().next() {
+                        Some(redis::Arg::Simple(b)) => String::from_utf8_lossy(b).into_owned(),
+                        _ => String::new(),
+                    };
+                    sent.push((name, safety));
+                }
+                Action::Wait(..) => panic!("no other holder of the lock in these flows"),
+                Action::Detach(_) => panic!("no background refresh in these flows"),
+                Action::Return(_) => break,
+                Action::Join | Action::Compute => {}
+            }
+        }
+        sent
+    }
+
+    fn ok(v: Value) -> Input<String> {
+        Input::Reply(Ok(v))
+    }
+
+    #[test]
+    fn every_command_of_the_cache_declares_its_retry_safety() {
+        let encoded = {
+            let mut c = redis::cmd("SET");
+            core()
+                .encode_arg(&mut c, &"cached".to_string(), None)
+                .unwrap();
+            match c.args_iter().nth(1) {
+                Some(redis::Arg::Simple(b)) => b.to_vec(),
+                _ => panic!("no encoded value"),
+            }
+        };
+        let mut all = Vec::new();
+        // A miss: GET, the lock, GET again, SET, the release.
+        all.extend(commands(
+            CallMode::Normal,
+            CacheOptions::new(),
+            vec![
+                ok(Value::Nil),
+                Input::Joined { leader: true },
+                ok(Value::Nil),
+                ok(Value::Nil),
+                Input::Computed("v".into()),
+                ok(Value::Okay),
+                ok(Value::Int(1)),
+            ],
+        ));
+        // A hit near its expiry with refresh-ahead: GET, PTTL.
+        all.extend(commands(
+            CallMode::Normal,
+            CacheOptions::new().refresh_ahead(std::time::Duration::from_secs(60)),
+            vec![ok(Value::BulkString(encoded)), ok(Value::Int(-1))],
+        ));
+        // Invalidation: DEL, then GET.
+        all.extend(commands(
+            CallMode::Invalidate,
+            CacheOptions::new(),
+            vec![ok(Value::Int(1)), ok(Value::Nil)],
+        ));
+        let expected = [
+            ("GET", Safety::Read),
+            ("PTTL", Safety::Read),
+            ("DEL", Safety::Idempotent),
+            ("SET", Safety::Idempotent),
+            ("EVAL", Safety::Once),
+        ];
+        for (name, safety) in &all {
+            let want = expected.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+            assert_eq!(want, Some(*safety), "{name} is sent as {safety:?}");
+        }
+        for (name, _) in expected {
+            assert!(
+                all.iter().any(|(n, _)| n == name),
+                "{name} never sent: {all:?}"
+            );
+        }
+        // Both scripts (the lock and the release) were sent.
+        assert_eq!(
+            all.iter().filter(|(n, _)| n == "EVAL").count(),
+            2,
+            "{all:?}"
+        );
+    }
 }

@@ -22,10 +22,11 @@
 //! # Ok(()) }
 //! ```
 
-mod ops;
-mod ttl;
+pub(crate) mod ops;
+pub(crate) mod ttl;
 mod update;
 
+use crate::retry::Safety;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -132,21 +133,31 @@ impl crate::AsyncSession {
 
 /// Declares map methods once for [`KvMap`] and [`AsyncKvMap`]: each builds a `MapOp` from the
 /// core, the map's keys and its TTL mode, and the transport runs it (after the fallback's
-/// purge when the mode needs it).
+/// purge when the mode needs it). The marker in brackets is the retry safety, as in
+/// `session_methods!`: `read` (`HGET`, `HLEN`...) or `idempotent` (`HSET`, `HDEL`, `DEL`);
+/// the Lua fallback's purge, sent with it, is idempotent too.
 macro_rules! map_methods {
     ($(
         $(#[$meta:meta])*
         fn $name:ident $([$($gen:tt)*])? ($($arg:ident : $ty:ty),* $(,)?) -> $out:ty
-            = |$core:ident, $map:ident, $dl:ident, $mode:ident| $op:expr;
+            = [$safety:ident] |$core:ident, $map:ident, $dl:ident, $mode:ident| $op:expr;
     )*) => {
+        /// Each map method and its retry safety marker, for the safety tests.
+        #[cfg(test)]
+        pub(crate) const RETRY_SAFETY: &[(&str, &str)] = &[
+            $((stringify!($name), stringify!($safety)),)*
+        ];
+
         impl<K: KeyPart + DeserializeOwned, V: Serialize + DeserializeOwned> KvMap<K, V> {
             $(
                 $(#[$meta])*
                 pub fn $name $(<$($gen)*>)? (&self, $($arg: $ty),*) -> Result<$out> {
                     let $mode = self.ttl_mode()?;
                     let ($core, $map, $dl) = (self.session.core(), &self.name, &self.deadlines);
-                    let op = $op?;
-                    self.session.pool().sync.run(ttl::prepare(op, $mode, $map, $dl), self.session.op_info(stringify!($name)))
+                    let op = ttl::prepare($op?, $mode, $map, $dl);
+                    let safety = op.safety_with(map_methods!(@safety $safety));
+                    let info = self.session.op_info(stringify!($name)).with_safety(safety);
+                    self.session.pool().sync.run(op, info)
                 }
             )*
         }
@@ -158,50 +169,54 @@ macro_rules! map_methods {
                 pub async fn $name $(<$($gen)*>)? (&self, $($arg: $ty),*) -> Result<$out> {
                     let $mode = self.ttl_mode().await?;
                     let ($core, $map, $dl) = (self.session.core(), &self.name, &self.deadlines);
-                    let op = $op?;
-                    self.session.pool().aio.run(ttl::prepare(op, $mode, $map, $dl), self.session.op_info(stringify!($name))).await
+                    let op = ttl::prepare($op?, $mode, $map, $dl);
+                    let safety = op.safety_with(map_methods!(@safety $safety));
+                    let info = self.session.op_info(stringify!($name)).with_safety(safety);
+                    self.session.pool().aio.run(op, info).await
                 }
             )*
         }
     };
+    (@safety read) => { Safety::Read };
+    (@safety idempotent) => { Safety::Idempotent };
 }
 
 map_methods! {
     /// The value of `key`, if present.
-    fn get(key: &K) -> Option<V> = |core, map, _dl, _mode| ops::get::<K, V>(core, map, key);
+    fn get(key: &K) -> Option<V> = [read] |core, map, _dl, _mode| ops::get::<K, V>(core, map, key);
 
     /// Sets `key` to `value` (and forgets any TTL the field had); whether `key` is new.
-    fn insert(key: &K, value: &V) -> bool = |core, map, dl, _mode| ops::insert(core, map, dl, key, value);
+    fn insert(key: &K, value: &V) -> bool = [idempotent] |core, map, dl, _mode| ops::insert(core, map, dl, key, value);
 
     /// Sets every entry in one command; how many keys are new.
-    fn insert_many(entries: &[(K, V)]) -> u64 = |core, map, dl, _mode| ops::insert_many(core, map, dl, entries);
+    fn insert_many(entries: &[(K, V)]) -> u64 = [idempotent] |core, map, dl, _mode| ops::insert_many(core, map, dl, entries);
 
     /// The values of `keys`, in order (`None` where absent).
-    fn get_many(keys: &[K]) -> Vec<Option<V>> = |core, map, _dl, _mode| ops::get_many::<K, V>(core, map, keys);
+    fn get_many(keys: &[K]) -> Vec<Option<V>> = [read] |core, map, _dl, _mode| ops::get_many::<K, V>(core, map, keys);
 
     /// Removes `key`; whether it was present.
-    fn remove(key: &K) -> bool = |_core, map, dl, _mode| ops::remove(map, dl, key);
+    fn remove(key: &K) -> bool = [idempotent] |_core, map, dl, _mode| ops::remove(map, dl, key);
 
     /// Whether `key` is present.
-    fn contains_key(key: &K) -> bool = |_core, map, _dl, _mode| ops::contains_key(map, key);
+    fn contains_key(key: &K) -> bool = [read] |_core, map, _dl, _mode| ops::contains_key(map, key);
 
     /// The number of entries.
-    fn len() -> u64 = |_core, map, _dl, _mode| ops::len(map);
+    fn len() -> u64 = [read] |_core, map, _dl, _mode| ops::len(map);
 
     /// Whether the map has no entries.
-    fn is_empty() -> bool = |_core, map, _dl, _mode| ops::is_empty(map);
+    fn is_empty() -> bool = [read] |_core, map, _dl, _mode| ops::is_empty(map);
 
     /// Removes every entry (deletes the hash); whether it existed.
-    fn clear() -> bool = |_core, map, dl, _mode| ops::clear(map, dl);
+    fn clear() -> bool = [idempotent] |_core, map, dl, _mode| ops::clear(map, dl);
 
     /// Makes the entry `key` expire after `ttl` (at least a millisecond); whether it exists.
-    fn expire(key: &K, ttl: Duration) -> bool = |_core, map, dl, mode| ttl::expire(map, dl, key, ttl, mode);
+    fn expire(key: &K, ttl: Duration) -> bool = [idempotent] |_core, map, dl, mode| ttl::expire(map, dl, key, ttl, mode);
 
     /// The time the entry `key` has left; `None` if it has no TTL or does not exist.
-    fn ttl(key: &K) -> Option<Duration> = |_core, map, dl, mode| ttl::ttl(map, dl, key, mode);
+    fn ttl(key: &K) -> Option<Duration> = [read] |_core, map, dl, mode| ttl::ttl(map, dl, key, mode);
 
     /// Removes the TTL of the entry `key`; whether it had one.
-    fn persist(key: &K) -> bool = |_core, map, dl, mode| ttl::persist(map, dl, key, mode);
+    fn persist(key: &K) -> bool = [idempotent] |_core, map, dl, mode| ttl::persist(map, dl, key, mode);
 }
 
 impl<K, V> KvMap<K, V> {
@@ -210,11 +225,12 @@ impl<K, V> KvMap<K, V> {
         if let Some(m) = self.mode.get() {
             return Ok(*m);
         }
-        let m = self
-            .session
-            .pool()
-            .sync
-            .run(ttl::detect(), self.session.op_info("map_ttl_mode"))?;
+        let m = self.session.pool().sync.run(
+            ttl::detect(),
+            self.session
+                .op_info("map_ttl_mode")
+                .with_safety(Safety::Read),
+        )?;
         Ok(*self.mode.get_or_init(|| m))
     }
 }
@@ -259,7 +275,9 @@ impl<K: KeyPart + DeserializeOwned, V: Serialize + DeserializeOwned> KvMap<K, V>
         if mode == TtlMode::LuaFallback {
             self.session.pool().sync.run(
                 ttl::purge(&self.name, &self.deadlines),
-                self.session.op_info("map_purge"),
+                self.session
+                    .op_info("map_purge")
+                    .with_safety(Safety::Idempotent),
             )?;
         }
         Ok(())
@@ -303,7 +321,12 @@ impl<K, V> AsyncKvMap<K, V> {
             .session
             .pool()
             .aio
-            .run(ttl::detect(), self.session.op_info("map_ttl_mode"))
+            .run(
+                ttl::detect(),
+                self.session
+                    .op_info("map_ttl_mode")
+                    .with_safety(Safety::Read),
+            )
             .await?;
         Ok(*self.mode.get_or_init(|| m))
     }
@@ -322,7 +345,9 @@ where
                 .aio
                 .run(
                     ttl::purge(&self.name, &self.deadlines),
-                    self.session.op_info("map_purge"),
+                    self.session
+                        .op_info("map_purge")
+                        .with_safety(Safety::Idempotent),
                 )
                 .await?;
         }

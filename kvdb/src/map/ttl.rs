@@ -17,6 +17,7 @@ use crate::core::unexpected;
 use crate::error::{Error, Result};
 use crate::model::KeyPart;
 use crate::model::ttl::ttl_arg;
+use crate::retry::Safety;
 use crate::transport::{Command, Decoder, Op, Request};
 
 /// How a map keeps per-field TTLs.
@@ -101,6 +102,18 @@ pub(crate) fn prepare<F>(op: MapOp<F>, mode: TtlMode, map: &str, deadlines: &str
                 pipe.add_command(extra).ignore();
             }
             Prepared::Purged(pipe, decode)
+        }
+    }
+}
+
+impl<F> Prepared<F> {
+    /// The retry safety of the request, given the map method's: with the Lua fallback's purge
+    /// (which only deletes fields whose deadline has passed, so twice is the same as once),
+    /// a read becomes an idempotent write.
+    pub(crate) fn safety_with(&self, declared: Safety) -> Safety {
+        match self {
+            Prepared::Direct(_) => declared,
+            Prepared::Purged(..) => Safety::all([declared, Safety::Idempotent]),
         }
     }
 }

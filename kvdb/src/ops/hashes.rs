@@ -203,11 +203,11 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn hset[T](key: &str, field: &str, value: &T) -> bool where [T: Serialize + ?Sized + Sync]
-        = [pipe] run |core| hset(core, key, field, value);
+        = [pipe, idempotent] run |core| hset(core, key, field, value);
 
     /// Sets several fields of the hash at `key` (`HSET`); returns how many are new.
     fn hset_multiple[T](key: &str, fields: &[(&str, T)]) -> u64 where [T: Serialize + Sync]
-        = [pipe] run |core| hset_multiple(core, key, fields);
+        = [pipe, idempotent] run |core| hset_multiple(core, key, fields);
 
     /// Writes each field of a struct (or map) as a field of the hash at `key`, each value
     /// encoded on its own (scalars stay plain, so [`hincr_by`](Self::hincr_by) works on
@@ -215,7 +215,7 @@ session_methods! {
     /// strings become sequences of numbers and integers above `u64::MAX` are refused. Read
     /// it back with [`hgetall_struct`](Self::hgetall_struct).
     fn hset_struct[T](key: &str, value: &T) -> u64 where [T: Serialize + ?Sized + Sync]
-        = [pipe] run |core| hset_struct(core, key, value);
+        = [pipe, idempotent] run |core| hset_struct(core, key, value);
 
     /// Reads `field` of the hash at `key`; `None` if the field or the key does not exist.
     fn hget[T](key: &str, field: &str) -> Option<T> where [T: DeserializeOwned]
@@ -249,7 +249,7 @@ session_methods! {
         = [pipe, read] run |core| hgetall_struct::<T>(core, key);
 
     /// Deletes fields of the hash at `key`; returns how many existed.
-    fn hdel(key: &str, fields: &[&str]) -> u64 = [pipe] run |_| hdel(key, fields);
+    fn hdel(key: &str, fields: &[&str]) -> u64 = [pipe, idempotent] run |_| hdel(key, fields);
 
     /// Whether the hash at `key` has `field`.
     fn hexists(key: &str, field: &str) -> bool = [pipe, read] run |_| hexists(key, field);
@@ -261,5 +261,5 @@ session_methods! {
     fn hlen(key: &str) -> u64 = [pipe, read] run |_| hlen(key);
 
     /// Adds `by` to the integer in `field` of the hash at `key`; returns the new value.
-    fn hincr_by(key: &str, field: &str, by: i64) -> i64 = [pipe] run |_| hincr_by(key, field, by);
+    fn hincr_by(key: &str, field: &str, by: i64) -> i64 = [pipe, once] run |_| hincr_by(key, field, by);
 }

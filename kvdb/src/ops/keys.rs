@@ -227,7 +227,7 @@ fn keys(pattern: &str) -> Result<Command<impl Decoder<Vec<String>> + use<>>> {
 
 session_methods! {
     /// Deletes `keys`; returns how many existed.
-    fn delete(keys: &[&str]) -> u64 = [pipe] run |_| delete(keys);
+    fn delete(keys: &[&str]) -> u64 = [pipe, idempotent] run |_| delete(keys);
 
     /// Whether `key` exists.
     fn exists(key: &str) -> bool = [pipe, read] run |_| exists(key);
@@ -236,7 +236,7 @@ session_methods! {
     fn contains_key(key: &str) -> bool = [pipe, read] run |_| exists(key);
 
     /// Deletes `key`; returns whether it existed: the counterpart of `del session[key]`.
-    fn remove(key: &str) -> bool = [pipe] run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
+    fn remove(key: &str) -> bool = [pipe, idempotent] run |_| delete(&[key]).map(|op| op.map(|n| n > 0));
 
     /// Makes `key` expire after `ttl`; returns whether the key exists (and so got the
     /// expiry). Whole seconds are sent as `EXPIRE`, anything finer as `PEXPIRE` in whole
@@ -254,16 +254,16 @@ session_methods! {
     /// assert!(session.expire("k", Duration::ZERO).is_err());
     /// # Ok(()) }
     /// ```
-    fn expire(key: &str, ttl: Duration) -> bool = [pipe] run |_| expire(key, ttl, false);
+    fn expire(key: &str, ttl: Duration) -> bool = [pipe, idempotent] run |_| expire(key, ttl, false);
 
     /// The same as [`expire`](Self::expire) (kept for the Redis name): `PEXPIRE` in whole
     /// milliseconds, or `EXPIRE` for whole seconds.
-    fn pexpire(key: &str, ttl: Duration) -> bool = [pipe] run |_| expire(key, ttl, true);
+    fn pexpire(key: &str, ttl: Duration) -> bool = [pipe, idempotent] run |_| expire(key, ttl, true);
 
     /// Makes `key` expire at `when` (`PEXPIREAT`, millisecond precision); returns whether the
     /// key exists. A time that has passed deletes the key, as in Redis; a time before the
     /// Unix epoch is an [`Error::InvalidTtl`](crate::Error::InvalidTtl).
-    fn expire_at(key: &str, when: SystemTime) -> bool = [pipe] run |_| expire_at(key, when);
+    fn expire_at(key: &str, when: SystemTime) -> bool = [pipe, idempotent] run |_| expire_at(key, when);
 
     /// How long `key` has to live, in whole seconds (`TTL`): [`Ttl::Missing`],
     /// [`Ttl::Persistent`] or [`Ttl::Expires`].
@@ -284,11 +284,11 @@ session_methods! {
     fn pttl(key: &str) -> Ttl = [pipe, read] run |_| ttl(key, true);
 
     /// Removes the expiry of `key` (`PERSIST`); returns whether it had one.
-    fn persist(key: &str) -> bool = [pipe] run |_| persist(key);
+    fn persist(key: &str) -> bool = [pipe, idempotent] run |_| persist(key);
 
     /// Renames `from` to `to`, replacing `to` if it exists (`RENAME`). A missing `from` is an
     /// error.
-    fn rename(from: &str, to: &str) -> () = [pipe] run |_| rename(from, to);
+    fn rename(from: &str, to: &str) -> () = [pipe, once] run |_| rename(from, to);
 
     /// The type of the value at `key` (`TYPE`); [`KeyType::None`] if it does not exist.
     fn key_type(key: &str) -> KeyType = [pipe, read] run |_| key_type(key);

@@ -108,7 +108,7 @@ session_methods! {
     /// Prepends `values` to the list at `key`, one after the other (`LPUSH`: the last one
     /// ends up first); returns the new length.
     fn lpush[T](key: &str, values: &[T]) -> u64 where [T: Serialize + Sync]
-        = [pipe] run |core| push(core, "LPUSH", key, values);
+        = [pipe, once] run |core| push(core, "LPUSH", key, values);
 
     /// Appends `values` to the list at `key` (`RPUSH`); returns the new length.
     ///
@@ -121,13 +121,13 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn rpush[T](key: &str, values: &[T]) -> u64 where [T: Serialize + Sync]
-        = [pipe] run |core| push(core, "RPUSH", key, values);
+        = [pipe, once] run |core| push(core, "RPUSH", key, values);
 
     /// Removes and returns the first element of the list at `key`; `None` if it is empty.
-    fn lpop[T](key: &str) -> Option<T> where [T: DeserializeOwned] = [pipe] run |core| pop::<T>(core, "LPOP", key);
+    fn lpop[T](key: &str) -> Option<T> where [T: DeserializeOwned] = [pipe, once] run |core| pop::<T>(core, "LPOP", key);
 
     /// Removes and returns the last element of the list at `key`; `None` if it is empty.
-    fn rpop[T](key: &str) -> Option<T> where [T: DeserializeOwned] = [pipe] run |core| pop::<T>(core, "RPOP", key);
+    fn rpop[T](key: &str) -> Option<T> where [T: DeserializeOwned] = [pipe, once] run |core| pop::<T>(core, "RPOP", key);
 
     /// The elements from index `start` to `stop`, both included (`LRANGE`; negative indexes
     /// count from the end: `0, -1` is the whole list).
@@ -154,5 +154,5 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn blpop[T](keys: &[&str], timeout: Duration) -> Option<(String, T)> where [T: DeserializeOwned]
-        = blocking |core| blpop::<T>(core, keys, timeout);
+        = [once] blocking |core| blpop::<T>(core, keys, timeout);
 }

@@ -338,7 +338,7 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn lock(name: &str, ttl: Duration) -> LockGuard | AsyncLockGuard
-        = attach |_| acquire(name, ttl, Wait::Forever).map(|a| map_conversation(a, |got| {
+        = [once] attach |_| acquire(name, ttl, Wait::Forever).map(|a| map_conversation(a, |got| {
             got.ok_or_else(|| Error::Unsupported("internal: a lock without time limit gave up".into()))
         }));
 
@@ -353,27 +353,27 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn lock_timeout(name: &str, ttl: Duration, wait: Duration) -> LockGuard | AsyncLockGuard
-        = attach |_| acquire(name, ttl, Wait::For(wait)).map(|a| map_conversation(a, move |got| {
+        = [once] attach |_| acquire(name, ttl, Wait::For(wait)).map(|a| map_conversation(a, move |got| {
             got.ok_or_else(|| Error::LockTimeout { name: name.to_owned(), waited: wait })
         }));
 
     /// Takes the lock `name` if it is free, in one attempt; `None` if someone holds it.
     fn try_lock(name: &str, ttl: Duration) -> Option<LockGuard> | Option<AsyncLockGuard>
-        = attach |_| acquire(name, ttl, Wait::Once);
+        = [once] attach |_| acquire(name, ttl, Wait::Once);
 
     /// Takes the lock `name`, retrying for up to `wait`; `None` if it was still held then.
     fn try_lock_for(name: &str, ttl: Duration, wait: Duration) -> Option<LockGuard> | Option<AsyncLockGuard>
-        = attach |_| acquire(name, ttl, Wait::For(wait));
+        = [once] attach |_| acquire(name, ttl, Wait::For(wait));
 
     /// Releases the lock `name` if `token` still holds it (compare-and-delete in Lua);
     /// returns whether it did. Guards call this; it is public for releasing a lock from
     /// elsewhere with a token kept aside.
     fn release_lock(name: &str, token: &str) -> bool
-        = converse |core| release(core, name, token).map(|run| map_conversation(run, |n: i64| Ok(n == 1)));
+        = [idempotent] converse |core| release(core, name, token).map(|run| map_conversation(run, |n: i64| Ok(n == 1)));
 
     /// Gives the lock `name` `ttl` to live from now if `token` still holds it
     /// (compare-and-`PEXPIRE` in Lua); returns whether it did. Guards call this
     /// ([`LockGuard::extend`]).
     fn extend_lock(name: &str, token: &str, ttl: Duration) -> bool
-        = converse |core| extend(core, name, token, ttl).map(|run| map_conversation(run, |n: i64| Ok(n == 1)));
+        = [idempotent] converse |core| extend(core, name, token, ttl).map(|run| map_conversation(run, |n: i64| Ok(n == 1)));
 }

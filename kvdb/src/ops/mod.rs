@@ -36,7 +36,19 @@
 /// | marker | meaning | adds |
 /// |---|---|---|
 /// | `pipe` | the op is one [`Command`](crate::transport::Command) (kind `run`) | `Pipeline::name` returning `Handle<Output>`; in a transaction, a queued write |
-/// | `read` | the operation only reads (changes nothing) | on the session (kinds `run`, `converse`, `pages`), the op wrapped in [`ReadOnly`](crate::transport::ReadOnly): with [`read_from_replicas`](crate::SessionOptions::read_from_replicas) a sentinel session may send it to a replica, and its docs say so; with `pipe`, in a transaction, an immediate read (`Result<Output>`) instead of a queued write |
+/// | `read` | the operation only reads (changes nothing) | resent after a lost connection; on the session (kinds `run`, `converse`, `pages`), the op wrapped in [`ReadOnly`](crate::transport::ReadOnly): with [`read_from_replicas`](crate::SessionOptions::read_from_replicas) a sentinel session may send it to a replica, and its docs say so; with `pipe`, in a transaction, an immediate read (`Result<Output>`) instead of a queued write |
+/// | `idempotent` | twice leaves the same data as once (`SET`, `DEL`, `HSET`) | resent after a lost connection |
+/// | `once` | twice may do it twice (`INCR`, `LPUSH`, lock acquisition) | never resent unless the policy says so |
+/// | `per_call` | the builder decides from the arguments (`Command::with_safety`), else `once` | as decided |
+///
+/// `read`, `idempotent`, `once` and `per_call` are the retry safety: whether the request may be
+/// sent again after its connection failed with no reply (see [`Retry`](crate::Retry) and
+/// `docs/reliability.md`). An entry without one is `once`, the safe default. A pipeline is as
+/// safe as its least safe command (each generated `Pipeline` method records its entry's
+/// safety); an atomic pipeline is never resent. Multi-step operations (`converse`,
+/// `fallible`, `attach`) are only retried while no connection could be made: a conversation
+/// that failed half-way is not started again. The pages of `pages` entries only read: each is
+/// asked for again after a lost connection.
 ///
 /// Without `read`, an operation always goes to the primary.
 macro_rules! session_methods {
@@ -46,9 +58,16 @@ macro_rules! session_methods {
             $(where [$($wc:tt)*])?
             = $([$($flag:ident),* $(,)?])? $kind:ident $op:expr;
     )*) => {
+        /// Each method of this list and its retry safety marker, for the tests that check
+        /// which commands the drivers resend.
+        #[cfg(test)]
+        pub(crate) const RETRY_SAFETY: &[(&str, &str)] = &[
+            $((stringify!($name), session_methods!(@safety_name [$($($flag)*)?])),)*
+        ];
+
         impl $crate::Session {
             $(
-                session_methods!(@session sync [$($($flag)*)?] $kind [$(#[$meta])*]
+                session_methods!(@session sync (session_methods!(@safety [$($($flag)*)?])) [$($($flag)*)?] $kind [$(#[$meta])*]
                     $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op);
             )*
         }
@@ -56,7 +75,7 @@ macro_rules! session_methods {
         #[cfg(feature = "async")]
         impl $crate::AsyncSession {
             $(
-                session_methods!(@session async [$($($flag)*)?] $kind [$(#[$meta])*]
+                session_methods!(@session async (session_methods!(@safety [$($($flag)*)?])) [$($($flag)*)?] $kind [$(#[$meta])*]
                     $name [$($($gen)*)?] [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)*)?] $op);
             )*
         }
@@ -64,14 +83,14 @@ macro_rules! session_methods {
         impl<'a> $crate::Pipeline<'a> {
             $(
                 session_methods!(@marked pipeline {no no} [$($($flag)*)?]
-                    {$name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+                    {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
             )*
         }
 
         impl<'a> $crate::Transaction<'a> {
             $(
                 session_methods!(@marked tx_sync {no no} [$($($flag)*)?]
-                    {$name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+                    {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
             )*
         }
 
@@ -79,13 +98,13 @@ macro_rules! session_methods {
         impl<'a> $crate::AsyncTransaction<'a> {
             $(
                 session_methods!(@marked tx_async {no no} [$($($flag)*)?]
-                    {$name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+                    {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
             )*
         }
 
         $(
             session_methods!(@marked list {no no} [$($($flag)*)?]
-                {$name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+                {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
         )*
     };
 
@@ -104,7 +123,7 @@ macro_rules! session_methods {
     (@marked tx_sync {yes no} [] $entry:tt) => { session_methods!(@tx_write $entry); };
     (@marked tx_async {yes yes} [] $entry:tt) => { session_methods!(@tx_read_async $entry); };
     (@marked tx_async {yes no} [] $entry:tt) => { session_methods!(@tx_write $entry); };
-    (@marked list {yes $r:ident} [] {$name:ident $($entry:tt)*}) => {
+    (@marked list {yes $r:ident} [] {$safety:tt $name:ident $($entry:tt)*}) => {
         #[cfg(feature = "testing")]
         inventory::submit! {
             $crate::testing::PipelinedOp { name: stringify!($name), read: session_methods!(@yes $r) }
@@ -114,29 +133,44 @@ macro_rules! session_methods {
     (@yes yes) => { true };
     (@yes no) => { false };
 
+    // ---- retry safety: the first safety marker, else `once` ----
+    (@safety [read $($rest:ident)*]) => { $crate::retry::Safety::Read };
+    (@safety [idempotent $($rest:ident)*]) => { $crate::retry::Safety::Idempotent };
+    (@safety [once $($rest:ident)*]) => { $crate::retry::Safety::Once };
+    // The builder decides (`Command::with_safety`); this is its fallback.
+    (@safety [per_call $($rest:ident)*]) => { $crate::retry::Safety::Once };
+    (@safety [$other:ident $($rest:ident)*]) => { session_methods!(@safety [$($rest)*]) };
+    (@safety []) => { $crate::retry::Safety::Once };
+    (@safety_name [read $($rest:ident)*]) => { "read" };
+    (@safety_name [idempotent $($rest:ident)*]) => { "idempotent" };
+    (@safety_name [once $($rest:ident)*]) => { "once" };
+    (@safety_name [per_call $($rest:ident)*]) => { "per_call" };
+    (@safety_name [$other:ident $($rest:ident)*]) => { session_methods!(@safety_name [$($rest)*]) };
+    (@safety_name []) => { "once" };
+
     // ---- pipeline and transactions ----
-    (@pipeline {$name:ident [$($g:ident),*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
+    (@pipeline {$safety:tt $name:ident [$($g:ident),*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
         #[doc = concat!("Queues [`", stringify!($name), "`](crate::Session::", stringify!($name),
             "); its result is taken from the executed pipeline with the returned handle.")]
         pub fn $name<$($g),*>(&mut self, $($arg: $ty),*) -> $crate::Handle<$out>
         where $out: Send + 'static, $($g: 'a,)* $($wc)*
         {
             let core = *self.core();
-            self.add(($op)(&core))
+            self.add(($op)(&core), $safety)
         }
     };
-    (@tx_write {$name:ident [$($g:ident),*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
+    (@tx_write {$safety:tt $name:ident [$($g:ident),*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
         #[doc = concat!("Queues [`", stringify!($name), "`](crate::Session::", stringify!($name),
             "), to run in the transaction's `MULTI`/`EXEC` if the watched keys are unchanged.")]
         pub fn $name<$($g),*>(&mut self, $($arg: $ty),*) -> &mut Self
         where $out: Send + 'static, $($g: 'a,)* $($wc)*
         {
             let core = *self.queue.core();
-            let _ = self.queue.add(($op)(&core));
+            let _ = self.queue.add(($op)(&core), $safety);
             self
         }
     };
-    (@tx_read_sync {$name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
+    (@tx_read_sync {$safety:tt $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
         #[doc = concat!("[`", stringify!($name), "`](crate::Session::", stringify!($name),
             "), read now on the transaction's connection (after `WATCH`).")]
         pub fn $name<$($gen)*>(&mut self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
@@ -144,7 +178,7 @@ macro_rules! session_methods {
             self.read(op)
         }
     };
-    (@tx_read_async {$name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
+    (@tx_read_async {$safety:tt $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*] [$out:ty] [$($wc:tt)*] $op:expr}) => {
         #[doc = concat!("[`", stringify!($name), "`](crate::AsyncSession::", stringify!($name),
             "), read now on the transaction's connection (after `WATCH`).")]
         pub async fn $name<$($gen)*>(&mut self, $($arg: $ty),*) -> $crate::Result<$out>
@@ -156,18 +190,31 @@ macro_rules! session_methods {
     };
 
     // ---- session methods: a `read` op is wrapped in `ReadOnly` (replica reads) ----
-    (@session $side:ident [read $($rest:ident)*] $kind:ident [$($meta:tt)*] $name:ident
+    // (Only kinds `run`, `converse` and `pages` are routed; for the others `read` is only
+    // the retry safety.)
+    (@session $side:ident $safety:tt [read $($rest:ident)*] $kind:ident [$($meta:tt)*] $name:ident
         $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
-        session_methods!(@$side $kind [$($meta)* #[doc = session_methods!(@doc read)]]
+        session_methods!(@routed $kind $side $safety [$($meta)*] $name $gen $args $out $wc $op);
+    };
+    (@routed run $($rest:tt)*) => { session_methods!(@read_only run $($rest)*); };
+    (@routed converse $($rest:tt)*) => { session_methods!(@read_only converse $($rest)*); };
+    (@routed pages $($rest:tt)*) => { session_methods!(@read_only pages $($rest)*); };
+    (@routed $kind:ident $side:ident $safety:tt $meta:tt $name:ident
+        $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
+        session_methods!(@$side $kind $safety $meta $name $gen $args $out $wc $op);
+    };
+    (@read_only $kind:ident $side:ident $safety:tt [$($meta:tt)*] $name:ident
+        $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
+        session_methods!(@$side $kind $safety [$($meta)* #[doc = session_methods!(@doc read)]]
             $name $gen $args $out $wc (|core| ($op)(core).map($crate::transport::ReadOnly)));
     };
-    (@session $side:ident [$other:ident $($rest:ident)*] $kind:ident $meta:tt $name:ident
+    (@session $side:ident $safety:tt [$other:ident $($rest:ident)*] $kind:ident $meta:tt $name:ident
         $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
-        session_methods!(@session $side [$($rest)*] $kind $meta $name $gen $args $out $wc $op);
+        session_methods!(@session $side $safety [$($rest)*] $kind $meta $name $gen $args $out $wc $op);
     };
-    (@session $side:ident [] $kind:ident $meta:tt $name:ident
+    (@session $side:ident $safety:tt [] $kind:ident $meta:tt $name:ident
         $gen:tt $args:tt $out:tt $wc:tt $op:expr) => {
-        session_methods!(@$side $kind $meta $name $gen $args $out $wc $op);
+        session_methods!(@$side $kind $safety $meta $name $gen $args $out $wc $op);
     };
     (@doc read) => {
         "\n\n*Read-only*: with [`read_from_replicas`](crate::SessionOptions::read_from_replicas), \
@@ -175,14 +222,14 @@ macro_rules! session_methods {
     };
 
     // ---- sync ----
-    (@sync local [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync local $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             ($op)(self.core())
         }
     };
-    (@sync pages [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync pages $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -193,7 +240,7 @@ macro_rules! session_methods {
             Ok(self.pool().sync.pages(op, self.op_info(stringify!($name))))
         }
     };
-    (@sync subscribe [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync subscribe $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -204,41 +251,41 @@ macro_rules! session_methods {
             op.blocking(self.pool_handle())
         }
     };
-    (@sync fallible [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync fallible $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.converse(op, self.op_info(stringify!($name)))?
+            self.pool().sync.converse(op, self.op_info(stringify!($name)).with_safety($safety))?
         }
     };
-    (@sync attach [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync attach $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            let out = self.pool().sync.converse(op, self.op_info(stringify!($name)))?;
+            let out = self.pool().sync.converse(op, self.op_info(stringify!($name)).with_safety($safety))?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
-    (@sync $kind:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@sync $kind:ident $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out> where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().sync.$kind(op, self.op_info(stringify!($name)))
+            self.pool().sync.$kind(op, self.op_info(stringify!($name)).with_safety($safety))
         }
     };
 
     // ---- async ----
-    (@async local [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async local $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             ($op)(self.core())
         }
     };
-    (@async pages [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async pages $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -250,7 +297,7 @@ macro_rules! session_methods {
             Ok(Box::pin(self.pool().aio.pages(op, self.op_info(stringify!($name)))))
         }
     };
-    (@async subscribe [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async subscribe $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*)
@@ -261,33 +308,33 @@ macro_rules! session_methods {
             op.stream(self.pool_handle()).await
         }
     };
-    (@async fallible [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async fallible $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $out where $($wc)* {
             let op = ($op)(self.core())?;
-            self.pool().aio.converse(op, self.op_info(stringify!($name))).await?
+            self.pool().aio.converse(op, self.op_info(stringify!($name)).with_safety($safety)).await?
         }
     };
-    (@async attach [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async attach $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$sout:ty | $out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out>
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            let out = self.pool().aio.converse(op, self.op_info(stringify!($name))).await?;
+            let out = self.pool().aio.converse(op, self.op_info(stringify!($name)).with_safety($safety)).await?;
             Ok($crate::ops::Attach::attach(out, self))
         }
     };
-    (@async $kind:ident [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
+    (@async $kind:ident $safety:tt [$(#[$meta:meta])*] $name:ident [$($gen:tt)*] [$($arg:ident: $ty:ty),*]
         [$out:ty] [$($wc:tt)*] $op:expr) => {
         $(#[$meta])*
         pub async fn $name<$($gen)*>(&self, $($arg: $ty),*) -> $crate::Result<$out>
         where $($wc)*
         {
             let op = ($op)(self.core())?;
-            self.pool().aio.$kind(op, self.op_info(stringify!($name))).await
+            self.pool().aio.$kind(op, self.op_info(stringify!($name)).with_safety($safety)).await
         }
     };
 }
@@ -326,6 +373,9 @@ pub(crate) mod strings;
 mod subscriber;
 mod transaction;
 pub(crate) mod zsets;
+
+#[cfg(test)]
+mod safety_tests;
 
 pub use batch::{Handle, Pipeline, PipelineResults};
 pub use keys::{KeyType, ScanOptions, Ttl};

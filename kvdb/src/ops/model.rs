@@ -161,13 +161,13 @@ session_methods! {
     /// assert_eq!(results.take(ann)?.map(|u| u.name).as_deref(), Some("Ann"));
     /// # Ok::<(), kvdb::Error>(())
     /// ```
-    fn set_model[T](model: &T) -> () where [T: KvModel] = [pipe] run |core| set(core, model, T::TTL);
+    fn set_model[T](model: &T) -> () where [T: KvModel] = [pipe, idempotent] run |core| set(core, model, T::TTL);
 
     /// Stores `model` at its key with this TTL instead of the model's default (whole seconds
     /// are sent as `EX`, anything finer as `PX`; less than a millisecond is an
     /// [`InvalidTtl`](crate::Error::InvalidTtl) and nothing is sent).
     fn set_model_ex[T](model: &T, ttl: Duration) -> () where [T: KvModel]
-        = [pipe] run |core| set(core, model, Some(ttl));
+        = [pipe, idempotent] run |core| set(core, model, Some(ttl));
 
     /// Reads the `T` at `key` (its key fields: a value, or a tuple of them, each as owned or
     /// borrowed as you hold it: `"a@b.com"` for a `String` key, `&(7, "acme")` for
@@ -180,7 +180,7 @@ session_methods! {
 
     /// Deletes the `T` at `key`; returns whether it existed.
     fn delete_model[T](key: &(impl AsKey<T::Key> + ?Sized)) -> bool where [T: KvModel]
-        = [pipe] run |_| key_cmd("DEL", key_of::<T>(key)?).map(|op| op.map(|n| n > 0));
+        = [pipe, idempotent] run |_| key_cmd("DEL", key_of::<T>(key)?).map(|op| op.map(|n| n > 0));
 
     /// Whether a `T` is stored at `key` (the key exists; its type is not checked).
     fn exists_model[T](key: &(impl AsKey<T::Key> + ?Sized)) -> bool where [T: KvModel]
@@ -193,7 +193,7 @@ session_methods! {
 
     /// Stores `models` in one round trip (a pipeline of `SET`s), each with the model's
     /// default TTL. Not atomic: after a connection failure some may be stored.
-    fn set_models[T](models: &[T]) -> () where [T: KvModel] = converse |core| set_many(core, models, T::TTL);
+    fn set_models[T](models: &[T]) -> () where [T: KvModel] = [idempotent] converse |core| set_many(core, models, T::TTL);
 
     /// Reads the model at `key`, whatever its type: the stored tag names a registered model
     /// type (see [`registry`](crate::registry)), which is decoded and returned as an
@@ -220,7 +220,7 @@ session_methods! {
     /// ```
     fn update_model[T, F](key: &(impl AsKey<T::Key> + ?Sized), change: F) -> Option<T>
         where [T: KvModel, F: FnMut(&mut T) + Send]
-        = converse |core: &Core| Ok::<_, Error>(Update::<T, Infallible, _>::new(*core, key_of::<T>(key)?, infallible(change)))
+        = [once] converse |core: &Core| Ok::<_, Error>(Update::<T, Infallible, _>::new(*core, key_of::<T>(key)?, infallible(change)))
             .map(|up| map_conversation(up, |outcome| Ok(outcome.unwrap_or_else(|never| match never {}))));
 
     /// [`update_model`](Self::update_model) with a change that can refuse: when `change`
@@ -258,7 +258,7 @@ session_methods! {
     fn try_update_model[T, F, E](key: &(impl AsKey<T::Key> + ?Sized), change: F)
         -> std::result::Result<Option<T>, E>
         where [T: KvModel, F: FnMut(&mut T) -> std::result::Result<(), E> + Send, E: From<Error> + Send]
-        = fallible |core: &Core| Ok::<_, Error>(Update::<T, E, F>::new(*core, key_of::<T>(key)?, change));
+        = [once] fallible |core: &Core| Ok::<_, Error>(Update::<T, E, F>::new(*core, key_of::<T>(key)?, change));
 
     /// Iterates over every stored `T`, a page at a time (each page one `SCAN` with the
     /// model's key pattern and one `MGET`): an iterator (sync) or a stream (async). Keys that

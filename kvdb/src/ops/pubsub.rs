@@ -157,7 +157,7 @@ session_methods! {
     /// Publishes `message` on `channel`, encoded with this session's codec; returns how many
     /// subscribers received it.
     fn publish[T](channel: &str, message: &T) -> u64 where [T: Serialize + ?Sized + Sync]
-        = [pipe] run |core| publish(core, channel, message);
+        = [pipe, once] run |core| publish(core, channel, message);
 
     /// Subscribes to `channels` on a connection of its own; returns once the server has
     /// confirmed every subscription, so nothing published after that is missed. Sync: a
@@ -178,7 +178,7 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn subscribe[T](channels: &[&str]) -> T where [T: DeserializeOwned]
-        = subscribe |core| subscribe::<T>(core, channels, &[]);
+        = [read] subscribe |core| subscribe::<T>(core, channels, &[]);
 
     /// Subscribes to the channels matching `patterns` (glob-style: `orders:*`,
     /// `user:?:events`, `[ab]*`), as [`subscribe`](Self::subscribe) does to channels. Each
@@ -195,5 +195,5 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn psubscribe[T](patterns: &[&str]) -> T where [T: DeserializeOwned]
-        = subscribe |core| subscribe::<T>(core, &[], patterns);
+        = [read] subscribe |core| subscribe::<T>(core, &[], patterns);
 }

@@ -26,5 +26,5 @@ session_methods! {
     /// assert_eq!(encoding, "int");
     /// # Ok(()) }
     /// ```
-    fn query[T](cmd: &redis::Cmd) -> T where [T: FromRedisValue + Send] = [pipe] run |_| query::<T>(cmd);
+    fn query[T](cmd: &redis::Cmd) -> T where [T: FromRedisValue + Send] = [pipe, once] run |_| query::<T>(cmd);
 }

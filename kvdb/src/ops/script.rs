@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use super::reply_de::read_value;
 use crate::core::Core;
 use crate::error::{Error, KeyContext, Result};
+use crate::retry::Safety;
 use crate::transport::{Conversation, Step};
 
 /// A Lua script, identified by its SHA-1 so that the server runs its cached copy.
@@ -31,6 +32,7 @@ use crate::transport::{Conversation, Step};
 pub struct Script {
     code: String,
     hash: String,
+    read_only: bool,
 }
 
 impl Script {
@@ -39,7 +41,31 @@ impl Script {
         Script {
             code: code.to_owned(),
             hash: redis::Script::new(code).get_hash().to_owned(),
+            read_only: false,
         }
+    }
+
+    /// Declares that the script only reads (it calls no command that writes). A call is then
+    /// sent again after a lost connection, like any read, under the session's
+    /// [`Retry`](crate::Retry) policy; a script that may write is never sent twice unless the
+    /// policy says so. kvdb trusts the declaration (the script still runs with `EVALSHA`, so
+    /// servers before Redis 7 run it too).
+    ///
+    /// ```
+    /// use kvdb::Script;
+    /// let sum = Script::new("return redis.call('GET', KEYS[1]) + redis.call('GET', KEYS[2])")
+    ///     .read_only();
+    /// assert!(sum.is_read_only());
+    /// assert!(!Script::new("return redis.call('INCR', KEYS[1])").is_read_only());
+    /// ```
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// Whether the script was declared [read-only](Self::read_only).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The script's SHA-1, in hex, as `EVALSHA` and `SCRIPT EXISTS` know it.
@@ -106,6 +132,8 @@ impl<'a> ScriptCall<'a> {
 pub(crate) struct ScriptRun<T> {
     evalsha: Option<redis::Cmd>,
     eval: Option<redis::Cmd>,
+    /// For a read-only script, both commands again: the call may be started over.
+    again: Option<(redis::Cmd, redis::Cmd)>,
     key: Option<String>,
     limit: usize,
     _t: PhantomData<fn() -> T>,
@@ -131,9 +159,17 @@ pub(crate) fn run<T: DeserializeOwned>(core: &Core, call: ScriptCall<'_>) -> Res
         }
         cmd
     };
+    let (evalsha, eval) = (
+        build("EVALSHA", &call.script.hash),
+        build("EVAL", &call.script.code),
+    );
     Ok(ScriptRun {
-        evalsha: Some(build("EVALSHA", &call.script.hash)),
-        eval: Some(build("EVAL", &call.script.code)),
+        again: call
+            .script
+            .read_only
+            .then(|| (evalsha.clone(), eval.clone())),
+        evalsha: Some(evalsha),
+        eval: Some(eval),
         key,
         limit: core.limits.max_decompressed_size,
         _t: PhantomData,
@@ -145,6 +181,14 @@ impl<T: DeserializeOwned> Conversation for ScriptRun<T> {
 
     fn needs_dedicated_connection(&self) -> bool {
         false
+    }
+
+    fn restartable(&self) -> Option<Safety> {
+        self.read_only()
+    }
+
+    fn rewind(&mut self) {
+        self.start_over()
     }
 
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<T>> {
@@ -174,6 +218,18 @@ impl<T: DeserializeOwned> Conversation for ScriptRun<T> {
 }
 
 impl<T> ScriptRun<T> {
+    /// Whether the call may be started over: its script is read-only.
+    fn read_only(&self) -> Option<Safety> {
+        self.again.as_ref().map(|_| Safety::Read)
+    }
+
+    fn start_over(&mut self) {
+        if let Some((evalsha, eval)) = &self.again {
+            self.evalsha = Some(evalsha.clone());
+            self.eval = Some(eval.clone());
+        }
+    }
+
     fn redis_error(&self, source: redis::RedisError) -> Error {
         Error::Redis {
             key: KeyContext(self.key.clone()),
@@ -190,6 +246,10 @@ session_methods! {
     /// may return what it read with `GET`), an integer as a number, nil as `None` (ask for
     /// an `Option`), a table as a sequence (a `Vec` or a tuple), `OK` as the text `"OK"`.
     /// Errors name the call's first key.
+    ///
+    /// A call of a script declared [read-only](Script::read_only) is sent again after a lost
+    /// connection, like any read (under the session's [`Retry`](crate::Retry) policy); any
+    /// other script is sent again only if no connection could be made.
     fn eval_script[T](call: ScriptCall<'_>) -> T where [T: DeserializeOwned]
-        = converse |core| run::<T>(core, call);
+        = [per_call] converse |core| run::<T>(core, call);
 }

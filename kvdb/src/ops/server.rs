@@ -50,5 +50,5 @@ session_methods! {
 
     /// Deletes every key of the session's database (`FLUSHDB`), including keys of other
     /// sessions and programs using the same database. Never called implicitly by kvdb.
-    fn flushdb() -> () = [pipe] run |_| flushdb();
+    fn flushdb() -> () = [pipe, idempotent] run |_| flushdb();
 }

@@ -73,11 +73,11 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn sadd[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
-        = [pipe] run |core| with_members(core, "SADD", key, members);
+        = [pipe, idempotent] run |core| with_members(core, "SADD", key, members);
 
     /// Removes `members` from the set at `key` (`SREM`); returns how many were there.
     fn srem[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
-        = [pipe] run |core| with_members(core, "SREM", key, members);
+        = [pipe, idempotent] run |core| with_members(core, "SREM", key, members);
 
     /// Every member of the set at `key`, in no particular order (`SMEMBERS`).
     fn smembers[T](key: &str) -> Vec<T> where [T: DeserializeOwned] = [pipe, read] run |core| smembers::<T>(core, key);

@@ -9,6 +9,7 @@ use super::decode;
 use crate::core::{Core, unexpected};
 use crate::error::Result;
 use crate::model::ttl::ttl_arg;
+use crate::retry::Safety;
 use crate::transport::{Command, Decoder};
 
 /// Conditions and expiry of a [`set_with`](crate::Session::set_with) /
@@ -84,6 +85,15 @@ impl SetOptions {
         self
     }
 
+    /// Whether a `SET` with these options may be sent twice: not with `NX`, whose second
+    /// attempt would report "not stored" for a value the first one stored.
+    pub(crate) fn safety(&self) -> Safety {
+        match self.condition {
+            Some(Condition::Nx) => Safety::Once,
+            _ => Safety::Idempotent,
+        }
+    }
+
     fn write(&self, cmd: &mut redis::Cmd, key: &str) -> Result<()> {
         match self.condition {
             Some(Condition::Nx) => cmd.arg("NX"),
@@ -152,7 +162,8 @@ pub(crate) fn set_with<T: Serialize + ?Sized>(
     Ok(Command::new(cmd, |reply| match reply {
         redis::Value::Nil => Ok(false),
         other => decode::ok(other, "SET").map(|()| true),
-    }))
+    })
+    .with_safety(opts.safety()))
 }
 
 fn set_get<T: Serialize + DeserializeOwned>(
@@ -255,13 +266,13 @@ session_methods! {
 
     /// Stores `value` at `key` (`SET`), encoded with this session's serializer and
     /// compression; scalars are stored in plain Redis form. Clears any expiry.
-    fn set[T](key: &str, value: &T) -> () where [T: Serialize + ?Sized + Sync] = [pipe] run |core| set(core, key, value);
+    fn set[T](key: &str, value: &T) -> () where [T: Serialize + ?Sized + Sync] = [pipe, idempotent] run |core| set(core, key, value);
 
     /// Stores `value` at `key`, expiring after `ttl` (`SET ... EX` for whole seconds, else
     /// `PX` in whole milliseconds; under a millisecond is an
     /// [`Error::InvalidTtl`](crate::Error::InvalidTtl) and nothing is sent).
     fn set_ex[T](key: &str, value: &T, ttl: Duration) -> () where [T: Serialize + ?Sized + Sync]
-        = [pipe] run |core| set_with(core, key, value, SetOptions::new().px(ttl))
+        = [pipe, idempotent] run |core| set_with(core, key, value, SetOptions::new().px(ttl))
             .map(|op| op.map(|_| ()));
 
     /// Stores `value` at `key` with conditions and expiry ([`SetOptions`]); returns whether
@@ -278,36 +289,36 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn set_with[T](key: &str, value: &T, options: SetOptions) -> bool
-        where [T: Serialize + ?Sized + Sync] = [pipe] run |core| set_with(core, key, value, options);
+        where [T: Serialize + ?Sized + Sync] = [pipe, per_call] run |core| set_with(core, key, value, options);
 
     /// Stores `value` at `key` (with [`SetOptions`]) and returns the value it replaces
     /// (`SET ... GET`); `None` if there was none. With `NX`, a returned value means the key
     /// existed and was left unchanged.
     fn set_get[T](key: &str, value: &T, options: SetOptions) -> Option<T>
-        where [T: Serialize + DeserializeOwned + Sync] = [pipe] run |core| set_get(core, key, value, options);
+        where [T: Serialize + DeserializeOwned + Sync] = [pipe, once] run |core| set_get(core, key, value, options);
 
     /// Reads and deletes the value at `key` (`GETDEL`); `None` if it did not exist.
-    fn get_del[T](key: &str) -> Option<T> where [T: DeserializeOwned] = [pipe] run |core| get_del::<T>(core, key);
+    fn get_del[T](key: &str) -> Option<T> where [T: DeserializeOwned] = [pipe, once] run |core| get_del::<T>(core, key);
 
     /// Reads several keys at once (`MGET`): one entry per key, in order, `None` for a missing
     /// key (or one holding another type).
     fn mget[T](keys: &[&str]) -> Vec<Option<T>> where [T: DeserializeOwned] = [pipe, read] run |core| mget::<T>(core, keys);
 
     /// Stores several keys at once (`MSET`), atomically.
-    fn mset[T](pairs: &[(&str, T)]) -> () where [T: Serialize + Sync] = [pipe] run |core| mset(core, pairs);
+    fn mset[T](pairs: &[(&str, T)]) -> () where [T: Serialize + Sync] = [pipe, idempotent] run |core| mset(core, pairs);
 
     /// Adds 1 to the integer at `key` (a missing key counts as 0); returns the new value.
-    fn incr(key: &str) -> i64 = [pipe] run |_| incr_by(key, 1);
+    fn incr(key: &str) -> i64 = [pipe, once] run |_| incr_by(key, 1);
 
     /// Adds `by` to the integer at `key`; returns the new value.
-    fn incr_by(key: &str, by: i64) -> i64 = [pipe] run |_| incr_by(key, by);
+    fn incr_by(key: &str, by: i64) -> i64 = [pipe, once] run |_| incr_by(key, by);
 
     /// Subtracts 1 from the integer at `key`; returns the new value.
-    fn decr(key: &str) -> i64 = [pipe] run |_| decr_by(key, 1);
+    fn decr(key: &str) -> i64 = [pipe, once] run |_| decr_by(key, 1);
 
     /// Subtracts `by` from the integer at `key`; returns the new value.
-    fn decr_by(key: &str, by: i64) -> i64 = [pipe] run |_| decr_by(key, by);
+    fn decr_by(key: &str, by: i64) -> i64 = [pipe, once] run |_| decr_by(key, by);
 
     /// Adds `by` to the number at `key` (`INCRBYFLOAT`); returns the new value.
-    fn incr_by_float(key: &str, by: f64) -> f64 = [pipe] run |_| incr_by_float(key, by);
+    fn incr_by_float(key: &str, by: f64) -> f64 = [pipe, once] run |_| incr_by_float(key, by);
 }

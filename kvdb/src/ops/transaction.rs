@@ -63,7 +63,8 @@ impl Attempt {
 #[must_use]
 pub struct Transaction<'a> {
     pub(crate) queue: Pipeline<'a>,
-    conn: Box<dyn crate::transport::sync::Link>,
+    /// A pooled connection, borrowed from the session's pool for the transaction.
+    conn: Box<dyn crate::transport::sync::Link + 'a>,
     /// Whether `WATCH` is in force on the connection (it goes back to the pool clean).
     watching: bool,
 }
@@ -171,7 +172,11 @@ impl crate::Session {
     /// })?;
     /// # Ok(()) }
     /// ```
-    pub fn transaction<'a, R, E, F>(&self, keys: &[&str], mut body: F) -> std::result::Result<R, E>
+    pub fn transaction<'a, R, E, F>(
+        &'a self,
+        keys: &[&str],
+        mut body: F,
+    ) -> std::result::Result<R, E>
     where
         F: FnMut(&mut Transaction<'a>) -> std::result::Result<R, E>,
         E: From<Error>,

@@ -145,15 +145,15 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn zadd[T](key: &str, member: &T, score: f64) -> bool where [T: Serialize + ?Sized + Sync]
-        = [pipe] run |core| zadd_one(core, key, member, score);
+        = [pipe, idempotent] run |core| zadd_one(core, key, member, score);
 
     /// Adds or updates several `(member, score)` pairs (`ZADD`); returns how many are new.
     fn zadd_multiple[T](key: &str, items: &[(T, f64)]) -> u64 where [T: Serialize + Sync]
-        = [pipe] run |core| zadd(core, key, items);
+        = [pipe, idempotent] run |core| zadd(core, key, items);
 
     /// Removes `members` from the sorted set at `key` (`ZREM`); returns how many were there.
     fn zrem[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
-        = [pipe] run |core| with_members(core, "ZREM", key, members);
+        = [pipe, idempotent] run |core| with_members(core, "ZREM", key, members);
 
     /// The score of `member`; `None` if it is not in the sorted set (`ZSCORE`).
     fn zscore[T](key: &str, member: &T) -> Option<f64> where [T: Serialize + ?Sized + Sync]
@@ -179,5 +179,5 @@ session_methods! {
     /// Adds `by` to the score of `member` (adding it with score `by` if absent, `ZINCRBY`);
     /// returns the new score.
     fn zincr_by[T](key: &str, member: &T, by: f64) -> f64 where [T: Serialize + ?Sized + Sync]
-        = [pipe] run |core| zincr_by(core, key, member, by);
+        = [pipe, once] run |core| zincr_by(core, key, member, by);
 }

@@ -71,6 +71,7 @@ pub struct SessionOptions {
     sentinel_password: Option<Secret>,
     use_tls: Option<bool>,
     read_from_replicas: bool,
+    retry: crate::Retry,
 }
 
 impl Default for SessionOptions {
@@ -101,6 +102,7 @@ impl fmt::Debug for SessionOptions {
             .field("sentinel_password", &self.sentinel_password)
             .field("tls", &self.use_tls)
             .field("read_from_replicas", &self.read_from_replicas)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +150,7 @@ impl SessionOptions {
             sentinel_password: None,
             use_tls: None,
             read_from_replicas: false,
+            retry: crate::Retry::default(),
         }
     }
 
@@ -289,6 +292,18 @@ impl SessionOptions {
         /// A sentinel session keeps one pool to a replica the sentinels name (the primary if
         /// none is available) next to the primary's. Default: everything goes to the primary.
         read_from_replicas: bool => read_from_replicas = read_from_replicas
+    );
+    setter!(
+        /// How a request whose connection failed is retried: [`Retry::default`](crate::Retry)
+        /// sends reads and idempotent writes once more on a new connection, never
+        /// non-idempotent ones (`INCR`, `LPUSH`, `SET NX`...). See `docs/reliability.md`.
+        ///
+        /// ```
+        /// use kvdb::{Retry, SessionOptions};
+        /// let opts = SessionOptions::new("strict").retry(Retry::never());
+        /// # let _ = opts;
+        /// ```
+        retry: crate::Retry => retry = retry
     );
     setter!(
         /// Sentinel sessions: the username the sentinels themselves ask for (Redis 6.2+ ACL);

@@ -143,6 +143,7 @@ impl SessionOptions {
             client_name: self.client_name.clone(),
             tls: self.tls.clone(),
             read_from_replicas: self.read_from_replicas,
+            retry: self.retry,
         };
         Ok(Resolved {
             conn,

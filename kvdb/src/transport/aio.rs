@@ -1,6 +1,12 @@
-//! The async transport (feature `async`): one auto-reconnecting multiplexed connection
-//! (`redis::aio::ConnectionManager`, or for a cluster `redis::cluster_async::ClusterConnection`)
-//! per pool and per tokio runtime.
+//! The async transport (feature `async`): one multiplexed connection (for a cluster,
+//! `redis::cluster_async::ClusterConnection`) per pool and per tokio runtime.
+//!
+//! A server's shared connection is opened on first use and opened again, by the next call,
+//! once it has failed: when a request on it fails at the connection level, or when its driver
+//! ended because the server closed it (checked before each request, without a round trip; see
+//! [`aio_wire`](super::aio_wire)). Every request in flight on a connection that fails gets the connection error; each
+//! caller's retry loop ([`AsyncPool::retrying`]) then sends it again on the new connection if
+//! its operation is safe to send twice.
 //!
 //! A multiplexed connection is driven by a task on the runtime that created it; when that
 //! runtime shuts down (every `#[tokio::test]` has its own), the connection dies with it. So the
@@ -11,15 +17,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::Value;
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use std::time::Instant;
 
+use redis::Value;
+
+use super::aio_wire::Live;
 use super::observe::{self, OpInfo};
 use super::sync::check_connection;
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use crate::error::{Error, Result};
 use crate::health::Observed;
+use crate::retry::Safety;
 use crate::settings::ConnectionSettings;
+
+/// A runtime's shared connection to a server: opened lazily, replaced once it failed.
+#[derive(Clone, Default)]
+pub(crate) struct SharedSlot(Arc<SlotState>);
+
+#[derive(Default)]
+struct SlotState {
+    /// The open connection: taken under a short lock by every request.
+    conn: Mutex<Option<Live>>,
+    /// Held while a connection is being opened, so that one caller opens it and the others
+    /// wait for it; keeps the latest failed attempt, whose error callers that queued behind
+    /// it get instead of each trying (and waiting the connect timeout) in turn.
+    opening: tokio::sync::Mutex<Option<(Instant, redis::RedisError)>>,
+}
 
 /// The shared connection of one runtime.
 struct Entry<C> {
@@ -127,7 +150,7 @@ impl Target {
 /// The shared connections to one server (per runtime) and where they go.
 struct Server {
     target: Target,
-    entries: Entries<ConnectionManager>,
+    entries: Entries<SharedSlot>,
 }
 
 /// The connections of an async pool.
@@ -148,8 +171,11 @@ enum Backend {
 /// A connection to send requests on: a server's shared or dedicated connection, or a
 /// cluster connection.
 pub(crate) enum Link {
-    Shared(ConnectionManager),
-    Dedicated(redis::aio::MultiplexedConnection),
+    Shared {
+        live: Live,
+        slot: SharedSlot,
+    },
+    Dedicated(Live),
     #[cfg(feature = "cluster")]
     Cluster {
         conn: redis::cluster_async::ClusterConnection,
@@ -170,8 +196,17 @@ impl Link {
     /// Sends `request`; the outer `Err` is for a request refused before sending.
     async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
         match self {
-            Link::Shared(c) => Ok(send(c, request).await),
-            Link::Dedicated(c) => Ok(send(c, request).await),
+            Link::Shared { live, slot } => {
+                let reply = live.send(request).await;
+                if let Err(e) = &reply
+                    && (e.is_io_error() || e.is_connection_dropped() || live.is_closed())
+                    && !e.is_timeout()
+                {
+                    slot.forget(live);
+                }
+                Ok(reply)
+            }
+            Link::Dedicated(c) => Ok(c.send(request).await),
             #[cfg(feature = "cluster")]
             Link::Cluster { conn, primaries } => {
                 super::cluster::aio::send(conn, primaries, request).await
@@ -180,12 +215,77 @@ impl Link {
     }
 }
 
+/// One attempt of a single round trip, its type erased (`dyn Future + Send`): the futures of
+/// deeply nested callers (the cache driver inside `#[cached]` functions spawned on tokio)
+/// then stay within the compiler's trait-solving depth when it checks that they are `Send`.
+type Attempt<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>;
+
 /// The async side of a pool.
 pub(crate) struct AsyncPool {
     settings: ConnectionSettings,
-    /// The server, redacted, for spans and metrics.
-    server: String,
     backend: Backend,
+    /// The server, redacted: for errors, spans and metrics.
+    server: String,
+    /// The TLS configuration of a `rediss://` session.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl SharedSlot {
+    /// The open connection, if it is not known to be closed.
+    fn current(&self) -> Option<Live> {
+        let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
+        match &*conn {
+            Some(live) if !live.is_closed() => Some(live.clone()),
+            // The server closed it while it was idle: nothing was sent on it yet.
+            Some(_) => {
+                *conn = None;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// The open connection, or a new one from `open`.
+    async fn live<F, Fut>(&self, open: F) -> redis::RedisResult<Live>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<Live>>,
+    {
+        if let Some(live) = self.current() {
+            return Ok(live);
+        }
+        let asked = Instant::now();
+        let mut failed = self.0.opening.lock().await;
+        if let Some(live) = self.current() {
+            return Ok(live);
+        }
+        if let Some((at, e)) = &*failed
+            && *at >= asked
+        {
+            return Err(e.clone());
+        }
+        match open().await {
+            Ok(live) => {
+                *failed = None;
+                *self.0.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(live.clone());
+                Ok(live)
+            }
+            Err(e) => {
+                *failed = Some((Instant::now(), e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets `live` if it is still the slot's connection (the next call opens another).
+    fn forget(&self, live: &Live) {
+        live.mark_closed();
+        let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if conn.as_ref().is_some_and(|c| c.same(live)) {
+            *conn = None;
+        }
+    }
 }
 
 impl AsyncPool {
@@ -225,8 +325,63 @@ impl AsyncPool {
         Ok(AsyncPool {
             settings: settings.clone(),
             server: settings.to_string(),
+            #[cfg(feature = "tls")]
+            tls: crate::tls::rustls_config(settings)?,
             backend,
         })
+    }
+
+    /// Opens a server connection with the session's connect timeout and client name.
+    async fn open(
+        &self,
+        target: &Target,
+        response_timeout: Option<Duration>,
+    ) -> redis::RedisResult<Live> {
+        let client = target.client().await.map_err(|e| match e {
+            Error::Redis { source, .. } | Error::Connect { source, .. } => source,
+            other => redis::RedisError::from((
+                redis::ErrorKind::Client,
+                "cannot find the server",
+                other.to_string(),
+            )),
+        })?;
+        let recipe = super::wire::Recipe {
+            info: client.get_connection_info(),
+            connect_timeout: self.settings.connect_timeout,
+            client_name: self.settings.client_name.as_deref(),
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+        };
+        Live::open(&recipe, response_timeout).await
+    }
+
+    /// Runs `attempt` until it succeeds or the session's [`Retry`](crate::Retry) policy says
+    /// stop: the one retry loop of the async transport. `safety` is what the operation
+    /// declares about being sent twice. The call as a whole never outlasts its budget: no new
+    /// attempt starts after the response timeout.
+    async fn retrying<T, F, Fut>(&self, safety: Safety, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let started = Instant::now();
+        let policy = &self.settings.retry;
+        let mut n = 1;
+        loop {
+            // Boxed: a caller's future holds a pointer, not every attempt's state inline, so
+            // that deeply nested callers (the cache driver in an async test) stay within the
+            // compiler's layout depth.
+            let e = match Box::pin(attempt()).await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let budget = self.settings.response_timeout;
+            match policy.next_wait(n, safety, &e, started.elapsed(), budget) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(e),
+            }
+            n += 1;
+        }
     }
 
     /// The server whose connection serves a request: the replica for a read-only operation
@@ -243,23 +398,27 @@ impl AsyncPool {
         }
     }
 
-    /// The shared connection for the current runtime (created lazily).
+    /// The shared connection for the current runtime: the open one, or a new one (opened
+    /// within the connect timeout; a failure is [`Error::Connect`]). For a read-only operation
+    /// of a session with replica reads, the replica's.
     async fn shared(&self, read_only: bool) -> Result<Link> {
         match &self.backend {
             Backend::Server { .. } => {
                 let Some(Server { target, entries }) = self.server(read_only) else {
                     return Err(Error::Unsupported("internal: no server connection".into()));
                 };
-                if let Some(c) = entries.get()? {
-                    return Ok(Link::Shared(c));
-                }
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.settings.connect_timeout))
-                    .set_response_timeout(self.settings.response_timeout)
-                    .set_number_of_retries(2);
-                let manager =
-                    ConnectionManager::new_lazy_with_config(target.client().await?, config)?;
-                Ok(Link::Shared(entries.put(manager)?))
+                let slot = match entries.get()? {
+                    Some(s) => s,
+                    None => entries.put(SharedSlot::default())?,
+                };
+                let live = slot
+                    .live(|| self.open(target, self.settings.response_timeout))
+                    .await
+                    .map_err(|source| Error::Connect {
+                        server: self.server.clone(),
+                        source,
+                    })?;
+                Ok(Link::Shared { live, slot })
             }
             #[cfg(feature = "cluster")]
             Backend::Cluster {
@@ -300,28 +459,30 @@ impl AsyncPool {
     /// sentinels where the primary is; a cluster session whose connection timed out or was
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
-    /// request starts a fresh one, with a fresh slot map.
+    /// request starts a fresh one, with a fresh slot map. (A plain server's connection is
+    /// forgotten by [`Link::send`] when it fails.)
     // Only sentinel and cluster sessions react; a build with neither has nothing to do.
     #[cfg_attr(
         not(any(feature = "sentinel", feature = "cluster")),
         allow(unused_variables)
     )]
-    fn after_failure(&self, read_only: bool, reply: &redis::RedisResult<Value>) {
+    fn after_failure(&self, link: &Link, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
                 || e.is_connection_dropped()
                 || e.is_connection_refusal()
                 || e.is_timeout()
         };
-        match (&self.backend, self.server(read_only)) {
+        match &self.backend {
             #[cfg(feature = "sentinel")]
-            (
-                Backend::Server { .. },
-                Some(Server {
-                    target: Target::Sentinel(_),
-                    entries,
-                }),
-            ) => {
+            Backend::Server {
+                primary:
+                    Server {
+                        target: Target::Sentinel(_),
+                        ..
+                    },
+                ..
+            } => {
                 let gone = match reply {
                     Err(e) => {
                         lost(e)
@@ -330,12 +491,12 @@ impl AsyncPool {
                     }
                     Ok(v) => says_read_only(v),
                 };
-                if gone {
-                    entries.forget();
+                if gone && let Link::Shared { live, slot } = link {
+                    slot.forget(live);
                 }
             }
             #[cfg(feature = "cluster")]
-            (Backend::Cluster { entries, .. }, _) => {
+            Backend::Cluster { entries, .. } => {
                 if matches!(reply, Err(e) if lost(e)) {
                     entries.forget();
                 }
@@ -351,16 +512,14 @@ impl AsyncPool {
                 primary: Server { target, .. },
                 ..
             } => {
-                let config = redis::AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(self.settings.connect_timeout))
-                    .set_response_timeout(response_timeout);
-                Ok(Link::Dedicated(
-                    target
-                        .client()
-                        .await?
-                        .get_multiplexed_async_connection_with_config(&config)
-                        .await?,
-                ))
+                let conn = self
+                    .open(target, response_timeout)
+                    .await
+                    .map_err(|source| Error::Connect {
+                        server: self.server.clone(),
+                        source,
+                    })?;
+                Ok(Link::Dedicated(conn))
             }
             #[cfg(feature = "cluster")]
             Backend::Cluster {
@@ -429,21 +588,44 @@ impl AsyncPool {
         info: OpInfo<'_>,
     ) -> Result<O::Output> {
         let timeout = Blocking { op: (), wait }.response_timeout(self.settings.response_timeout);
-        observe::aio_op(info, &self.server, op, |op| self.blocking_on(op, timeout)).await
+        let safety = info.safety();
+        observe::aio_op(info, &self.server, op, |op| {
+            self.blocking_on(op, timeout, safety)
+        })
+        .await
     }
 
-    async fn blocking_on<O: Op>(&self, mut op: O, timeout: Option<Duration>) -> Result<O::Output> {
+    async fn blocking_on<O: Op>(
+        &self,
+        mut op: O,
+        timeout: Option<Duration>,
+        safety: Safety,
+    ) -> Result<O::Output> {
         if let Some(out) = super::run_locally(&mut op) {
             return out;
         }
-        let mut conn = self.dedicated(timeout).await?;
-        conn.run(op).await
+        let safety = op.safety().unwrap_or(safety);
+        let request = op.request();
+        let reply = self
+            .retrying(safety, || -> Attempt<'_> {
+                Box::pin(async {
+                    let mut conn = self.dedicated(timeout).await?;
+                    let reply = conn.send(&request).await?;
+                    finish(reply, &request)
+                })
+            })
+            .await?;
+        op.decode(reply)
+            .map_err(|e| with_key(e, op.request().key()))
     }
 
     /// A connection of its own, kept for several requests (a transaction's WATCH state lives
-    /// on it); closed when dropped.
+    /// on it); closed when dropped. Like a conversation's, only getting it is retried.
     pub(crate) async fn reserve(&self) -> Result<Link> {
-        self.dedicated(self.settings.response_timeout).await
+        self.retrying(Safety::Once, || {
+            self.dedicated(self.settings.response_timeout)
+        })
+        .await
     }
 
     /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.
@@ -463,7 +645,30 @@ impl AsyncPool {
                     return Some((item, cursor));
                 }
                 let page = cursor.next_page()?;
-                if let Some(e) = cursor.absorb(self.converse(page, info).await) {
+                // A page only reads: after a lost connection it is asked for again.
+                let read = {
+                    // Borrowed uniquely (`&mut`: `Send` without `Cursor: Sync`).
+                    let (again, mut first) = (&mut cursor, Some(page));
+                    let info = info.with_safety(Safety::Read);
+                    self.retrying(Safety::Read, move || {
+                        let page = first.take().or_else(|| again.next_page());
+                        async move {
+                            match page {
+                                Some(page) => {
+                                    observe::aio_conversation(info, &self.server, page, |page| {
+                                        self.converse_on(page, None)
+                                    })
+                                    .await
+                                }
+                                None => Err(Error::Unsupported(
+                                    "internal: a page without a cursor".into(),
+                                )),
+                            }
+                        }
+                    })
+                    .await
+                };
+                if let Some(e) = cursor.absorb(read) {
                     return Some((Err(e), cursor));
                 }
             }
@@ -472,57 +677,117 @@ impl AsyncPool {
 
     /// Runs one round trip on the shared connection.
     pub(crate) async fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
-        observe::aio_op(info, &self.server, op, |op| self.run_shared(op)).await
+        let safety = info.safety();
+        observe::aio_op(info, &self.server, op, |op| self.run_shared(op, safety)).await
     }
 
-    async fn run_shared<O: Op>(&self, mut op: O) -> Result<O::Output> {
+    async fn run_shared<O: Op>(&self, mut op: O, safety: Safety) -> Result<O::Output> {
         if let Some(out) = super::run_locally(&mut op) {
             return out;
         }
+        let safety = op.safety().unwrap_or(safety);
         let read_only = op.read_only();
-        let mut conn = self.shared(read_only).await?;
-        let reply = conn.send(&op.request()).await?;
-        self.after_failure(read_only, &reply);
-        complete(reply, op)
+        let request = op.request();
+        let reply = self
+            .retrying(safety, || -> Attempt<'_> {
+                Box::pin(async {
+                    let mut conn = self.shared(read_only).await?;
+                    let reply = conn.send(&request).await?;
+                    self.after_failure(&conn, &reply);
+                    finish(reply, &request)
+                })
+            })
+            .await?;
+        op.decode(reply)
+            .map_err(|e| with_key(e, op.request().key()))
     }
 
-    /// Runs a multi-step conversation, on a dedicated connection if it needs one.
-    pub(crate) async fn converse<C: Conversation>(
-        &self,
-        conv: C,
-        info: OpInfo<'_>,
-    ) -> Result<C::Output> {
-        observe::aio_conversation(info, &self.server, conv, |conv| self.converse_on(conv)).await
+    /// Runs a multi-step conversation, on a dedicated connection if it needs one, taken at its
+    /// first request (a conversation may finish without one, e.g. `get_models` of no keys).
+    /// Only getting the connection is retried: a conversation that failed half-way is not
+    /// started again, unless it is restartable (a read-only script).
+    pub(crate) async fn converse<C>(&self, conv: C, info: OpInfo<'_>) -> Result<C::Output>
+    where
+        C: Conversation,
+    {
+        let safety = info.safety();
+        // Boxed: the conversation's state is not laid out inline in the caller's future, so
+        // that callers' futures (a cluster `get_models` in an async block) stay within the
+        // compiler's layout depth.
+        observe::aio_conversation(info, &self.server, conv, |conv| {
+            Box::pin(self.converse_restartable(conv, safety))
+        })
+        .await
     }
 
-    async fn converse_on<C: Conversation>(&self, conv: C) -> Result<C::Output> {
-        if conv.needs_dedicated_connection() {
-            let conn = self.dedicated(self.settings.response_timeout).await?;
-            self.drive(conn, conv).await
-        } else {
-            let conn = self.shared(conv.read_only()).await?;
-            self.drive(conn, conv).await
-        }
+    async fn converse_restartable<C>(&self, conv: C, safety: Safety) -> Result<C::Output>
+    where
+        C: Conversation,
+    {
+        let Some(whole) = conv.restartable() else {
+            return self.converse_on(conv, Some(safety)).await;
+        };
+        // Every step only reads (or is idempotent): after a lost connection, the whole
+        // conversation is started again, as a single request would be resent. The
+        // conversation goes into each attempt and back (an attempt's future cannot borrow it
+        // from the closure).
+        let slot = &Mutex::new(Some(conv));
+        self.retrying(whole, move || async move {
+            let taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let mut conv = taken.ok_or_else(|| {
+                Error::Unsupported("internal: a conversation ran twice at once".into())
+            })?;
+            conv.rewind();
+            let out = self.converse_on(&mut conv, None).await;
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conv);
+            out
+        })
+        .await
     }
 
-    async fn drive<V: Conversation>(&self, mut conn: Link, mut conv: V) -> Result<V::Output> {
+    /// [`converse`](Self::converse); with `safety` `None`, getting the connection is not
+    /// retried either (the caller retries the whole conversation).
+    async fn converse_on<C>(&self, mut conv: C, safety: Option<Safety>) -> Result<C::Output>
+    where
+        C: Conversation,
+    {
+        let dedicated = conv.needs_dedicated_connection();
         let read_only = conv.read_only();
+        let mut held: Option<Link> = None;
         let mut reply = None;
         loop {
-            match conv.step(reply.take())? {
-                Step::Send(cmd) => {
-                    let request = Request::Cmd(&cmd);
-                    let r = conn.send(&request).await?;
-                    self.after_failure(read_only, &r);
-                    reply = Some(check_connection(r, || request.key())?);
-                }
-                Step::SendPipe(pipe) => {
-                    let r = conn.send(&Request::Pipe(&pipe)).await?;
-                    self.after_failure(read_only, &r);
-                    reply = Some(check_connection(r, || None)?);
-                }
+            let step = conv.step(reply.take())?;
+            let request = match &step {
+                Step::Send(cmd) => Some(Request::Cmd(cmd)),
+                Step::SendPipe(pipe) => Some(Request::Pipe(pipe)),
+                Step::Sleep(_) | Step::Done(_) => None,
+            };
+            if let Some(request) = request {
+                let conn = match &mut held {
+                    Some(conn) => conn,
+                    None => {
+                        let open = || async {
+                            if dedicated {
+                                self.dedicated(self.settings.response_timeout).await
+                            } else {
+                                self.shared(read_only).await
+                            }
+                        };
+                        held.insert(match safety {
+                            Some(safety) => self.retrying(safety, open).await?,
+                            None => open().await?,
+                        })
+                    }
+                };
+                let r = conn.send(&request).await?;
+                self.after_failure(conn, &r);
+                reply = Some(check_connection(r, || request.key())?);
+                continue;
+            }
+            match step {
                 Step::Sleep(d) => tokio::time::sleep(d).await,
                 Step::Done(out) => return Ok(out),
+                Step::Send(_) | Step::SendPipe(_) => {}
             }
         }
     }
@@ -535,12 +800,5 @@ fn says_read_only(v: &Value) -> bool {
         Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
         Value::Array(items) => items.iter().any(says_read_only),
         _ => false,
-    }
-}
-
-async fn send<C: ConnectionLike>(conn: &mut C, request: &Request<'_>) -> redis::RedisResult<Value> {
-    match request {
-        Request::Cmd(cmd) => conn.req_packed_command(cmd).await,
-        Request::Pipe(pipe) => pipe.query_async::<Value>(conn).await,
     }
 }

@@ -19,6 +19,8 @@ use std::io::Write as _;
 
 use redis::{Arg, Cmd, ConnectionLike, RedisResult, Value};
 
+use super::wire::Wire;
+
 /// Commands whose arguments add up to more than this are written argument by argument: no
 /// packed copy of a large value.
 const STREAM_ABOVE: usize = 1024 * 1024;
@@ -32,7 +34,7 @@ const KEEP_PACKED: usize = 64 * 1024;
 
 /// A blocking connection and whether a transport error made it suspect.
 pub(crate) struct Conn {
-    pub(crate) inner: redis::Connection,
+    pub(crate) inner: Wire,
     suspect: bool,
     /// It read a large reply: drop it rather than reuse it.
     oversized: bool,
@@ -40,7 +42,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(inner: redis::Connection) -> Self {
+    pub(crate) fn new(inner: Wire) -> Self {
         Conn {
             inner,
             suspect: false,
@@ -52,6 +54,12 @@ impl Conn {
     /// Whether the pool must drop this connection.
     pub(crate) fn is_broken(&self) -> bool {
         self.suspect || self.oversized || !self.inner.is_open()
+    }
+
+    /// Whether an idle connection may be handed out: checked without a round trip, by a
+    /// non-blocking peek at its socket ([`Wire::is_alive`]).
+    pub(crate) fn is_usable(&mut self) -> bool {
+        !self.is_broken() && self.inner.is_alive()
     }
 
     fn note_reply(&mut self, r: &RedisResult<Value>) {

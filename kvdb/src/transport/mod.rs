@@ -8,6 +8,9 @@
 
 #[cfg(feature = "async")]
 pub(crate) mod aio;
+#[cfg(feature = "async")]
+mod aio_wire;
+mod checkout;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 mod conn;
@@ -17,6 +20,7 @@ pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 pub(crate) mod sync;
+mod wire;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -24,6 +28,7 @@ use std::time::Duration;
 use redis::Value;
 
 use crate::error::{Error, Result};
+use crate::retry::Safety;
 
 /// What goes on the wire for one round trip.
 pub(crate) enum Request<'a> {
@@ -55,6 +60,11 @@ pub(crate) trait Op {
     /// Decodes the reply; server errors inside the reply are already turned into `Err`.
     /// Called once.
     fn decode(&mut self, reply: Value) -> Result<Self::Output>;
+    /// Whether the request may be sent twice, when its builder decides it from the arguments
+    /// (the `per_call` marker of a `session_methods!` entry); `None`: as the entry declares.
+    fn safety(&self) -> Option<Safety> {
+        None
+    }
     /// Whether the operation only reads, so that a replica may serve it (see [`ReadOnly`]).
     fn read_only(&self) -> bool {
         false
@@ -80,6 +90,7 @@ impl<O, F: FnOnce(Value) -> Result<O> + Send> Decoder<O> for F {}
 pub(crate) struct Command<F> {
     cmd: redis::Cmd,
     decode: Option<F>,
+    safety: Option<Safety>,
     /// The reply, if the command is answered without a round trip.
     local: Option<Value>,
 }
@@ -96,8 +107,15 @@ impl<F> Command<F> {
         Command {
             cmd,
             decode: Some(decode),
+            safety: None,
             local,
         }
+    }
+
+    /// Says whether this particular command may be sent twice (for `per_call` entries).
+    pub(crate) fn with_safety(mut self, safety: Safety) -> Self {
+        self.safety = Some(safety);
+        self
     }
 }
 
@@ -129,6 +147,7 @@ impl<F> Command<F> {
                 None => Err(decoded_twice()),
             }),
             local: self.local,
+            safety: self.safety,
         }
     }
 }
@@ -140,6 +159,9 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Command<F> {
     }
     fn decode(&mut self, reply: Value) -> Result<O> {
         (self.decode.take().ok_or_else(decoded_twice)?)(reply)
+    }
+    fn safety(&self) -> Option<Safety> {
+        self.safety
     }
     fn local_reply(&mut self) -> Option<Value> {
         self.local.take()
@@ -154,6 +176,7 @@ fn decoded_twice() -> Error {
 pub(crate) struct Batch<F> {
     pipe: redis::Pipeline,
     decode: Option<F>,
+    safety: Option<Safety>,
 }
 
 impl<F> Batch<F> {
@@ -161,7 +184,14 @@ impl<F> Batch<F> {
         Batch {
             pipe,
             decode: Some(decode),
+            safety: None,
         }
+    }
+
+    /// Says whether this pipeline may be sent twice (the least safe of its commands).
+    pub(crate) fn with_safety(mut self, safety: Safety) -> Self {
+        self.safety = Some(safety);
+        self
     }
 }
 
@@ -172,6 +202,9 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Batch<F> {
     }
     fn decode(&mut self, reply: Value) -> Result<O> {
         (self.decode.take().ok_or_else(decoded_twice)?)(reply)
+    }
+    fn safety(&self) -> Option<Safety> {
+        self.safety
     }
 }
 
@@ -199,9 +232,37 @@ pub(crate) trait Conversation {
     fn needs_dedicated_connection(&self) -> bool;
     /// The next step.
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Self::Output>>;
+    /// Whether the whole conversation may be started again (after [`rewind`](Self::rewind))
+    /// when its connection failed half-way: `Some(safety)` when every step it can send has
+    /// that safety (e.g. a script declared read-only). `None`, the default: only getting a
+    /// connection is retried.
+    fn restartable(&self) -> Option<crate::retry::Safety> {
+        None
+    }
+    /// Puts a [`restartable`](Self::restartable) conversation back at its first step.
+    fn rewind(&mut self) {}
     /// Whether the conversation only reads, so that a replica may serve it (see [`ReadOnly`]).
     fn read_only(&self) -> bool {
         false
+    }
+}
+
+impl<C: Conversation + ?Sized> Conversation for &mut C {
+    type Output = C::Output;
+    fn needs_dedicated_connection(&self) -> bool {
+        (**self).needs_dedicated_connection()
+    }
+    fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<Self::Output>> {
+        (**self).step(reply)
+    }
+    fn restartable(&self) -> Option<crate::retry::Safety> {
+        (**self).restartable()
+    }
+    fn rewind(&mut self) {
+        (**self).rewind()
+    }
+    fn read_only(&self) -> bool {
+        (**self).read_only()
     }
 }
 
@@ -221,6 +282,9 @@ impl<T: Op> Op for ReadOnly<T> {
     fn local_reply(&mut self) -> Option<Value> {
         self.0.local_reply()
     }
+    fn safety(&self) -> Option<Safety> {
+        self.0.safety()
+    }
     fn read_only(&self) -> bool {
         true
     }
@@ -233,6 +297,12 @@ impl<T: Conversation> Conversation for ReadOnly<T> {
     }
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<T::Output>> {
         self.0.step(reply)
+    }
+    fn restartable(&self) -> Option<Safety> {
+        self.0.restartable()
+    }
+    fn rewind(&mut self) {
+        self.0.rewind()
     }
     fn read_only(&self) -> bool {
         true
@@ -284,6 +354,14 @@ where
             Step::Sleep(d) => Step::Sleep(d),
             Step::Done(out) => Step::Done((self.f.take().ok_or_else(decoded_twice)?)(out)?),
         })
+    }
+
+    fn restartable(&self) -> Option<crate::retry::Safety> {
+        self.conv.restartable()
+    }
+
+    fn rewind(&mut self) {
+        self.conv.rewind()
     }
 }
 

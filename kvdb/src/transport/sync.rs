@@ -1,9 +1,11 @@
-//! The synchronous transport: a bounded pool of blocking connections (r2d2), no runtime.
+//! The synchronous transport: a bounded pool of blocking connections ([`checkout`](super::checkout)),
+//! no runtime.
 
 use std::time::{Duration, Instant};
 
 use redis::{ConnectionLike, Value};
 
+use super::checkout::{CheckoutError, ConnPool, Connector, Pooled};
 use super::conn::Conn;
 use super::observe::{self, OpInfo};
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
@@ -11,6 +13,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::health::Observed;
+use crate::retry::{Failure, Safety};
 use crate::settings::ConnectionSettings;
 
 /// A checked-out blocking connection: to one server, or to a cluster.
@@ -23,9 +26,9 @@ pub(crate) trait Link {
     fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()>;
 }
 
-impl<M: r2d2::ManageConnection> Link for r2d2::PooledConnection<M>
+impl<M: Connector> Link for Pooled<'_, M>
 where
-    M::Connection: Link,
+    M::Conn: Link,
 {
     fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
         (**self).send(request)
@@ -113,13 +116,39 @@ impl Target {
 pub(crate) struct Manager {
     target: Target,
     settings: ConnectionSettings,
+    /// The TLS configuration of a `rediss://` session.
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
-impl r2d2::ManageConnection for Manager {
-    type Connection = Conn;
-    type Error = redis::RedisError;
+impl Manager {
+    fn new(target: Target, settings: &ConnectionSettings) -> Result<Self> {
+        Ok(Manager {
+            target,
+            settings: settings.clone(),
+            #[cfg(feature = "tls")]
+            tls: crate::tls::rustls_config(settings)?,
+        })
+    }
 
+    /// A pooled connection: a [`Wire`](super::wire::Wire), whose socket can be checked
+    /// while it is idle.
     fn connect(&self) -> redis::RedisResult<Conn> {
+        let client = self.target.client()?;
+        let wire = super::wire::Wire::connect(&super::wire::Recipe {
+            info: client.get_connection_info(),
+            connect_timeout: self.settings.connect_timeout,
+            client_name: self.settings.client_name.as_deref(),
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+        })?;
+        wire.set_read_timeout(self.settings.response_timeout)?;
+        wire.set_write_timeout(self.settings.response_timeout)?;
+        Ok(Conn::new(wire))
+    }
+
+    /// A connection of the `redis` crate, for pub/sub.
+    fn subscriber_connection(&self) -> redis::RedisResult<redis::Connection> {
         let mut conn = self
             .target
             .client()?
@@ -132,11 +161,19 @@ impl r2d2::ManageConnection for Manager {
                 .arg(name)
                 .exec(&mut conn)?;
         }
-        Ok(Conn::new(conn))
+        Ok(conn)
+    }
+}
+
+impl Connector for Manager {
+    type Conn = Conn;
+
+    fn connect(&self) -> redis::RedisResult<Conn> {
+        Manager::connect(self)
     }
 
-    fn is_valid(&self, conn: &mut Conn) -> redis::RedisResult<()> {
-        redis::cmd("PING").exec(conn)
+    fn is_usable(&self, conn: &mut Conn) -> bool {
+        conn.is_usable()
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -150,20 +187,20 @@ impl r2d2::ManageConnection for Manager {
 #[allow(clippy::large_enum_variant)]
 enum Backend {
     Server {
-        pool: r2d2::Pool<Manager>,
+        pool: ConnPool<Manager>,
         /// Opens connections outside the pool (pub/sub).
         manager: Manager,
         /// Sentinel replica reads: connections to a replica, for read-only operations.
-        replicas: Option<r2d2::Pool<Manager>>,
+        replicas: Option<ConnPool<Manager>>,
     },
     #[cfg(feature = "cluster")]
     Cluster {
-        pool: r2d2::Pool<super::cluster::sync::ClusterManager>,
+        pool: ConnPool<super::cluster::sync::ClusterManager>,
         manager: super::cluster::sync::ClusterManager,
     },
 }
 
-/// Runs `$body` with `$pool` bound to the backend's r2d2 pool, whatever its kind.
+/// Runs `$body` with `$pool` bound to the backend's connection pool, whatever its kind.
 macro_rules! with_pool {
     ($self:ident, |$pool:ident| $body:expr) => {
         match &$self.backend {
@@ -179,101 +216,30 @@ pub(crate) struct SyncPool {
     backend: Backend,
     settings: ConnectionSettings,
     server: String,
-    last_error: std::sync::Arc<LastErrorShared>,
-}
-
-/// The latest connection attempt, if it failed: when, and its error.
-type LastErrorShared = std::sync::Mutex<Option<(Instant, redis::RedisError)>>;
-
-/// Records each failed connection attempt, so that a checkout can say why it failed, and
-/// fail at once when the server refuses connections.
-#[derive(Debug)]
-struct ErrorSink(std::sync::Arc<LastErrorShared>);
-
-impl r2d2::HandleError<redis::RedisError> for ErrorSink {
-    fn handle_error(&self, error: redis::RedisError) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((Instant::now(), error));
-        }
-    }
-}
-
-/// Forgets the failed attempt when a connection is made, so that the slot only ever holds
-/// the latest attempt's error.
-#[derive(Debug)]
-struct AcquireSink(std::sync::Arc<LastErrorShared>);
-
-impl r2d2::HandleEvent for AcquireSink {
-    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = None;
-        }
-    }
-}
-
-/// Whether a failed connection attempt was refused for a reason that retrying will not fix:
-/// credentials, access control, a bad database index or client name (the server's `ERR`), a
-/// TLS handshake failure (a certificate not trusted or not given).
-fn is_refusal(e: &redis::RedisError) -> bool {
-    use redis::{ErrorKind, ServerErrorKind};
-    crate::error::is_auth(e)
-        || matches!(
-            e.kind(),
-            ErrorKind::InvalidClientConfig
-                | ErrorKind::Server(ServerErrorKind::NoPerm | ServerErrorKind::ResponseError)
-        )
-        || crate::tls::is_handshake_failure(e)
-}
-
-/// The first wait for a pooled connection before looking for a refusal; each next wait is
-/// twice as long (so a checkout that waits the whole pool timeout looks a handful of times).
-const FIRST_WAIT: Duration = Duration::from_millis(20);
-
-fn build<M: r2d2::ManageConnection<Error = redis::RedisError>>(
-    settings: &ConnectionSettings,
-    manager: M,
-    last_error: &std::sync::Arc<LastErrorShared>,
-) -> r2d2::Pool<M> {
-    r2d2::Pool::builder()
-        .max_size(settings.pool_size)
-        .min_idle(Some(0))
-        .connection_timeout(settings.pool_timeout)
-        // A PING before every checkout would double the round trips; broken connections
-        // are detected by `has_broken` and on use instead.
-        .test_on_check_out(false)
-        .error_handler(Box::new(ErrorSink(last_error.clone())))
-        .event_handler(Box::new(AcquireSink(last_error.clone())))
-        .build_unchecked(manager)
 }
 
 impl SyncPool {
     /// Builds the pool without connecting.
     pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
-        let last_error = std::sync::Arc::new(LastErrorShared::default());
+        let pool = |connector| ConnPool::new(connector, settings.pool_size, settings.pool_timeout);
         let backend = match &settings.addr {
             #[cfg(feature = "cluster")]
             crate::settings::Addr::Cluster { .. } => {
                 let manager = super::cluster::sync::ClusterManager::new(settings, observed)?;
                 Backend::Cluster {
-                    pool: build(settings, manager.clone(), &last_error),
+                    pool: ConnPool::new(manager.clone(), settings.pool_size, settings.pool_timeout),
                     manager,
                 }
             }
             _ => {
                 let target = Target::new(settings, observed)?;
-                let replicas = target.replicas(settings)?.map(|target| {
-                    let manager = Manager {
-                        target,
-                        settings: settings.clone(),
-                    };
-                    build(settings, manager, &last_error)
-                });
-                let manager = Manager {
-                    target,
-                    settings: settings.clone(),
+                let replicas = match target.replicas(settings)? {
+                    Some(target) => Some(pool(Manager::new(target, settings)?)),
+                    None => None,
                 };
+                let manager = Manager::new(target, settings)?;
                 Backend::Server {
-                    pool: build(settings, manager.clone(), &last_error),
+                    pool: pool(manager.clone()),
                     manager,
                     replicas,
                 }
@@ -283,59 +249,72 @@ impl SyncPool {
             backend,
             settings: settings.clone(),
             server: settings.to_string(),
-            last_error,
         })
     }
 
-    /// A pooled connection: an idle one, a new one, or one freed within the pool timeout.
-    /// Fails at once if the server refuses new connections ([`Error::Connect`]).
-    fn checkout<M: r2d2::ManageConnection>(
-        &self,
-        pool: &r2d2::Pool<M>,
-    ) -> Result<r2d2::PooledConnection<M>> {
+    /// A pooled connection: an idle one that still looks usable, a new one, or one freed
+    /// within the pool timeout. A connection that cannot be opened fails at once
+    /// ([`Error::Connect`]); only a pool whose connections all stay busy waits the pool
+    /// timeout ([`Error::Pool`]).
+    fn checkout<'p, M: Connector>(&self, pool: &'p ConnPool<M>) -> Result<Pooled<'p, M>> {
         let started = Instant::now();
-        let deadline = started + pool.connection_timeout();
-        let mut wait = FIRST_WAIT;
+        let got = pool.get();
+        if got.is_ok() {
+            observe::checkout(&self.server, started.elapsed());
+        }
+        got.map_err(|e| match e {
+            CheckoutError::Connect(source) => Error::Connect {
+                server: self.server.clone(),
+                source,
+            },
+            CheckoutError::Exhausted { size, waited } => Error::Pool {
+                server: self.server.clone(),
+                reason: format!(
+                    "all {size} connections stayed busy for {waited:?} (the pool timeout); \
+                     raise SessionOptions::pool_size or pool_timeout, or find what holds them"
+                ),
+            },
+        })
+    }
+
+    /// Takes a pooled connection and gives it back: what each call does around its request
+    /// (the idle check included). For `benches/checkout.rs`.
+    #[cfg(feature = "testing")]
+    pub(crate) fn checkout_and_return(&self) -> Result<()> {
+        with_pool!(self, |pool| self.checkout(pool).map(drop))
+    }
+
+    /// Runs `attempt` until it succeeds or the session's [`Retry`](crate::Retry) policy says
+    /// stop: the one retry loop of the sync transport. `safety` is what the operation declares
+    /// about being sent twice.
+    fn retrying<T, M: Connector>(
+        &self,
+        pool: &ConnPool<M>,
+        safety: Safety,
+        mut attempt: impl FnMut() -> Result<T>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let policy = &self.settings.retry;
+        let mut n = 1;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let e = match pool.get_timeout(wait.min(left)) {
-                Ok(conn) => {
-                    observe::checkout(&self.server, started.elapsed());
-                    return Ok(conn);
-                }
+            let e = match attempt() {
+                Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let last = self
-                .last_error
-                .lock()
-                .ok()
-                .and_then(|slot| slot.as_ref().map(|(at, e)| (*at, e.clone())));
-            // The latest attempt, if recent: each checkout that finds no idle connection
-            // also starts one.
-            if let Some((at, source)) = &last
-                && *at + pool.connection_timeout() >= started
-                && is_refusal(source)
-            {
-                return Err(Error::Connect {
-                    server: self.server.clone(),
-                    source: source.clone(),
-                });
+            if Failure::of(&e) == Failure::Lost {
+                pool.connection_lost();
             }
-            if Instant::now() >= deadline {
-                return Err(Error::Pool {
-                    server: self.server.clone(),
-                    reason: match last {
-                        Some((_, last)) => format!("{e}; last connection error: {last}"),
-                        None => format!("{e} (all {} connections busy)", pool.max_size()),
-                    },
-                });
+            let budget = self.settings.response_timeout;
+            match policy.next_wait(n, safety, &e, started.elapsed(), budget) {
+                Some(wait) => std::thread::sleep(wait),
+                None => return Err(e),
             }
-            wait = wait.saturating_mul(2);
+            n += 1;
         }
     }
 
     /// The replica pool, for a read-only operation of a session with replica reads.
-    fn replicas(&self, read_only: bool) -> Option<&r2d2::Pool<Manager>> {
+    fn replicas(&self, read_only: bool) -> Option<&ConnPool<Manager>> {
         match &self.backend {
             Backend::Server {
                 replicas: Some(pool),
@@ -346,7 +325,7 @@ impl SyncPool {
     }
 
     /// The pool's state: open and idle connections (of the primary pool).
-    pub(crate) fn state(&self) -> r2d2::State {
+    pub(crate) fn state(&self) -> super::checkout::PoolState {
         with_pool!(self, |pool| pool.state())
     }
 
@@ -355,11 +334,11 @@ impl SyncPool {
     pub(crate) fn check(&self) -> Result<()> {
         // Not a session operation: sent without a span or metrics.
         let ping = super::Command::new(redis::cmd("PING"), |_| Ok(()));
-        with_pool!(self, |pool| self.run_on(pool, ping))?;
+        with_pool!(self, |pool| self.run_on(pool, ping, Safety::Read))?;
         #[cfg(feature = "cluster")]
         if let Backend::Cluster { manager, .. } = &self.backend {
             let slots = super::Command::new(super::cluster::cluster_slots(), Ok);
-            let reply = with_pool!(self, |pool| self.run_on(pool, slots))?;
+            let reply = with_pool!(self, |pool| self.run_on(pool, slots, Safety::Read))?;
             manager
                 .primaries()
                 .get(0, Some(&reply))
@@ -370,33 +349,44 @@ impl SyncPool {
 
     /// Runs one round trip.
     pub(crate) fn run<O: Op>(&self, op: O, info: OpInfo<'_>) -> Result<O::Output> {
+        let safety = info.safety();
         observe::sync_op(info, &self.server, op, |mut op| {
             if let Some(out) = super::run_locally(&mut op) {
                 return out;
             }
             if let Some(pool) = self.replicas(op.read_only()) {
-                return self.run_on(pool, op);
+                return self.run_on(pool, op, safety);
             }
-            with_pool!(self, |pool| self.run_on(pool, op))
+            with_pool!(self, |pool| self.run_on(pool, op, safety))
         })
     }
 
-    fn run_on<M, O>(&self, pool: &r2d2::Pool<M>, op: O) -> Result<O::Output>
+    fn run_on<M, O>(&self, pool: &ConnPool<M>, mut op: O, safety: Safety) -> Result<O::Output>
     where
-        M: r2d2::ManageConnection,
-        M::Connection: Link,
+        M: Connector,
+        M::Conn: Link,
         O: Op,
     {
-        let mut conn = self.checkout(pool)?;
-        let reply = conn.send(&op.request())?;
-        drop(conn);
-        complete(reply, op)
+        let safety = op.safety().unwrap_or(safety);
+        let reply = self.retrying(pool, safety, || {
+            let mut conn = self.checkout(pool)?;
+            let reply = conn.send(&op.request())?;
+            drop(conn);
+            finish(reply, &op.request())
+        })?;
+        op.decode(reply)
+            .map_err(|e| with_key(e, op.request().key()))
     }
 
     /// A pooled connection kept for several requests (a transaction's WATCH state lives on
-    /// it); it goes back to the pool when dropped.
-    pub(crate) fn reserve(&self) -> Result<Box<dyn Link>> {
-        with_pool!(self, |pool| Ok(Box::new(self.checkout(pool)?)))
+    /// it); it goes back to the pool when dropped. Like a conversation's, only getting the
+    /// connection is retried.
+    pub(crate) fn reserve(&self) -> Result<Box<dyn Link + '_>> {
+        with_pool!(self, |pool| Ok(Box::new(self.retrying(
+            pool,
+            Safety::Once,
+            || self.checkout(pool)
+        )?)))
     }
 
     /// Runs a command that makes the server wait, on a pooled connection whose read timeout
@@ -406,30 +396,44 @@ impl SyncPool {
         Blocking { op, wait }: Blocking<O>,
         info: OpInfo<'_>,
     ) -> Result<O::Output> {
+        let safety = info.safety();
         observe::sync_op(info, &self.server, op, |mut op| {
             if let Some(out) = super::run_locally(&mut op) {
                 return out;
             }
-            with_pool!(self, |pool| self.blocking_on(pool, Blocking { op, wait }))
+            with_pool!(self, |pool| self.blocking_on(
+                pool,
+                Blocking { op, wait },
+                safety
+            ))
         })
     }
 
-    fn blocking_on<M, O>(&self, pool: &r2d2::Pool<M>, blocking: Blocking<O>) -> Result<O::Output>
+    fn blocking_on<M, O>(
+        &self,
+        pool: &ConnPool<M>,
+        blocking: Blocking<O>,
+        safety: Safety,
+    ) -> Result<O::Output>
     where
-        M: r2d2::ManageConnection,
-        M::Connection: Link,
+        M: Connector,
+        M::Conn: Link,
         O: Op,
     {
         let usual = self.settings.response_timeout;
-        let mut conn = self.checkout(pool)?;
-        conn.set_read_timeout(blocking.response_timeout(usual))?;
+        let timeout = blocking.response_timeout(usual);
         let mut op = blocking.op;
-        let reply = conn.send(&op.request());
-        // Failing to restore the usual timeout means the socket is gone: the pool then
-        // drops the connection (`has_broken`) instead of reusing it.
-        let _ = conn.set_read_timeout(usual);
-        drop(conn);
-        let reply = finish(reply?, &op.request())?;
+        let safety = op.safety().unwrap_or(safety);
+        let reply = self.retrying(pool, safety, || {
+            let mut conn = self.checkout(pool)?;
+            conn.set_read_timeout(timeout)?;
+            let reply = conn.send(&op.request());
+            // Failing to restore the usual timeout means the socket is gone: the pool then
+            // drops the connection (`has_broken`) instead of reusing it.
+            let _ = conn.set_read_timeout(usual);
+            drop(conn);
+            finish(reply?, &op.request())
+        })?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
     }
@@ -446,28 +450,104 @@ impl SyncPool {
     /// Opens a connection of its own, outside the pool, for a subscription
     /// (`transport::pubsub::sync`).
     pub(crate) fn open_pubsub(&self) -> Result<redis::Connection> {
-        use r2d2::ManageConnection;
         Ok(match &self.backend {
-            Backend::Server { manager, .. } => manager.connect()?.inner,
+            Backend::Server { manager, .. } => manager.subscriber_connection()?,
             #[cfg(feature = "cluster")]
             Backend::Cluster { manager, .. } => manager.node_connection()?,
         })
     }
 
     /// Runs a multi-step conversation on one pooled connection.
+    ///
+    /// Only getting the connection is retried: a conversation that failed half-way is not
+    /// started again, unless it is restartable (a read-only script).
     pub(crate) fn converse<C: Conversation>(&self, conv: C, info: OpInfo<'_>) -> Result<C::Output> {
+        let safety = info.safety();
         observe::sync_conversation(info, &self.server, conv, |conv| {
             if let Some(pool) = self.replicas(conv.read_only()) {
-                return self.converse_on(pool, conv);
+                return self.converse_restarting(pool, conv, safety);
             }
-            with_pool!(self, |pool| self.converse_on(pool, conv))
+            with_pool!(self, |pool| self.converse_restarting(pool, conv, safety))
         })
     }
 
-    fn converse_on<M, C>(&self, pool: &r2d2::Pool<M>, mut conv: C) -> Result<C::Output>
+    /// Runs a conversation on `pool`: started again as a whole after a lost connection when
+    /// it is restartable, else only getting its connection is retried (under `safety`).
+    fn converse_restarting<M, C>(
+        &self,
+        pool: &ConnPool<M>,
+        mut conv: C,
+        safety: Safety,
+    ) -> Result<C::Output>
     where
-        M: r2d2::ManageConnection,
-        M::Connection: Link,
+        M: Connector,
+        M::Conn: Link,
+        C: Conversation,
+    {
+        match conv.restartable() {
+            // Every step only reads (or is idempotent): after a lost connection, the whole
+            // conversation is started again, as a single request would be resent.
+            Some(whole) => self.retrying(pool, whole, || {
+                conv.rewind();
+                self.converse_on(pool, &mut conv, None)
+            }),
+            None => self.converse_on(pool, conv, Some(safety)),
+        }
+    }
+
+    /// Runs a conversation that `make` builds afresh for each attempt: the whole conversation
+    /// is started again after a lost connection when the safety in `info` allows it (a page of a paged
+    /// read, whose every step only reads). `make` always has one to give; `None` would be an
+    /// internal error.
+    pub(crate) fn converse_anew<C: Conversation>(
+        &self,
+        info: OpInfo<'_>,
+        mut make: impl FnMut() -> Option<C>,
+    ) -> Result<C::Output> {
+        // The first conversation says whether a replica may serve them all (a read-only page).
+        let first = make();
+        if let Some(pool) = self.replicas(first.as_ref().is_some_and(|c| c.read_only())) {
+            return self.converse_anew_on(pool, info, first, make);
+        }
+        with_pool!(self, |pool| self
+            .converse_anew_on(pool, info, first, &mut make))
+    }
+
+    fn converse_anew_on<M, C>(
+        &self,
+        pool: &ConnPool<M>,
+        info: OpInfo<'_>,
+        mut first: Option<C>,
+        mut make: impl FnMut() -> Option<C>,
+    ) -> Result<C::Output>
+    where
+        M: Connector,
+        M::Conn: Link,
+        C: Conversation,
+    {
+        self.retrying(pool, info.safety(), || {
+            match first.take().or_else(&mut make) {
+                Some(conv) => observe::sync_conversation(info, &self.server, conv, |conv| {
+                    self.converse_on(pool, conv, None)
+                }),
+                None => Err(Error::Unsupported(
+                    "internal: a page without a cursor".into(),
+                )),
+            }
+        })
+    }
+
+    fn converse_on<M, C>(
+        &self,
+        pool: &ConnPool<M>,
+        mut conv: C,
+        // `Some`: getting the connection is retried under this safety; `None`: the caller
+        // retries the whole conversation.
+        safety: Option<Safety>,
+    ) -> Result<C::Output>
+    where
+        M: Connector,
+        M::Conn: Link,
         C: Conversation,
     {
         // Checked out at the first request: a conversation may finish without one (e.g.
@@ -484,7 +564,10 @@ impl SyncPool {
             if let Some(request) = request {
                 let conn = match &mut held {
                     Some(conn) => conn,
-                    None => held.insert(self.checkout(pool)?),
+                    None => held.insert(match safety {
+                        Some(safety) => self.retrying(pool, safety, || self.checkout(pool))?,
+                        None => self.checkout(pool)?,
+                    }),
                 };
                 let r = conn.send(&request)?;
                 reply = Some(check_connection(r, || request.key())?);
@@ -516,7 +599,14 @@ impl<P: Pages> Iterator for PageIter<'_, P> {
                 return Some(item);
             }
             let page = self.cursor.next_page()?;
-            if let Some(e) = self.cursor.absorb(self.pool.converse(page, self.info)) {
+            // A page only reads: after a lost connection it is asked for again.
+            let (cursor, mut first) = (&self.cursor, Some(page));
+            let read = self
+                .pool
+                .converse_anew(self.info.with_safety(Safety::Read), || {
+                    first.take().or_else(|| cursor.next_page())
+                });
+            if let Some(e) = self.cursor.absorb(read) {
                 return Some(Err(e));
             }
         }

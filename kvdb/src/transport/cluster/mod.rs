@@ -3,7 +3,7 @@
 //! The `redis` crate finds the node of each key (and follows `MOVED`/`ASK` redirections and
 //! failovers); [`plan`] decides, for each request, whether it goes as is, is split into
 //! single-slot commands sent as one batch, or is refused as atomic over several slots. The
-//! sync side ([`sync`]) is an r2d2 pool of `redis::cluster::ClusterConnection`s; the async
+//! sync side ([`sync`]) is a pool of `redis::cluster::ClusterConnection`s; the async
 //! side is `redis::cluster_async::ClusterConnection` (multiplexed, reconnecting), driven from
 //! [`crate::transport::aio`].
 

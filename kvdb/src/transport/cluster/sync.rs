@@ -1,4 +1,4 @@
-//! The sync cluster transport: an r2d2 pool of `redis::cluster::ClusterConnection`s.
+//! The sync cluster transport: a pool of `redis::cluster::ClusterConnection`s.
 //!
 //! A `ClusterConnection` holds one blocking connection per node and is not `Sync` (it uses
 //! `RefCell`s), so it cannot be shared between threads without a lock; a pool gives each
@@ -16,6 +16,7 @@ use super::{Primaries, cluster_slots};
 use crate::error::Result;
 use crate::settings::ConnectionSettings;
 use crate::transport::Request;
+use crate::transport::checkout::Connector;
 use crate::transport::sync::Link;
 
 /// Opens cluster connections (each to every node it needs, lazily after the first).
@@ -61,9 +62,8 @@ impl ClusterManager {
     }
 }
 
-impl r2d2::ManageConnection for ClusterManager {
-    type Connection = ClusterConn;
-    type Error = redis::RedisError;
+impl Connector for ClusterManager {
+    type Conn = ClusterConn;
 
     fn connect(&self) -> RedisResult<ClusterConn> {
         let inner = self.client.get_connection()?;
@@ -76,8 +76,8 @@ impl r2d2::ManageConnection for ClusterManager {
         })
     }
 
-    fn is_valid(&self, conn: &mut ClusterConn) -> RedisResult<()> {
-        conn.inner.req_command(&redis::cmd("PING")).map(|_| ())
+    fn is_usable(&self, conn: &mut ClusterConn) -> bool {
+        !conn.suspect
     }
 
     fn has_broken(&self, conn: &mut ClusterConn) -> bool {

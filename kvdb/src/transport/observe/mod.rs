@@ -20,10 +20,13 @@ use crate::error::Result;
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 mod fields;
 
-/// What the driver is told about the operation it runs: the session method's name (from its
-/// `session_methods!` entry) and the session's name. Empty when no feature needs them.
+/// What the driver is told about the operation it runs: its retry safety (from the marker
+/// list of its `session_methods!` entry; `once` unless said otherwise), and, for spans and
+/// metrics, the session method's name and the session's name (absent when no feature needs
+/// them).
 #[derive(Clone, Copy)]
 pub(crate) struct OpInfo<'a> {
+    safety: crate::retry::Safety,
     #[cfg(any(feature = "tracing", feature = "metrics"))]
     name: &'static str,
     #[cfg(any(feature = "tracing", feature = "metrics"))]
@@ -40,6 +43,7 @@ impl<'a> OpInfo<'a> {
     )]
     pub(crate) fn new(name: &'static str, session: &'a std::sync::Arc<str>) -> Self {
         OpInfo {
+            safety: crate::retry::Safety::Once,
             #[cfg(any(feature = "tracing", feature = "metrics"))]
             name,
             #[cfg(any(feature = "tracing", feature = "metrics"))]
@@ -47,6 +51,20 @@ impl<'a> OpInfo<'a> {
             #[cfg(not(any(feature = "tracing", feature = "metrics")))]
             _session: std::marker::PhantomData,
         }
+    }
+
+    /// The same, for an operation that declares `safety` (whether it may be sent again after
+    /// a lost connection).
+    #[inline(always)]
+    pub(crate) fn with_safety(mut self, safety: crate::retry::Safety) -> Self {
+        self.safety = safety;
+        self
+    }
+
+    /// What the operation declares about being sent twice.
+    #[inline(always)]
+    pub(crate) fn safety(&self) -> crate::retry::Safety {
+        self.safety
     }
 }
 
@@ -159,6 +177,9 @@ impl<O: Op> Op for Watched<O> {
     }
 
     #[inline(always)]
+    fn safety(&self) -> Option<crate::retry::Safety> {
+        self.inner.safety()
+    }
     fn read_only(&self) -> bool {
         self.inner.read_only()
     }
@@ -190,6 +211,16 @@ impl<C: Conversation> Conversation for Watched<C> {
             self.sent_request(&Request::Pipe(pipe));
         }
         Ok(step)
+    }
+
+    #[inline(always)]
+    fn restartable(&self) -> Option<crate::retry::Safety> {
+        self.inner.restartable()
+    }
+
+    #[inline(always)]
+    fn rewind(&mut self) {
+        self.inner.rewind()
     }
 }
 
