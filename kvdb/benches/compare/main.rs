@@ -14,6 +14,7 @@
 //! See `docs/performance.md`.
 
 mod aio;
+mod chart;
 mod layer;
 mod memory;
 mod model;

@@ -196,110 +196,21 @@ pub(crate) fn markdown(rows: &[Row], memory: &[(&str, u64, u64)], size: usize) -
     s
 }
 
-/// A horizontal bar chart: each workload's throughput of (b) and (c) relative to (a) = 1.
+/// The bar chart of every workload but the codec's: throughput relative to (a).
 pub(crate) fn svg(rows: &[Row], subtitle: &str) -> String {
-    let rows: Vec<&Row> = rows.iter().filter(|r| r.group != "codec").collect();
-    let (label_w, bar_w, bar_h, gap, top) = (330.0, 520.0, 11.0, 14.0, 78.0);
-    let scale_max = 1.2;
-    let row_h = 3.0 * bar_h + gap;
-    let height = top + row_h * rows.len() as f64 + 40.0;
-    let width = label_w + bar_w + 90.0;
-    let x_of = |v: f64| label_w + bar_w * (v.min(scale_max) / scale_max);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="white"/>"##
-    );
-    let _ = writeln!(
-        s,
-        r##"<text x="12" y="22" font-size="16" font-weight="bold">kvdb typed API vs raw redis-rs: throughput relative to (a) raw bytes = 1.0</text>"##
-    );
-    let _ = writeln!(
-        s,
-        r##"<text x="12" y="40" fill="#555">{}</text>"##,
-        xml(subtitle)
-    );
-    let colors = [
-        ("#9e9e9e", "(a) raw redis-rs, pre-encoded bytes"),
-        ("#4e79a7", "(b) hand-written serde_json layer"),
-        ("#f28e2b", "(c) kvdb typed API"),
-    ];
-    for (i, (c, name)) in colors.iter().enumerate() {
-        let x = 12.0 + i as f64 * 270.0;
-        let _ = writeln!(
-            s,
-            r##"<rect x="{x}" y="50" width="12" height="12" fill="{c}"/><text x="{}" y="60">{name}</text>"##,
-            x + 16.0
-        );
-    }
-    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let x = x_of(t);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#ddd"/><text x="{x}" y="{}" text-anchor="middle" fill="#555">{t:.2}</text>"##,
-            top - 6.0,
-            height - 30.0,
-            height - 16.0
-        );
-    }
-    for (target, y0) in [(0.95, top - 6.0), (0.90, top - 6.0)] {
-        let x = x_of(target);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{}" stroke="#c00" stroke-dasharray="3,3"/>"##,
-            height - 30.0
-        );
-    }
-    let _ = writeln!(
-        s,
-        r##"<text x="{}" y="{}" fill="#c00" text-anchor="middle">0.90 / 0.95</text>"##,
-        x_of(0.925),
-        height - 4.0
-    );
-    for (i, row) in rows.iter().enumerate() {
-        let y = top + i as f64 * row_h;
-        let r = &row.rounds;
-        let _ = writeln!(
-            s,
-            r##"<text x="{}" y="{}" text-anchor="end">{}</text>"##,
-            label_w - 8.0,
-            y + 1.5 * bar_h + 4.0,
-            xml(&format!("{}: {}", row.group, row.name))
-        );
-        let _ = writeln!(
-            s,
-            r##"<text x="{}" y="{}" text-anchor="end" fill="#777" font-size="10">(a) {:.1} k{}/s</text>"##,
-            label_w - 8.0,
-            y + 2.5 * bar_h + 6.0,
-            1e6 / r.wall(0),
-            row.unit
-        );
-        for (j, v) in [1.0, r.ratio_between(1, 0), r.ratio(0)]
-            .into_iter()
-            .enumerate()
-        {
-            let yb = y + j as f64 * bar_h;
-            let _ = writeln!(
-                s,
-                r##"<rect x="{label_w}" y="{yb}" width="{:.1}" height="{}" fill="{}"/><text x="{}" y="{}" font-size="10">{v:.3}</text>"##,
-                x_of(v) - label_w,
-                bar_h - 1.0,
-                colors[j].0,
-                x_of(v) + 4.0,
-                yb + bar_h - 2.0
-            );
-        }
-    }
-    let _ = writeln!(s, "</svg>");
-    s
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let bars: Vec<crate::chart::Bars> = rows
+        .iter()
+        .filter(|r| r.group != "codec")
+        .map(|row| {
+            let r = &row.rounds;
+            crate::chart::Bars {
+                label: format!("{}: {}", row.group, row.name),
+                note: format!("(a) {:.1} k{}/s", 1e6 / r.wall(0), row.unit),
+                values: [1.0, r.ratio_between(1, 0), r.ratio(0)],
+            }
+        })
+        .collect();
+    crate::chart::bars(&bars, subtitle)
 }
 
 /// The issue's targets, one line each, from the rows that measure them.
