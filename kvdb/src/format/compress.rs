@@ -4,7 +4,7 @@
 //! decompressor is capped: a payload that would expand past the limit is refused without
 //! allocating the whole expansion.
 
-#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip"))]
+#[cfg(any(feature = "zstd", feature = "lz4"))]
 use std::io::Read;
 #[cfg(feature = "lz4")]
 use std::io::Write;
@@ -94,7 +94,7 @@ fn not_compiled(alg: Compression) -> Error {
     }
 }
 
-#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip"))]
+#[cfg(any(feature = "zstd", feature = "lz4"))]
 fn io_err(compression: Compression) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Decompress {
         key: KeyContext::default(),
@@ -199,7 +199,7 @@ fn decompress_with(alg: Compression, input: &[u8], limit: usize, out: &mut Vec<u
         #[cfg(feature = "lz4")]
         Compression::Lz4 => read_capped(alg, lz4_flex::frame::FrameDecoder::new(input), limit, out),
         #[cfg(feature = "gzip")]
-        Compression::Gzip => read_capped(alg, flate2::read::MultiGzDecoder::new(input), limit, out),
+        Compression::Gzip => deflate_ctx::gunzip(input, limit, out),
         #[cfg(feature = "zlib")]
         Compression::Zlib => deflate_ctx::inflate_zlib(input, limit, out),
         #[allow(unreachable_patterns)]
@@ -217,7 +217,7 @@ fn too_large(compression: Compression, limit: usize) -> Error {
 
 /// Reads at most `limit + 1` bytes: one byte more than allowed proves the value is too large
 /// without ever holding more than that.
-#[cfg(any(feature = "zstd", feature = "lz4", feature = "gzip"))]
+#[cfg(any(feature = "zstd", feature = "lz4"))]
 fn read_capped(alg: Compression, reader: impl Read, limit: usize, out: &mut Vec<u8>) -> Result<()> {
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     reader.take(cap).read_to_end(out).map_err(io_err(alg))?;
@@ -230,157 +230,8 @@ fn read_capped(alg: Compression, reader: impl Read, limit: usize, out: &mut Vec<
 }
 
 #[cfg(any(feature = "gzip", feature = "zlib"))]
-mod deflate_ctx {
-    //! Deflate (gzip, zlib) with contexts reused per thread: building a miniz_oxide compressor
-    //! costs ~390k instructions (allocating and zeroing its tables), resetting one ~320k, and
-    //! building a zlib decompressor ~97k, while compressing a 600-byte value costs ~150k.
-
-    use std::cell::RefCell;
-
-    use flate2::{Compress, FlushCompress, Status};
-    #[cfg(feature = "zlib")]
-    use flate2::{Decompress, FlushDecompress};
-
-    #[cfg(feature = "zlib")]
-    use super::{Compression, Error, KeyContext, Result, too_large};
-
-    thread_local! {
-        /// Compressors by (level, zlib header): at most one per kind of stream.
-        static COMPRESSORS: RefCell<Vec<(u32, bool, Compress)>> = const { RefCell::new(Vec::new()) };
-        #[cfg(feature = "zlib")]
-        static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
-    }
-
-    /// Appends `input` deflated at `level` to `out`, with a zlib header and trailer if `zlib`
-    /// (else a raw deflate stream).
-    pub(super) fn deflate(
-        level: u32,
-        zlib: bool,
-        input: &[u8],
-        out: &mut Vec<u8>,
-    ) -> std::io::Result<()> {
-        let mut run = |c: &mut Compress| -> std::io::Result<()> {
-            out.reserve(input.len() / 2 + 64);
-            loop {
-                let done = usize::try_from(c.total_in())
-                    .unwrap_or(input.len())
-                    .min(input.len());
-                match c
-                    .compress_vec(&input[done..], out, FlushCompress::Finish)
-                    .map_err(std::io::Error::other)?
-                {
-                    Status::StreamEnd => return Ok(()),
-                    // Out of room: grow and go on.
-                    Status::Ok | Status::BufError => out.reserve(out.capacity().max(64)),
-                }
-            }
-        };
-        COMPRESSORS.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut list) => {
-                let i = match list.iter().position(|(_, z, _)| *z == zlib) {
-                    Some(i) if list[i].0 == level => i,
-                    Some(i) => {
-                        list[i] = (
-                            level,
-                            zlib,
-                            Compress::new(flate2::Compression::new(level), zlib),
-                        );
-                        i
-                    }
-                    None => {
-                        list.push((
-                            level,
-                            zlib,
-                            Compress::new(flate2::Compression::new(level), zlib),
-                        ));
-                        list.len() - 1
-                    }
-                };
-                // A used context is reset before its next use (a reset costs about what
-                // compressing a small value does, as it clears the match tables).
-                let c = &mut list[i].2;
-                if c.total_in() != 0 || c.total_out() != 0 {
-                    c.reset();
-                }
-                run(c)
-            }
-            Err(_) => run(&mut Compress::new(flate2::Compression::new(level), zlib)),
-        })
-    }
-
-    /// Appends `input` as a gzip member (the header flate2's `GzEncoder` writes: no name, no
-    /// time, OS unknown) to `out`.
-    #[cfg(feature = "gzip")]
-    pub(super) fn gzip(level: u32, input: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
-        let xfl = if level >= 9 {
-            2
-        } else if level <= 1 {
-            4
-        } else {
-            0
-        };
-        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
-        deflate(level, false, input, out)?;
-        let mut crc = flate2::Crc::new();
-        crc.update(input);
-        out.extend_from_slice(&crc.sum().to_le_bytes());
-        // ISIZE is the length modulo 2^32.
-        out.extend_from_slice(&((input.len() & 0xffff_ffff) as u32).to_le_bytes());
-        Ok(())
-    }
-
-    /// Inflates a zlib stream into `out` (empty), refusing to produce more than `limit`
-    /// bytes; bytes after the end of the stream are ignored, as `ZlibDecoder` does.
-    #[cfg(feature = "zlib")]
-    pub(super) fn inflate_zlib(input: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<()> {
-        let alg = Compression::Zlib;
-        let bad = |msg: String| Error::Decompress {
-            key: KeyContext::default(),
-            compression: alg,
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, msg),
-        };
-        let mut run = |d: &mut Decompress| -> Result<()> {
-            let cap = limit.saturating_add(1);
-            out.reserve(input.len().saturating_mul(4).max(64).min(cap));
-            loop {
-                let (in_before, out_before) = (d.total_in(), d.total_out());
-                let done = usize::try_from(in_before)
-                    .unwrap_or(input.len())
-                    .min(input.len());
-                let status = d
-                    // `None`, not `Finish`: miniz_oxide's `Finish` wants the whole output to fit
-                    // in the first call.
-                    .decompress_vec(&input[done..], out, FlushDecompress::None)
-                    .map_err(|e| bad(e.to_string()))?;
-                if out.len() > limit {
-                    out.clear();
-                    out.shrink_to(64 * 1024);
-                    return Err(too_large(alg, limit));
-                }
-                if status == Status::StreamEnd {
-                    return Ok(());
-                }
-                let progressed = d.total_in() != in_before || d.total_out() != out_before;
-                if out.len() < out.capacity() && !progressed {
-                    // Room left and nothing more to read: the stream ended early.
-                    return Err(bad("the zlib stream is truncated".into()));
-                }
-                if out.len() == out.capacity() {
-                    // Full: grow, to at most one byte past the limit.
-                    out.reserve(out.capacity().max(64).min(cap - out.len()).max(1));
-                }
-            }
-        };
-        INFLATE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut slot) => {
-                let d = slot.get_or_insert_with(|| Decompress::new(true));
-                d.reset(true);
-                run(d)
-            }
-            Err(_) => run(&mut Decompress::new(true)),
-        })
-    }
-}
+#[path = "deflate_ctx.rs"]
+mod deflate_ctx;
 
 #[cfg(feature = "zstd")]
 mod zstd_ctx {
