@@ -1,5 +1,6 @@
 //! A global allocator that counts the bytes live now and the peak since the last reset, for
-//! tests that must show a piece of code never holds more than some amount of memory.
+//! tests that must show a piece of code never holds more than some amount of memory, and the
+//! number of allocations made (`allocations`), for tests that count them per operation.
 //!
 //! ```text
 //! #[global_allocator]
@@ -20,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct Probe {
     live: AtomicUsize,
     peak: AtomicUsize,
+    allocations: AtomicUsize,
 }
 
 impl Probe {
@@ -28,6 +30,7 @@ impl Probe {
         Probe {
             live: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            allocations: AtomicUsize::new(0),
         }
     }
 
@@ -48,7 +51,14 @@ impl Probe {
         live
     }
 
+    /// How many allocations (`alloc`, `alloc_zeroed`, `realloc`) were made since the
+    /// process started: take the difference around the code measured.
+    pub fn allocations(&self) -> usize {
+        self.allocations.load(Ordering::SeqCst)
+    }
+
     fn grew(&self, by: usize) {
+        self.allocations.fetch_add(1, Ordering::SeqCst);
         let now = self.live.fetch_add(by, Ordering::SeqCst) + by;
         self.peak.fetch_max(now, Ordering::SeqCst);
     }
