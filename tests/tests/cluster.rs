@@ -673,3 +673,123 @@ both!(empty_calls_answer_without_a_round_trip, |s, p| {
     let mut r = w!(s.execute(pipe)).unwrap();
     assert_eq!((r.take(del).unwrap(), r.take(n).unwrap()), (0, 2));
 });
+
+/// Batches go one pipeline per node by a slot table kvdb keeps; after a slot moves to another
+/// node, the old node answers `MOVED` and the command is sent again where it now lives: the
+/// results stay right, sync and async, and the next batch uses a fresh table.
+#[test]
+fn batches_follow_a_slot_moved_to_another_node() {
+    let cluster = TestCluster::start(3, 0).unwrap();
+    let session = KVDBClient::get_session(
+        SessionOptions::new(unique("moved"))
+            .url(cluster.url())
+            .serializer(Serializer::Json),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let items: Vec<Item> = (0..300)
+        .map(|i| Item {
+            id: i,
+            name: format!("item {i}"),
+        })
+        .collect();
+    let ids: Vec<u64> = items.iter().map(|i| i.id).collect();
+    let want: Vec<Option<Item>> = items.iter().cloned().map(Some).collect();
+    session.set_models(&items).unwrap();
+    // The async side reads its slot table now.
+    assert_eq!(
+        rt.block_on(session.aio().get_models::<Item>(&ids)).unwrap(),
+        want
+    );
+
+    let conn = |port: u16| {
+        kvdb::redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    };
+    let cmd = |c: &mut kvdb::redis::Connection, args: &[&str]| -> kvdb::redis::Value {
+        let mut cmd = kvdb::redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query(c).unwrap()
+    };
+    let slot = key_slot(kvdb::model::model_key(&items[0]).unwrap());
+    let ports = cluster.primary_ports();
+    let owner = *ports
+        .iter()
+        .find(|&&p| {
+            let n: i64 = kvdb::redis::cmd("CLUSTER")
+                .arg("COUNTKEYSINSLOT")
+                .arg(slot)
+                .query(&mut conn(p))
+                .unwrap();
+            n > 0
+        })
+        .unwrap();
+    let target = *ports.iter().find(|&&p| p != owner).unwrap();
+    let id_of = |p: u16| -> String {
+        kvdb::redis::cmd("CLUSTER")
+            .arg("MYID")
+            .query(&mut conn(p))
+            .unwrap()
+    };
+    let (from_id, to_id, s) = (id_of(owner), id_of(target), slot.to_string());
+    cmd(
+        &mut conn(target),
+        &["CLUSTER", "SETSLOT", &s, "IMPORTING", &from_id],
+    );
+    cmd(
+        &mut conn(owner),
+        &["CLUSTER", "SETSLOT", &s, "MIGRATING", &to_id],
+    );
+    let keys: Vec<String> = kvdb::redis::cmd("CLUSTER")
+        .arg("GETKEYSINSLOT")
+        .arg(slot)
+        .arg(1000)
+        .query(&mut conn(owner))
+        .unwrap();
+    assert!(!keys.is_empty());
+    let mut migrate = kvdb::redis::cmd("MIGRATE");
+    migrate
+        .arg("127.0.0.1")
+        .arg(target)
+        .arg("")
+        .arg(0)
+        .arg(5000)
+        .arg("KEYS")
+        .arg(&keys);
+    let _: kvdb::redis::Value = migrate.query(&mut conn(owner)).unwrap();
+    // The new owner first, then the old one, then the rest (as `redis-cli --cluster` does);
+    // then wait until every node redirects the key to the new owner.
+    let mut order = vec![target, owner];
+    order.extend(ports.iter().filter(|&&p| p != target && p != owner));
+    for &p in &order {
+        cmd(&mut conn(p), &["CLUSTER", "SETSLOT", &s, "NODE", &to_id]);
+    }
+    let moved = format!("{slot} 127.0.0.1:{target}");
+    let settled = || {
+        order[1..].iter().all(|&p| {
+            let r: Result<kvdb::redis::Value, _> =
+                kvdb::redis::cmd("GET").arg(&keys[0]).query(&mut conn(p));
+            matches!(r, Err(e) if e.to_string().contains(&moved))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !settled() {
+        assert!(Instant::now() < deadline, "the slot move did not settle");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The async side's table still sends the slot to the old owner, which redirects it.
+    assert_eq!(
+        rt.block_on(session.aio().get_models::<Item>(&ids)).unwrap(),
+        want
+    );
+    assert_eq!(
+        rt.block_on(session.aio().get_models::<Item>(&ids)).unwrap(),
+        want
+    );
+    assert_eq!(session.get_models::<Item>(&ids).unwrap(), want);
+}

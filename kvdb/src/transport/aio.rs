@@ -163,7 +163,14 @@ enum Backend {
     #[cfg(feature = "cluster")]
     Cluster {
         client: redis::cluster::ClusterClient,
-        entries: Entries<redis::cluster_async::ClusterConnection>,
+        /// The same cluster, without retries: for batches sent one pipeline per node, which
+        /// fall back to `client`'s connection on any failure (`cluster::aio`).
+        batch_client: Box<redis::cluster::ClusterClient>,
+        /// Per runtime: the connection and the batch connection.
+        entries: Entries<(
+            redis::cluster_async::ClusterConnection,
+            redis::cluster_async::ClusterConnection,
+        )>,
         primaries: super::cluster::Primaries,
     },
 }
@@ -179,6 +186,8 @@ pub(crate) enum Link {
     #[cfg(feature = "cluster")]
     Cluster {
         conn: redis::cluster_async::ClusterConnection,
+        /// The batch connection (none on a dedicated link).
+        batch: Option<redis::cluster_async::ClusterConnection>,
         primaries: super::cluster::Primaries,
     },
 }
@@ -208,9 +217,11 @@ impl Link {
             }
             Link::Dedicated(c) => Ok(c.send(request).await),
             #[cfg(feature = "cluster")]
-            Link::Cluster { conn, primaries } => {
-                super::cluster::aio::send(conn, primaries, request).await
-            }
+            Link::Cluster {
+                conn,
+                batch,
+                primaries,
+            } => super::cluster::aio::send(conn, batch.as_ref(), primaries, request).await,
         }
     }
 }
@@ -299,6 +310,7 @@ impl AsyncPool {
             #[cfg(feature = "cluster")]
             crate::settings::Addr::Cluster { .. } => Backend::Cluster {
                 client: super::cluster::client(settings, true)?,
+                batch_client: Box::new(super::cluster::batch_client(settings)?),
                 entries: Entries::new(),
                 primaries: observed.primaries.clone(),
             },
@@ -423,17 +435,21 @@ impl AsyncPool {
             #[cfg(feature = "cluster")]
             Backend::Cluster {
                 client,
+                batch_client,
                 entries,
                 primaries,
             } => {
-                let conn = match entries.get()? {
+                let (conn, batch) = match entries.get()? {
                     Some(c) => c,
-                    None => entries.put(
+                    None => entries.put((
                         client.get_pending_async_connection_with_config(self.cluster_config(None)),
-                    )?,
+                        batch_client
+                            .get_pending_async_connection_with_config(self.cluster_config(None)),
+                    ))?,
                 };
                 Ok(Link::Cluster {
                     conn,
+                    batch: Some(batch),
                     primaries: primaries.clone(),
                 })
             }
@@ -528,6 +544,7 @@ impl AsyncPool {
                 conn: client
                     .get_async_connection_with_config(self.cluster_config(Some(response_timeout)))
                     .await?,
+                batch: None,
                 primaries: primaries.clone(),
             }),
         }

@@ -9,6 +9,8 @@
 
 #[cfg(feature = "async")]
 pub(crate) mod aio;
+#[cfg_attr(not(feature = "async"), allow(dead_code))]
+pub(crate) mod by_node;
 pub(crate) mod plan;
 pub(crate) mod sync;
 
@@ -46,6 +48,10 @@ fn retries(settings: &ConnectionSettings) -> u32 {
 /// The cluster client for `settings`: seed nodes, credentials, timeouts, replica reads; for
 /// the async side (`for_async`), prompt retries while a failover is under way.
 pub(crate) fn client(settings: &ConnectionSettings, for_async: bool) -> Result<ClusterClient> {
+    Ok(builder(settings, for_async)?.build()?)
+}
+
+fn builder(settings: &ConnectionSettings, for_async: bool) -> Result<ClusterClientBuilder> {
     let mut b = ClusterClientBuilder::new(settings.node_infos())
         .connection_timeout(settings.connect_timeout)
         .use_protocol(match settings.protocol {
@@ -73,7 +79,17 @@ pub(crate) fn client(settings: &ConnectionSettings, for_async: bool) -> Result<C
             .max_retry_wait(RETRY_WAIT_MS.1)
             .retries(retries(settings));
     }
-    Ok(b.build()?)
+    Ok(b)
+}
+
+/// The async client for batches sent one pipeline per node: no retries. The `redis` crate
+/// follows a redirection inside a pipeline by sending the whole pipeline to the new node,
+/// where the other nodes' commands are redirected back (measured: a ping-pong until the
+/// retries run out); without retries the batch fails at the first redirection or error and
+/// its commands are sent again one by one on the session's own connection.
+#[cfg(feature = "async")]
+pub(crate) fn batch_client(settings: &ConnectionSettings) -> Result<ClusterClient> {
+    Ok(builder(settings, false)?.retries(0).build()?)
 }
 
 /// TLS to every node (verified), with the session's CA and client certificate if given.
@@ -95,9 +111,13 @@ fn with_tls(_: ClusterClientBuilder, _: &ConnectionSettings) -> Result<ClusterCl
 }
 
 /// The cluster's primaries (sorted), as last read from `CLUSTER SLOTS`: what a `SCAN`
-/// cursor's node index refers to. Shared by the connections of a pool.
+/// cursor's node index refers to; and which one serves each slot, for batches sent one
+/// pipeline per node. Shared by the connections of a pool.
 #[derive(Clone, Default)]
-pub(crate) struct Primaries(Arc<Mutex<Vec<(String, u16)>>>);
+pub(crate) struct Primaries(
+    Arc<Mutex<Vec<(String, u16)>>>,
+    Arc<Mutex<Option<Arc<by_node::SlotTable>>>>,
+);
 
 impl Primaries {
     /// The primary at `node`, and how many there are; `fresh` (the `CLUSTER SLOTS` reply)
@@ -128,6 +148,29 @@ impl Primaries {
     /// The primaries as last read (empty if never read).
     pub(crate) fn list(&self) -> Vec<(String, u16)> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The slot table as last read, unless it was never read or is known to be stale.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn slot_table(&self) -> Option<Arc<by_node::SlotTable>> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the slot table (and the primaries) from a `CLUSTER SLOTS` reply.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn set_slots(&self, reply: &redis::Value) -> Arc<by_node::SlotTable> {
+        let table = Arc::new(by_node::SlotTable::from_reply(reply));
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = plan::primaries(reply);
+        *self.1.lock().unwrap_or_else(|p| p.into_inner()) =
+            (!table.is_empty()).then(|| table.clone());
+        table
+    }
+
+    /// Marks the slot table stale (a node redirected a command): read again before the next
+    /// batch.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn forget_slots(&self) {
+        *self.1.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Whether the list must be read (a new scan, or never read).
