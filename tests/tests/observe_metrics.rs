@@ -189,17 +189,10 @@ fn connections_opened_and_found_closed_are_counted() {
         KVDBClient::get_session(kvdb_tests::options_on(&server.url(), "metrics-conns")).unwrap();
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    let mut admin = redis::Client::open(server.url())
-        .and_then(|c| c.get_connection())
-        .unwrap();
+    let mut admin = kvdb_tests::admin(&server.url());
     metrics::with_local_recorder(&recorder, || {
         session.ping().unwrap();
-        redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("TYPE")
-            .arg("normal")
-            .exec(&mut admin)
-            .unwrap();
+        kvdb_tests::kill_clients(&mut admin);
         session.ping().unwrap();
     });
     let m = snapshot(&snapshotter);

@@ -395,16 +395,9 @@ fn a_retry_is_an_event_inside_the_operations_span() {
 fn a_connection_the_server_closed_is_an_event_and_never_an_error() {
     let (server, session) = setup();
     session.ping().unwrap();
-    let mut admin = redis::Client::open(format!("{}?password={PW}", server.url()))
-        .and_then(|c| c.get_connection())
-        .unwrap();
+    let mut admin = kvdb_tests::admin(&server.url());
     redis::cmd("AUTH").arg(PW).exec(&mut admin).unwrap();
-    redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("normal")
-        .exec(&mut admin)
-        .unwrap();
+    kvdb_tests::kill_clients(&mut admin);
     let capture = capture(false, || session.ping().unwrap());
     let stale = capture.events("kvdb.stale");
     assert_eq!(stale.len(), 1, "{stale:?}");
