@@ -244,31 +244,32 @@ pub(crate) struct AsyncPool {
 
 impl SharedSlot {
     /// The open connection, if it is not known to be closed.
-    fn current(&self) -> Option<Live> {
+    fn current(&self, server: &str) -> Option<Live> {
         let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
         match &*conn {
             Some(live) if !live.is_closed() => Some(live.clone()),
             // The server closed it while it was idle: nothing was sent on it yet.
             Some(_) => {
                 *conn = None;
+                observe::stale(&server);
                 None
             }
             None => None,
         }
     }
 
-    /// The open connection, or a new one from `open`.
-    async fn live<F, Fut>(&self, open: F) -> redis::RedisResult<Live>
+    /// The open connection, or a new one from `open` (`server` names it in events).
+    async fn live<F, Fut>(&self, server: &str, open: F) -> redis::RedisResult<Live>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<Live>>,
     {
-        if let Some(live) = self.current() {
+        if let Some(live) = self.current(server) {
             return Ok(live);
         }
         let asked = Instant::now();
         let mut failed = self.0.opening.lock().await;
-        if let Some(live) = self.current() {
+        if let Some(live) = self.current(server) {
             return Ok(live);
         }
         if let Some((at, e)) = &*failed
@@ -364,7 +365,9 @@ impl AsyncPool {
             #[cfg(feature = "tls")]
             tls: self.tls.clone(),
         };
-        Live::open(&recipe, response_timeout).await
+        let live = Live::open(&recipe, response_timeout).await?;
+        observe::connected(&self.server);
+        Ok(live)
     }
 
     /// Runs `attempt` until it succeeds or the session's [`Retry`](crate::Retry) policy says
@@ -389,7 +392,10 @@ impl AsyncPool {
             };
             let budget = self.settings.response_timeout;
             match policy.next_wait(n, safety, &e, started.elapsed(), budget) {
-                Some(wait) => tokio::time::sleep(wait).await,
+                Some(wait) => {
+                    observe::retry(&self.server, n + 1, wait, &e);
+                    tokio::time::sleep(wait).await
+                }
                 None => return Err(e),
             }
             n += 1;
@@ -424,7 +430,9 @@ impl AsyncPool {
                     None => entries.put(SharedSlot::default())?,
                 };
                 let live = slot
-                    .live(|| self.open(target, self.settings.response_timeout))
+                    .live(&self.server, || {
+                        self.open(target, self.settings.response_timeout)
+                    })
                     .await
                     .map_err(|source| Error::Connect {
                         server: self.server.clone(),
@@ -634,6 +642,17 @@ impl AsyncPool {
             .await?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
+    }
+
+    /// Runs a transaction (driven by the caller on a [`reserve`](Self::reserve)d connection)
+    /// inside one span; the outer `Err` is kvdb's failure, the inner one the body's.
+    pub(crate) async fn scoped<T, E>(
+        &self,
+        info: OpInfo<'_>,
+        keys: usize,
+        run: impl std::future::Future<Output = Result<std::result::Result<T, E>>>,
+    ) -> Result<std::result::Result<T, E>> {
+        observe::aio_scoped(info, &self.server, keys, run).await
     }
 
     /// A connection of its own, kept for several requests (a transaction's WATCH state lives

@@ -144,6 +144,7 @@ impl Manager {
         })?;
         wire.set_read_timeout(self.settings.response_timeout)?;
         wire.set_write_timeout(self.settings.response_timeout)?;
+        observe::connected(&self.settings);
         Ok(Conn::new(wire))
     }
 
@@ -173,7 +174,12 @@ impl Connector for Manager {
     }
 
     fn is_usable(&self, conn: &mut Conn) -> bool {
-        conn.is_usable()
+        let usable = conn.is_usable();
+        if !usable && !conn.is_broken() {
+            // Not one the pool already knew was broken: the server closed it while idle.
+            observe::stale(&self.settings);
+        }
+        usable
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -306,7 +312,10 @@ impl SyncPool {
             }
             let budget = self.settings.response_timeout;
             match policy.next_wait(n, safety, &e, started.elapsed(), budget) {
-                Some(wait) => std::thread::sleep(wait),
+                Some(wait) => {
+                    observe::retry(&self.server, n + 1, wait, &e);
+                    std::thread::sleep(wait)
+                }
                 None => return Err(e),
             }
             n += 1;
@@ -376,6 +385,17 @@ impl SyncPool {
         })?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
+    }
+
+    /// Runs a transaction (driven by the caller on a [`reserve`](Self::reserve)d connection)
+    /// inside one span; the outer `Err` is kvdb's failure, the inner one the body's.
+    pub(crate) fn scoped<T, E>(
+        &self,
+        info: OpInfo<'_>,
+        keys: usize,
+        run: impl FnOnce() -> Result<std::result::Result<T, E>>,
+    ) -> Result<std::result::Result<T, E>> {
+        observe::sync_scoped(info, &self.server, keys, run)
     }
 
     /// A pooled connection kept for several requests (a transaction's WATCH state lives on
