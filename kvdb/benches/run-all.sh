@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every benchmark of docs/performance.md in one command, with the machine's state printed
 # before and after. Rewrites docs/perf/results.md and docs/perf/compare.svg (the comparison
-# harness), then appends the kvdb-py and cluster tables to results.md.
+# harness) and docs/perf/concurrency.svg (async throughput against 1-256 tasks: raw redis-rs,
+# a hand-written serde_json layer, kvdb, kvdb-py), then appends the kvdb-py and cluster tables
+# to results.md.
 #
 #   bash kvdb/benches/run-all.sh [--quick]
 #
@@ -9,7 +11,7 @@
 # $KVDB_PY_PYTHON, else target/kvdb-py-venv (built by .ci/run), else /work/kvdbpy-venv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-quick=""; rounds=31; pairs=20000; py_pairs=3000; reps=5
+quick=""; rounds=31; pairs=20000; py_pairs=3000; reps=3
 if [ "${1:-}" = "--quick" ]; then quick="--quick"; rounds=5; pairs=3000; py_pairs=500; reps=2; fi
 out=docs/perf; [ -n "$quick" ] && out=$(mktemp -d)
 
@@ -26,11 +28,14 @@ for c in target/kvdb-py-venv/bin/python /work/kvdbpy-venv/bin/python; do
   [ -z "$py" ] && [ -x "$c" ] && "$c" -c "import kvdb" 2>/dev/null && py="$c"
 done
 
-cargo bench -p kvdb --all-features --no-run -q 2>/dev/null
+# kvdb's default features, as users build it: with `tracing` or `metrics` compiled in, every
+# operation pays for its span and counters (~2.3k instructions an operation by callgrind, even
+# with no subscriber or recorder installed).
+cargo bench -p kvdb --no-run -q 2>/dev/null
 # 1. The comparison harness (raw / hand-written / kvdb), pinned by itself.
-cargo bench -p kvdb --all-features --bench compare -- $quick --out "$out"
+cargo bench -p kvdb --bench compare -- $quick --out "$out"
 # 2. Cluster batches against a single server.
-cluster=$(cargo bench -q -p kvdb --all-features --bench cluster -- "$rounds" 2>/dev/null)
+cluster=$(cargo bench -q -p kvdb --features testing,cluster --bench cluster -- "$rounds" 2>/dev/null)
 # 3. kvdb vs kvdb-py on one server pinned to CPU 0; clients on CPU 1 (cross-core) and on
 #    CPU 0 (same core), alternating, $reps rounds each.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -39,20 +44,23 @@ taskset -c 0 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly
 trap 'kill "$(cat /tmp/kvdb-bench-'"$port"'.pid)" 2>/dev/null || true' EXIT
 sleep 0.3
 url="redis://127.0.0.1:$port/0"
-side=$(ls -t target/release/deps/kvdb_py_side-* | grep -v '\.d$' | head -1)
+side=$(cargo bench -p kvdb --bench kvdb_py_side --no-run --message-format=json 2>/dev/null \
+  | sed -n 's/.*"executable":"\([^"]*kvdb_py_side[^"]*\)".*/\1/p' | tail -1)
 lines=""
 for placement in cross same; do
   cpu=1; [ "$placement" = same ] && cpu=0
   for r in $(seq "$reps"); do
-    lines+=$(taskset -c "$cpu" "$side" "$url" "$pairs" 64 | sed "s/^{/{\"placement\": \"$placement\", /")$'\n'
+    lines+=$(taskset -c "$cpu" "$side" "$url" "$pairs" 1 4 16 64 256 | sed "s/^{/{\"placement\": \"$placement\", /")$'\n'
     if [ -n "$py" ]; then
-      for mode in "sync $py_pairs" "async 64 $py_pairs" "async 8 $py_pairs" "async 1 $py_pairs"; do
+      for mode in "sync $py_pairs" "async 1 $py_pairs" "async 4 $py_pairs" "async 16 $py_pairs" \
+          "async 64 $py_pairs" "async 256 $py_pairs"; do
         lines+=$(PYTHONPATH=kvdb/tests/fixtures/kvdb-py taskset -c "$cpu" "$py" \
           kvdb/benches/kvdb_py/pairs.py "$url" $mode | sed "s/^{/{\"placement\": \"$placement\", /")$'\n'
       done
     fi
   done
 done
+printf '%s' "$lines" | "$side" chart "$out/concurrency.svg"
 end_state=$(machine)
 echo "== end: $end_state"
 {

@@ -10,33 +10,20 @@ builds a virtualenv with it) and kvdb/tests/fixtures/kvdb-py on PYTHONPATH.
 """
 
 import asyncio
-import datetime
 import json
 import sys
 import time
 
 from kvdb import KVDBClient
 
-import models
-
-
-def user(i):
-    return models.User(
-        id=i,
-        name="Zoë",
-        email="zoe@example.com",
-        tags=["admin", "dev"],
-        created=datetime.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=datetime.timezone.utc),
-        score=98.5,
-        active=True,
-        address=models.Address(street="1 Main St", city="Springfield", zip="12345"),
-    )
+# The same User (and Address) the interop test writes.
+from interop import user
 
 
 def main():
     url, mode = sys.argv[1], sys.argv[2]
     s = KVDBClient.get_session(name=f"benchpy-{mode}", url=url, serializer="json")
-    u = user(1)
+    u = user()
     s.set("benchpy:size", u)
     size = s.strlen("benchpy:size")
     if mode == "sync":
@@ -48,7 +35,7 @@ def main():
         for i in range(pairs):
             k = f"benchpy:{i % 1000}"
             s.set(k, u)
-            assert s.get(k).id == 1
+            assert s.get(k).id == u.id
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         tasks = 1
     else:
@@ -58,7 +45,7 @@ def main():
             for i in range(n):
                 k = f"benchpy:{w}:{i % 100}"
                 await s.aset(k, u)
-                assert (await s.aget(k)).id == 1
+                assert (await s.aget(k)).id == u.id
 
         async def run():
             await asyncio.gather(*(worker(w, 20) for w in range(tasks)))

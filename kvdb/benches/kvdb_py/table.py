@@ -17,10 +17,10 @@ print("|---|---|---|---|---|---|---|---|---|")
 raw = {}
 for (placement, mode, tasks, client), rs in sorted(rows.items()):
     if client == "raw redis-rs":
-        raw[(placement, mode)] = statistics.median(r["pairs_per_s"] for r in rs)
+        raw[(placement, mode, tasks)] = statistics.median(r["pairs_per_s"] for r in rs)
 for (placement, mode, tasks, client), rs in sorted(rows.items()):
     rate = statistics.median(r["pairs_per_s"] for r in rs)
-    limit = raw.get((placement, mode))
+    limit = raw.get((placement, mode, tasks))
     ratio = f"{rate / limit:.3f}×" if limit else "—"
     print(f"| {placement}-core | {mode} | {tasks} | {client} | {rate:,.0f} | "
           f"{statistics.median(r['us_per_pair'] for r in rs):.1f} | "
