@@ -62,7 +62,10 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     if args.first().map(String::as_str) == Some("chart") {
-        return chart(args.get(1).map_or("docs/perf/concurrency.svg", String::as_str));
+        return chart(
+            args.get(1)
+                .map_or("docs/perf/concurrency.svg", String::as_str),
+        );
     }
     let url = args
         .first()

@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 quick=""; rounds=31; pairs=20000; py_pairs=3000; reps=3
 if [ "${1:-}" = "--quick" ]; then quick="--quick"; rounds=5; pairs=3000; py_pairs=500; reps=2; fi
-out=docs/perf; [ -n "$quick" ] && out=$(mktemp -d)
+# Absolute: `cargo bench` runs the harness from kvdb/.
+out="$PWD/docs/perf"; [ -n "$quick" ] && out=$(mktemp -d)
 
 machine() {
   echo "machine: $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
