@@ -447,7 +447,8 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
     })
 }
 
-/// The userinfo of `user:pass@authority/path`: only an `@` before the first `/` counts.
+/// The userinfo of `user:pass@authority/path`: everything before the last `@` (a password
+/// may contain `@`; `redact` splits the same way).
 fn split_userinfo(s: &str) -> (Option<&str>, &str) {
     match s.rfind('@') {
         Some(i) => (Some(&s[..i]), &s[i + 1..]),

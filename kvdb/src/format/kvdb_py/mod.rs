@@ -223,5 +223,3 @@ impl PyDoc {
     }
 }
 
-#[cfg(test)]
-mod tests;
