@@ -60,7 +60,7 @@ fn hset_struct<T: Serialize + ?Sized>(
         }
         Err(e) => {
             return Err(Error::Encode {
-                key: KeyContext(Some(key.to_owned())),
+                key: KeyContext::of(key),
                 type_name: std::any::type_name::<T>(),
                 codec: crate::Codec::Json,
                 source: e.into(),

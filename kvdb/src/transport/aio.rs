@@ -405,7 +405,7 @@ impl AsyncPool {
         match &self.backend {
             Backend::Server { .. } => {
                 let Some(Server { target, entries }) = self.server(read_only) else {
-                    return Err(Error::Unsupported("internal: no server connection".into()));
+                    return Err(Error::Internal("no server connection".into()));
                 };
                 let slot = match entries.get()? {
                     Some(s) => s,
@@ -660,9 +660,7 @@ impl AsyncPool {
                                     })
                                     .await
                                 }
-                                None => Err(Error::Unsupported(
-                                    "internal: a page without a cursor".into(),
-                                )),
+                                None => Err(Error::Internal("a page without a cursor".into())),
                             }
                         }
                     })
@@ -734,9 +732,8 @@ impl AsyncPool {
         let slot = &Mutex::new(Some(conv));
         self.retrying(whole, move || async move {
             let taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let mut conv = taken.ok_or_else(|| {
-                Error::Unsupported("internal: a conversation ran twice at once".into())
-            })?;
+            let mut conv =
+                taken.ok_or_else(|| Error::Internal("a conversation ran twice at once".into()))?;
             conv.rewind();
             let out = self.converse_on(&mut conv, None).await;
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conv);

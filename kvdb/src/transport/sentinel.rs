@@ -34,8 +34,8 @@ fn client(settings: &ConnectionSettings, role: Role) -> Result<SentinelClient> {
         tls,
     } = &settings.addr
     else {
-        return Err(crate::Error::Unsupported(
-            "internal: a sentinel client for a session that is not a sentinel session".into(),
+        return Err(crate::Error::Internal(
+            "a sentinel client for a session that is not a sentinel session".into(),
         ));
     };
     let server_type = match role {

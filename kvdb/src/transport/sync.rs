@@ -11,7 +11,7 @@ use super::observe::{self, OpInfo};
 use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyContext, Result};
 use crate::health::Observed;
 use crate::retry::{Failure, Safety};
 use crate::settings::ConnectionSettings;
@@ -530,9 +530,7 @@ impl SyncPool {
                 Some(conv) => observe::sync_conversation(info, &self.server, conv, |conv| {
                     self.converse_on(pool, conv, None)
                 }),
-                None => Err(Error::Unsupported(
-                    "internal: a page without a cursor".into(),
-                )),
+                None => Err(Error::Internal("a page without a cursor".into())),
             }
         })
     }
@@ -621,7 +619,7 @@ pub(crate) fn check_connection(
     match r {
         Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => {
             Err(Error::Redis {
-                key: crate::error::KeyContext(key()),
+                key: KeyContext::new(key()),
                 source: e,
             })
         }
