@@ -317,7 +317,7 @@ impl AsyncPool {
             _ => {
                 let _ = observed;
                 Backend::Server {
-                    primary: server(Target::Fixed(crate::tls::client(settings)?)),
+                    primary: server(Target::Fixed(crate::transport::connect::client(settings)?)),
                     replica: None,
                 }
             }
@@ -326,7 +326,7 @@ impl AsyncPool {
             settings: settings.clone(),
             server: settings.to_string(),
             #[cfg(feature = "tls")]
-            tls: crate::tls::rustls_config(settings)?,
+            tls: crate::transport::connect::rustls_config(settings)?,
             backend,
         })
     }
@@ -556,8 +556,8 @@ impl AsyncPool {
             Backend::Cluster { .. } => {
                 let mut last = None;
                 let mut found = None;
-                for info in self.settings.node_infos() {
-                    match crate::tls::node_client(info, &self.settings)?
+                for info in crate::transport::connect::node_infos(&self.settings) {
+                    match crate::transport::connect::node_client(info, &self.settings)?
                         .get_async_pubsub()
                         .await
                     {

@@ -14,6 +14,8 @@ mod checkout;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 mod conn;
+#[cfg_attr(not(any(feature = "cluster", feature = "sentinel")), allow(dead_code))]
+pub(crate) mod connect;
 mod empty;
 pub(crate) mod observe;
 pub(crate) mod pubsub;

@@ -83,7 +83,7 @@ impl Target {
             )),
             _ => {
                 let _ = observed;
-                Ok(Target::Fixed(crate::tls::client(settings)?))
+                Ok(Target::Fixed(crate::transport::connect::client(settings)?))
             }
         }
     }
@@ -127,7 +127,7 @@ impl Manager {
             target,
             settings: settings.clone(),
             #[cfg(feature = "tls")]
-            tls: crate::tls::rustls_config(settings)?,
+            tls: crate::transport::connect::rustls_config(settings)?,
         })
     }
 

@@ -222,4 +222,3 @@ impl PyDoc {
             .map_err(|e| decode_error(self.codec, std::any::type_name::<T>(), e))
     }
 }
-

@@ -1,278 +1,21 @@
-//! Connection settings: URL parsing, overrides and the pool fingerprint. Pure: no I/O.
+//! Parsing and redacting Redis URLs. Pure: no I/O.
 //!
-//! Two sessions share a connection pool exactly when their [`ConnectionSettings`] are equal.
+//! Single-server URLs: `redis://`, `rediss://` (TLS), `redis+unix://`/`unix://` and kvdb-py's
+//! aliases. Multi-node addresses:
+//!
+//! | form | meaning |
+//! |---|---|
+//! | `redis+cluster://[user[:pass]@]h1:p1,h2:p2[/0]` | a cluster, from any of its nodes (port 6379 if none); the db must be 0 |
+//! | `redis+sentinel://[user[:pass]@]s1:p1,s2:p2/mymaster[/db][?sentinel_username=u&sentinel_password=p]` | the primary the sentinels (port 26379 if none) name `mymaster` |
+//!
+//! `rediss+cluster://` and `rediss+sentinel://` use TLS to every node (and sentinel).
+//! The userinfo holds the data nodes' credentials (cluster nodes, the sentinel-managed primary
+//! and replicas); the sentinels' own are the `sentinel_*` query parameters. The node list is
+//! sorted and deduplicated, so that `h2,h1` and `h1,h2` are one connection fingerprint.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
 
-/// Where a session connects.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Addr {
-    /// TCP, optionally with TLS.
-    Tcp { host: String, port: u16, tls: bool },
-    /// A Unix domain socket.
-    Unix(PathBuf),
-    /// A Redis Cluster, reached through these seed nodes (sorted, no duplicates); with TLS to
-    /// every node (`rediss+cluster://`).
-    Cluster { nodes: Vec<Node>, tls: bool },
-    /// The primary that these sentinels (sorted, no duplicates) name for `master`; with TLS
-    /// to the sentinels and the data nodes (`rediss+sentinel://`).
-    Sentinel {
-        sentinels: Vec<Node>,
-        master: String,
-        tls: bool,
-    },
-}
-
-impl Addr {
-    /// Whether connections use TLS.
-    pub(crate) fn tls(&self) -> bool {
-        match self {
-            Addr::Tcp { tls, .. } | Addr::Cluster { tls, .. } | Addr::Sentinel { tls, .. } => *tls,
-            Addr::Unix(_) => false,
-        }
-    }
-
-    /// Turns TLS on or off (for [`SessionOptions::tls`](crate::SessionOptions::tls));
-    /// `false` for a unix socket, which has none.
-    pub(crate) fn set_tls(&mut self, on: bool) -> bool {
-        match self {
-            Addr::Tcp { tls, .. } | Addr::Cluster { tls, .. } | Addr::Sentinel { tls, .. } => {
-                *tls = on;
-                true
-            }
-            Addr::Unix(_) => !on,
-        }
-    }
-}
-
-/// A `host:port` of a cluster seed node or a sentinel.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct Node {
-    pub(crate) host: String,
-    pub(crate) port: u16,
-}
-
-impl fmt::Display for Node {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
-}
-
-/// RESP protocol version.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Protocol {
-    /// RESP2, the default.
-    #[default]
-    Resp2,
-    /// RESP3 (`?protocol=resp3`).
-    Resp3,
-}
-
-/// A password that never shows in `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Secret(pub(crate) String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"***\"")
-    }
-}
-
-/// Everything that decides which connection pool a session uses: the fingerprint.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub(crate) struct ConnectionSettings {
-    pub(crate) addr: Addr,
-    pub(crate) db: i64,
-    pub(crate) username: Option<String>,
-    pub(crate) password: Option<Secret>,
-    /// Sentinel only: the credentials the sentinels themselves ask for (the data nodes'
-    /// are `username`/`password`).
-    pub(crate) sentinel_username: Option<String>,
-    pub(crate) sentinel_password: Option<Secret>,
-    pub(crate) protocol: Protocol,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) response_timeout: Option<Duration>,
-    pub(crate) pool_size: u32,
-    pub(crate) pool_timeout: Duration,
-    pub(crate) client_name: Option<String>,
-    /// CA and client certificates of a `rediss://` connection.
-    pub(crate) tls: crate::tls::TlsSettings,
-    /// Cluster and sentinel: read-only operations may be served by replicas.
-    pub(crate) read_from_replicas: bool,
-    /// How failed requests are retried.
-    pub(crate) retry: crate::Retry,
-}
-
-impl ConnectionSettings {
-    /// The database, protocol and credentials for a data node (not a sentinel).
-    pub(crate) fn redis_info(&self) -> redis::RedisConnectionInfo {
-        let mut redis_info = redis::RedisConnectionInfo::default()
-            .set_db(self.db)
-            .set_protocol(match self.protocol {
-                Protocol::Resp2 => redis::ProtocolVersion::RESP2,
-                Protocol::Resp3 => redis::ProtocolVersion::RESP3,
-            });
-        if let Some(u) = &self.username {
-            redis_info = redis_info.set_username(u);
-        }
-        if let Some(p) = &self.password {
-            redis_info = redis_info.set_password(&p.0);
-        }
-        redis_info
-    }
-
-    /// The `redis` crate's connection info.
-    pub(crate) fn connection_info(&self) -> redis::ConnectionInfo {
-        let addr = match &self.addr {
-            Addr::Tcp {
-                host,
-                port,
-                tls: false,
-            } => redis::ConnectionAddr::Tcp(host.clone(), *port),
-            Addr::Tcp {
-                host,
-                port,
-                tls: true,
-            } => redis::ConnectionAddr::TcpTls {
-                host: host.clone(),
-                port: *port,
-                insecure: false,
-                tls_params: None,
-            },
-            Addr::Unix(p) => redis::ConnectionAddr::Unix(p.clone()),
-            // Multi-node modes: the first node, for the rare caller that wants one address
-            // (the cluster and sentinel transports use `nodes` instead).
-            Addr::Cluster { nodes, tls }
-            | Addr::Sentinel {
-                sentinels: nodes,
-                tls,
-                ..
-            } => match nodes.first() {
-                Some(n) => node_addr(n, *tls),
-                None => redis::ConnectionAddr::Tcp("localhost".into(), 6379),
-            },
-        };
-        node_info(addr, self.redis_info())
-    }
-
-    /// The connection info of each cluster seed node (with the data nodes' credentials).
-    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-    pub(crate) fn node_infos(&self) -> Vec<redis::ConnectionInfo> {
-        match &self.addr {
-            Addr::Cluster { nodes, tls } => nodes
-                .iter()
-                .map(|n| node_info(node_addr(n, *tls), self.redis_info()))
-                .collect(),
-            _ => vec![self.connection_info()],
-        }
-    }
-}
-
-/// A node's address, with TLS (verified; the certificates come with the client) or without.
-pub(crate) fn node_addr(n: &Node, tls: bool) -> redis::ConnectionAddr {
-    if tls {
-        redis::ConnectionAddr::TcpTls {
-            host: n.host.clone(),
-            port: n.port,
-            insecure: false,
-            tls_params: None,
-        }
-    } else {
-        redis::ConnectionAddr::Tcp(n.host.clone(), n.port)
-    }
-}
-
-fn node_info(
-    addr: redis::ConnectionAddr,
-    redis_info: redis::RedisConnectionInfo,
-) -> redis::ConnectionInfo {
-    use redis::IntoConnectionInfo;
-    #[allow(clippy::expect_used)]
-    addr.into_connection_info()
-        .expect("a ConnectionAddr always converts")
-        .set_redis_settings(redis_info)
-}
-
-/// Shows the URL with the password replaced by `***`.
-impl fmt::Display for ConnectionSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = match &self.addr {
-            Addr::Tcp { tls: false, .. } => "redis",
-            Addr::Tcp { tls: true, .. } => "rediss",
-            Addr::Unix(_) => "redis+unix",
-            Addr::Cluster { tls: false, .. } => "redis+cluster",
-            Addr::Cluster { tls: true, .. } => "rediss+cluster",
-            Addr::Sentinel { tls: false, .. } => "redis+sentinel",
-            Addr::Sentinel { tls: true, .. } => "rediss+sentinel",
-        };
-        write!(f, "{scheme}://")?;
-        match (&self.username, &self.password) {
-            (Some(u), Some(_)) => write!(f, "{u}:***@")?,
-            (Some(u), None) => write!(f, "{u}@")?,
-            (None, Some(_)) => write!(f, ":***@")?,
-            (None, None) => {}
-        }
-        match &self.addr {
-            Addr::Tcp { host, port, .. } if host.contains(':') => write!(f, "[{host}]:{port}")?,
-            Addr::Tcp { host, port, .. } => write!(f, "{host}:{port}")?,
-            Addr::Unix(p) => write!(f, "{}", p.display())?,
-            Addr::Cluster { nodes, .. }
-            | Addr::Sentinel {
-                sentinels: nodes, ..
-            } => write_nodes(f, nodes)?,
-        }
-        match &self.addr {
-            Addr::Unix(_) => write!(f, "?db={}", self.db),
-            Addr::Tcp { .. } | Addr::Cluster { .. } => write!(f, "/{}", self.db),
-            Addr::Sentinel { master, .. } => {
-                write!(f, "/{master}/{}", self.db)?;
-                let mut sep = '?';
-                if let Some(u) = &self.sentinel_username {
-                    write!(f, "{sep}sentinel_username={u}")?;
-                    sep = '&';
-                }
-                if self.sentinel_password.is_some() {
-                    write!(f, "{sep}sentinel_password=***")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-fn write_nodes(f: &mut fmt::Formatter<'_>, nodes: &[Node]) -> fmt::Result {
-    for (i, n) in nodes.iter().enumerate() {
-        if i > 0 {
-            f.write_str(",")?;
-        }
-        write!(f, "{n}")?;
-    }
-    Ok(())
-}
-
-impl fmt::Debug for ConnectionSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectionSettings")
-            .field("url", &format_args!("{self}"))
-            .field("protocol", &self.protocol)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("response_timeout", &self.response_timeout)
-            .field("pool_size", &self.pool_size)
-            .field("pool_timeout", &self.pool_timeout)
-            .field("client_name", &self.client_name)
-            .field("tls", &self.tls)
-            .field("read_from_replicas", &self.read_from_replicas)
-            .field("retry", &self.retry)
-            .finish()
-    }
-}
+use super::{Addr, Node, Protocol, Secret};
 
 /// The parts of a URL, before explicit overrides are applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -285,29 +28,6 @@ pub(crate) struct ParsedUrl {
     /// `?sentinel_username=` and `?sentinel_password=` of a sentinel URL.
     pub(crate) sentinel_username: Option<String>,
     pub(crate) sentinel_password: Option<Secret>,
-}
-
-impl fmt::Debug for Addr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Addr::Tcp { host, port, tls } => write!(f, "Tcp({host}:{port}, tls={tls})"),
-            Addr::Unix(p) => write!(f, "Unix({})", p.display()),
-            Addr::Cluster { nodes, tls } => {
-                f.write_str("Cluster(")?;
-                write_nodes(f, nodes)?;
-                write!(f, ", tls={tls})")
-            }
-            Addr::Sentinel {
-                sentinels,
-                master,
-                tls,
-            } => {
-                write!(f, "Sentinel({master} via ")?;
-                write_nodes(f, sentinels)?;
-                write!(f, ", tls={tls})")
-            }
-        }
-    }
 }
 
 /// Parses a Redis URL. Errors never contain the password.
@@ -389,7 +109,7 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
             let (username, password) = parse_userinfo(userinfo)?;
             let sentinel = scheme.ends_with("+sentinel");
             let tls = scheme.starts_with("rediss") || scheme.starts_with("valkeys");
-            let (addr, db_path) = crate::nodes::parse_multi(rest, sentinel, tls)?;
+            let (addr, db_path) = parse_multi(rest, sentinel, tls)?;
             let db = match (db_path, db_query) {
                 (Some(a), Some(b)) if a != b => {
                     return Err(format!(
@@ -590,4 +310,153 @@ fn redact_query(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The default port of a sentinel.
+pub(crate) const SENTINEL_PORT: u16 = 26379;
+
+/// Parses `h1:p1,h2:p2` (cluster) or `s1:p1,s2:p2/master[/db]` (sentinel), the part of a URL
+/// after the userinfo; returns the address and the db of the path, if any.
+pub(crate) fn parse_multi(
+    rest: &str,
+    sentinel: bool,
+    tls: bool,
+) -> Result<(Addr, Option<i64>), String> {
+    let (hosts, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
+    };
+    let default_port = if sentinel { SENTINEL_PORT } else { 6379 };
+    let nodes = parse_nodes(hosts.split(','), default_port)?;
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
+    if sentinel {
+        let master = parts.next().ok_or(
+            "a sentinel URL needs the master name after the hosts: \
+             redis+sentinel://host:26379/mymaster",
+        )?;
+        let db = parts.next().map(parse_db).transpose()?;
+        if let Some(extra) = parts.next() {
+            return Err(format!("unexpected {extra:?} after the sentinel URL's db"));
+        }
+        Ok((
+            Addr::Sentinel {
+                sentinels: nodes,
+                master: master.to_owned(),
+                tls,
+            },
+            db,
+        ))
+    } else {
+        let db = parts.next().map(parse_db).transpose()?;
+        if let Some(extra) = parts.next() {
+            return Err(format!("unexpected {extra:?} after the cluster URL's db"));
+        }
+        Ok((Addr::Cluster { nodes, tls }, db))
+    }
+}
+
+/// Parses `host:port` strings into a sorted list without duplicates; at least one.
+pub(crate) fn parse_nodes<'a>(
+    items: impl IntoIterator<Item = &'a str>,
+    default_port: u16,
+) -> Result<Vec<Node>, String> {
+    let mut nodes = Vec::new();
+    for item in items {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err("an empty host in the node list".into());
+        }
+        let (host, port) = parse_hostport_or(item, default_port)?;
+        nodes.push(Node { host, port });
+    }
+    if nodes.is_empty() {
+        return Err("the node list is empty".into());
+    }
+    nodes.sort();
+    nodes.dedup();
+    Ok(nodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(h: &str, p: u16) -> Node {
+        Node {
+            host: h.into(),
+            port: p,
+        }
+    }
+
+    #[test]
+    fn cluster_urls() {
+        let p = parse_url("redis+cluster://b:7001,a:7000,a:7000").unwrap();
+        assert_eq!(
+            p.addr,
+            Addr::Cluster {
+                nodes: vec![node("a", 7000), node("b", 7001)],
+                tls: false
+            }
+        );
+        assert_eq!(p.db, None);
+        let p = parse_url("redis+cluster://u:pw@[::1]:7000,h/0").unwrap();
+        assert_eq!(
+            p.addr,
+            Addr::Cluster {
+                nodes: vec![node("::1", 7000), node("h", 6379)],
+                tls: false
+            }
+        );
+        assert_eq!(p.username.as_deref(), Some("u"));
+        assert_eq!(p.db, Some(0));
+        assert!(parse_url("redis+cluster://a:7000,,b:7001").is_err());
+        assert!(parse_url("redis+cluster://a:0").is_err());
+        assert!(parse_url("redis+cluster://").is_err());
+        let p = parse_url("rediss+cluster://a:7000").unwrap();
+        assert!(matches!(p.addr, Addr::Cluster { tls: true, .. }), "{p:?}");
+        let p = parse_url("valkeys+cluster://a:7000").unwrap();
+        assert!(p.addr.tls());
+        let e = parse_url("redis+cluster://a:7000?sentinel_password=x").unwrap_err();
+        assert!(e.contains("sentinel URLs") && !e.contains('x'), "{e}");
+    }
+
+    #[test]
+    fn sentinel_urls() {
+        let p = parse_url("redis+sentinel://s2:5001,s1/mymaster/3").unwrap();
+        assert_eq!(
+            p.addr,
+            Addr::Sentinel {
+                sentinels: vec![node("s1", SENTINEL_PORT), node("s2", 5001)],
+                master: "mymaster".into(),
+                tls: false
+            }
+        );
+        assert_eq!(p.db, Some(3));
+        let p = parse_url("redis+sentinel://:pw@s1:5000/m").unwrap();
+        assert_eq!(p.db, None);
+        assert!(p.password.is_some());
+        let e = parse_url("redis+sentinel://s1:5000").unwrap_err();
+        assert!(e.contains("master name"), "{e}");
+        assert!(parse_url("redis+sentinel://s1/m/1/x").is_err());
+        assert!(parse_url("redis+sentinel://s1/m/notadb").is_err());
+        let p = parse_url(
+            "rediss+sentinel://u:pw@s1/m/1?sentinel_username=watch&sentinel_password=s%40cret",
+        )
+        .unwrap();
+        assert!(p.addr.tls());
+        assert_eq!(p.sentinel_username.as_deref(), Some("watch"));
+        assert_eq!(p.sentinel_password.map(|s| s.0).as_deref(), Some("s@cret"));
+        assert_eq!(p.username.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn sentinel_passwords_are_redacted_from_urls() {
+        let r = redact("redis+sentinel://u:pw@s1/m/0?sentinel_password=hidden&sentinel_username=w");
+        assert_eq!(
+            r,
+            "redis+sentinel://u:***@s1/m/0?sentinel_password=***&sentinel_username=w"
+        );
+        let r = redact("redis+sentinel://s1/m?sentinel_password=hidden");
+        assert_eq!(r, "redis+sentinel://s1/m?sentinel_password=***");
+    }
 }
