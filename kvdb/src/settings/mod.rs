@@ -175,20 +175,14 @@ fn write_nodes(f: &mut fmt::Formatter<'_>, nodes: &[Node]) -> fmt::Result {
     Ok(())
 }
 
+/// Every setting (passwords as `***`), from the one list `differences` reads too.
 impl fmt::Debug for ConnectionSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectionSettings")
-            .field("url", &format_args!("{self}"))
-            .field("protocol", &self.protocol)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("response_timeout", &self.response_timeout)
-            .field("pool_size", &self.pool_size)
-            .field("pool_timeout", &self.pool_timeout)
-            .field("client_name", &self.client_name)
-            .field("tls", &self.tls)
-            .field("read_from_replicas", &self.read_from_replicas)
-            .field("retry", &self.retry)
-            .finish()
+        let mut d = f.debug_struct("ConnectionSettings");
+        for s in self.settings() {
+            d.field(s.name, &format_args!("{}", s.shown));
+        }
+        d.finish()
     }
 }
 
