@@ -119,7 +119,10 @@ fn every_setting_is_compared_and_named() {
     ] {
         match KVDBClient::get_session(changed) {
             Err(Error::SessionConflict { differences, .. }) => {
-                assert!(differences.starts_with(&format!("{name} (")), "{differences}");
+                assert!(
+                    differences.starts_with(&format!("{name} (")),
+                    "{differences}"
+                );
             }
             other => panic!("{name}: {other:?}"),
         }

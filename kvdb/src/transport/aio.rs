@@ -170,7 +170,7 @@ enum Backend {
 
 /// A connection to send requests on: a server's shared or dedicated connection, or a
 /// cluster connection.
-pub(crate) enum Link {
+pub(crate) enum Channel {
     Shared {
         live: Live,
         slot: SharedSlot,
@@ -183,7 +183,7 @@ pub(crate) enum Link {
     },
 }
 
-impl Link {
+impl Channel {
     /// Runs one round trip on this connection (none if the op is answered locally).
     pub(crate) async fn run<O: Op>(&mut self, mut op: O) -> Result<O::Output> {
         if let Some(out) = super::run_locally(&mut op) {
@@ -196,7 +196,7 @@ impl Link {
     /// Sends `request`; the outer `Err` is for a request refused before sending.
     async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
         match self {
-            Link::Shared { live, slot } => {
+            Channel::Shared { live, slot } => {
                 let reply = live.send(request).await;
                 if let Err(e) = &reply
                     && (e.is_io_error() || e.is_connection_dropped() || live.is_closed())
@@ -206,9 +206,9 @@ impl Link {
                 }
                 Ok(reply)
             }
-            Link::Dedicated(c) => Ok(c.send(request).await),
+            Channel::Dedicated(c) => Ok(c.send(request).await),
             #[cfg(feature = "cluster")]
-            Link::Cluster { conn, primaries } => {
+            Channel::Cluster { conn, primaries } => {
                 super::cluster::aio::send(conn, primaries, request).await
             }
         }
@@ -401,7 +401,7 @@ impl AsyncPool {
     /// The shared connection for the current runtime: the open one, or a new one (opened
     /// within the connect timeout; a failure is [`Error::Connect`]). For a read-only operation
     /// of a session with replica reads, the replica's.
-    async fn shared(&self, read_only: bool) -> Result<Link> {
+    async fn shared(&self, read_only: bool) -> Result<Channel> {
         match &self.backend {
             Backend::Server { .. } => {
                 let Some(Server { target, entries }) = self.server(read_only) else {
@@ -418,7 +418,7 @@ impl AsyncPool {
                         server: self.server.clone(),
                         source,
                     })?;
-                Ok(Link::Shared { live, slot })
+                Ok(Channel::Shared { live, slot })
             }
             #[cfg(feature = "cluster")]
             Backend::Cluster {
@@ -432,7 +432,7 @@ impl AsyncPool {
                         client.get_pending_async_connection_with_config(self.cluster_config(None)),
                     )?,
                 };
-                Ok(Link::Cluster {
+                Ok(Channel::Cluster {
                     conn,
                     primaries: primaries.clone(),
                 })
@@ -460,13 +460,13 @@ impl AsyncPool {
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map. (A plain server's connection is
-    /// forgotten by [`Link::send`] when it fails.)
+    /// forgotten by [`Channel::send`] when it fails.)
     // Only sentinel and cluster sessions react; a build with neither has nothing to do.
     #[cfg_attr(
         not(any(feature = "sentinel", feature = "cluster")),
         allow(unused_variables)
     )]
-    fn after_failure(&self, link: &Link, reply: &redis::RedisResult<Value>) {
+    fn after_failure(&self, link: &Channel, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
                 || e.is_connection_dropped()
@@ -491,7 +491,7 @@ impl AsyncPool {
                     }
                     Ok(v) => says_read_only(v),
                 };
-                if gone && let Link::Shared { live, slot } = link {
+                if gone && let Channel::Shared { live, slot } = link {
                     slot.forget(live);
                 }
             }
@@ -506,7 +506,7 @@ impl AsyncPool {
     }
 
     /// A new connection of its own, for WATCH transactions and blocking commands.
-    async fn dedicated(&self, response_timeout: Option<Duration>) -> Result<Link> {
+    async fn dedicated(&self, response_timeout: Option<Duration>) -> Result<Channel> {
         match &self.backend {
             Backend::Server {
                 primary: Server { target, .. },
@@ -519,12 +519,12 @@ impl AsyncPool {
                         server: self.server.clone(),
                         source,
                     })?;
-                Ok(Link::Dedicated(conn))
+                Ok(Channel::Dedicated(conn))
             }
             #[cfg(feature = "cluster")]
             Backend::Cluster {
                 client, primaries, ..
-            } => Ok(Link::Cluster {
+            } => Ok(Channel::Cluster {
                 conn: client
                     .get_async_connection_with_config(self.cluster_config(Some(response_timeout)))
                     .await?,
@@ -621,7 +621,7 @@ impl AsyncPool {
 
     /// A connection of its own, kept for several requests (a transaction's WATCH state lives
     /// on it); closed when dropped. Like a conversation's, only getting it is retried.
-    pub(crate) async fn reserve(&self) -> Result<Link> {
+    pub(crate) async fn reserve(&self) -> Result<Channel> {
         self.retrying(Safety::Once, || {
             self.dedicated(self.settings.response_timeout)
         })
@@ -750,7 +750,7 @@ impl AsyncPool {
     {
         let dedicated = conv.needs_dedicated_connection();
         let read_only = conv.read_only();
-        let mut held: Option<Link> = None;
+        let mut held: Option<Channel> = None;
         let mut reply = None;
         loop {
             let step = conv.step(reply.take())?;

@@ -1,65 +1,21 @@
 //! The synchronous transport: a bounded pool of blocking connections ([`checkout`](super::checkout)),
 //! no runtime.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use redis::{ConnectionLike, Value};
+use redis::Value;
 
 use super::checkout::{CheckoutError, ConnPool, Connector, Pooled};
 use super::conn::Conn;
+pub(crate) use super::conn::{Link, run_on_link};
 use super::observe::{self, OpInfo};
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use std::sync::Arc;
 
 use crate::error::{Error, KeyContext, Result};
 use crate::health::Observed;
 use crate::retry::{Failure, Safety};
 use crate::settings::ConnectionSettings;
-
-/// A checked-out blocking connection: to one server, or to a cluster.
-pub(crate) trait Link {
-    /// Sends `request`. The outer `Err` is for a request refused before anything is sent
-    /// (e.g. [`Error::CrossSlot`]); the inner result is the server's answer or the
-    /// connection's failure.
-    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>>;
-    /// Sets the socket read timeout(s).
-    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()>;
-}
-
-impl<M: Connector> Link for Pooled<'_, M>
-where
-    M::Conn: Link,
-{
-    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
-        (**self).send(request)
-    }
-
-    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
-        (**self).set_read_timeout(t)
-    }
-}
-
-/// Runs one round trip on a connection the caller holds (none if the op is answered locally).
-pub(crate) fn run_on_link<O: Op>(conn: &mut dyn Link, mut op: O) -> Result<O::Output> {
-    if let Some(out) = super::run_locally(&mut op) {
-        return out;
-    }
-    let reply = conn.send(&op.request())?;
-    complete(reply, op)
-}
-
-impl Link for Conn {
-    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
-        Ok(match request {
-            Request::Cmd(cmd) => self.req_command(cmd),
-            Request::Pipe(pipe) => pipe.query::<Value>(self),
-        })
-    }
-
-    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
-        Conn::set_read_timeout(self, t)
-    }
-}
 
 /// Who a server connection goes to: a fixed address, or the primary (or a replica) that
 /// sentinels name at connection time (so that new connections follow a failover).

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::settings::ConnectionSettings;
 use crate::transport::Request;
 use crate::transport::checkout::Connector;
-use crate::transport::sync::Link;
+use crate::transport::conn::Link;
 
 /// Opens cluster connections (each to every node it needs, lazily after the first).
 #[derive(Clone)]
