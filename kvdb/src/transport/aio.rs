@@ -13,207 +13,23 @@
 //! pool keeps one connection per live runtime and forgets a runtime's connection when the
 //! runtime is gone.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use redis::Value;
 
+pub(crate) use super::aio_shared::Channel;
+use super::aio_shared::{Backend, Entries, Server, SharedSlot, Target};
 use super::aio_wire::Live;
+#[cfg(feature = "cluster")]
+use super::connect;
 use super::observe::{self, OpInfo};
 use super::sync::check_connection;
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
 use crate::health::Observed;
 use crate::retry::Safety;
 use crate::settings::ConnectionSettings;
-
-/// A runtime's shared connection to a server: opened lazily, replaced once it failed.
-#[derive(Clone, Default)]
-pub(crate) struct SharedSlot(Arc<SlotState>);
-
-#[derive(Default)]
-struct SlotState {
-    /// The open connection: taken under a short lock by every request.
-    conn: Mutex<Option<Live>>,
-    /// Held while a connection is being opened, so that one caller opens it and the others
-    /// wait for it; keeps the latest failed attempt, whose error callers that queued behind
-    /// it get instead of each trying (and waiting the connect timeout) in turn.
-    opening: tokio::sync::Mutex<Option<(Instant, redis::RedisError)>>,
-}
-
-/// The shared connection of one runtime.
-struct Entry<C> {
-    runtime: tokio::runtime::Id,
-    alive: Arc<AtomicBool>,
-    conn: C,
-}
-
-/// Sets `alive` to false when dropped, i.e. when its runtime drops the task holding it.
-struct AliveGuard(Arc<AtomicBool>);
-
-impl Drop for AliveGuard {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
-
-/// One shared connection per live runtime.
-struct Entries<C>(Mutex<Vec<Entry<C>>>);
-
-impl<C: Clone> Entries<C> {
-    fn new() -> Self {
-        Entries(Mutex::new(Vec::new()))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry<C>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The current runtime's connection, if it has one.
-    fn get(&self) -> Result<Option<C>> {
-        let id = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::NoRuntime)?
-            .id();
-        let mut entries = self.lock();
-        entries.retain(|e| e.alive.load(Ordering::Acquire));
-        Ok(entries
-            .iter()
-            .find(|e| e.runtime == id)
-            .map(|e| e.conn.clone()))
-    }
-
-    /// Keeps `conn` as the current runtime's connection (unless another task got there
-    /// first: then that one), for as long as the runtime lives.
-    fn put(&self, conn: C) -> Result<C> {
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let id = handle.id();
-        let mut entries = self.lock();
-        if let Some(e) = entries.iter().find(|e| e.runtime == id) {
-            return Ok(e.conn.clone());
-        }
-        let alive = Arc::new(AtomicBool::new(true));
-        let guard = AliveGuard(alive.clone());
-        handle.spawn(async move {
-            let _guard = guard;
-            std::future::pending::<()>().await
-        });
-        entries.push(Entry {
-            runtime: id,
-            alive,
-            conn: conn.clone(),
-        });
-        Ok(conn)
-    }
-
-    /// Forgets the current runtime's connection (the next call makes a new one).
-    #[cfg_attr(not(any(feature = "sentinel", feature = "cluster")), allow(dead_code))]
-    fn forget(&self) {
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            let id = handle.id();
-            self.lock().retain(|e| e.runtime != id);
-        }
-    }
-}
-
-/// Who a server connection goes to: a fixed address, or the primary (or a replica) the
-/// sentinels name.
-// One or two per pool, never moved afterwards: the variants' sizes do not matter.
-#[allow(clippy::large_enum_variant)]
-enum Target {
-    Fixed(redis::Client),
-    #[cfg(feature = "sentinel")]
-    Sentinel(super::sentinel::AsyncLookup),
-}
-
-impl Target {
-    async fn client(&self) -> Result<redis::Client> {
-        match self {
-            Target::Fixed(c) => Ok(c.clone()),
-            #[cfg(feature = "sentinel")]
-            // Boxed as a `dyn Future`: redis's sentinel lookup future is deeply nested, and
-            // inside every op's future (and the user's async code around it) the auto-trait
-            // checks exceed rustc's recursion limit in the user's crate. One allocation per
-            // connect, not per op.
-            Target::Sentinel(lookup) => {
-                let lookup: std::pin::Pin<
-                    Box<dyn Future<Output = redis::RedisResult<redis::Client>> + Send + '_>,
-                > = Box::pin(lookup.client());
-                Ok(lookup.await?)
-            }
-        }
-    }
-}
-
-/// The shared connections to one server (per runtime) and where they go.
-struct Server {
-    target: Target,
-    entries: Entries<SharedSlot>,
-}
-
-/// The connections of an async pool.
-enum Backend {
-    Server {
-        primary: Server,
-        /// Sentinel replica reads: connections to a replica, for read-only operations.
-        replica: Option<Server>,
-    },
-    #[cfg(feature = "cluster")]
-    Cluster {
-        client: redis::cluster::ClusterClient,
-        entries: Entries<redis::cluster_async::ClusterConnection>,
-        primaries: super::cluster::Primaries,
-    },
-}
-
-/// A connection to send requests on: a server's shared or dedicated connection, or a
-/// cluster connection.
-pub(crate) enum Channel {
-    Shared {
-        live: Live,
-        slot: SharedSlot,
-    },
-    Dedicated(Live),
-    #[cfg(feature = "cluster")]
-    Cluster {
-        conn: redis::cluster_async::ClusterConnection,
-        primaries: super::cluster::Primaries,
-    },
-}
-
-impl Channel {
-    /// Runs one round trip on this connection (none if the op is answered locally).
-    pub(crate) async fn run<O: Op>(&mut self, mut op: O) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut op) {
-            return out;
-        }
-        let reply = self.send(&op.request()).await?;
-        complete(reply, op)
-    }
-
-    /// Sends `request`; the outer `Err` is for a request refused before sending.
-    async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
-        match self {
-            Channel::Shared { live, slot } => {
-                let reply = live.send(request).await;
-                if let Err(e) = &reply
-                    && (e.is_io_error() || e.is_connection_dropped() || live.is_closed())
-                    && !e.is_timeout()
-                {
-                    slot.forget(live);
-                }
-                Ok(reply)
-            }
-            Channel::Dedicated(c) => Ok(c.send(request).await),
-            #[cfg(feature = "cluster")]
-            Channel::Cluster { conn, primaries } => {
-                super::cluster::aio::send(conn, primaries, request).await
-            }
-        }
-    }
-}
 
 /// One attempt of a single round trip, its type erased (`dyn Future + Send`): the futures of
 /// deeply nested callers (the cache driver inside `#[cached]` functions spawned on tokio)
@@ -222,70 +38,13 @@ type Attempt<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Val
 
 /// The async side of a pool.
 pub(crate) struct AsyncPool {
-    settings: ConnectionSettings,
-    backend: Backend,
+    pub(super) settings: ConnectionSettings,
+    pub(super) backend: Backend,
     /// The server, redacted: for errors, spans and metrics.
     server: String,
     /// The TLS configuration of a `rediss://` session.
     #[cfg(feature = "tls")]
     tls: Option<Arc<rustls::ClientConfig>>,
-}
-
-impl SharedSlot {
-    /// The open connection, if it is not known to be closed.
-    fn current(&self) -> Option<Live> {
-        let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
-        match &*conn {
-            Some(live) if !live.is_closed() => Some(live.clone()),
-            // The server closed it while it was idle: nothing was sent on it yet.
-            Some(_) => {
-                *conn = None;
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// The open connection, or a new one from `open`.
-    async fn live<F, Fut>(&self, open: F) -> redis::RedisResult<Live>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = redis::RedisResult<Live>>,
-    {
-        if let Some(live) = self.current() {
-            return Ok(live);
-        }
-        let asked = Instant::now();
-        let mut failed = self.0.opening.lock().await;
-        if let Some(live) = self.current() {
-            return Ok(live);
-        }
-        if let Some((at, e)) = &*failed
-            && *at >= asked
-        {
-            return Err(e.clone());
-        }
-        match open().await {
-            Ok(live) => {
-                *failed = None;
-                *self.0.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(live.clone());
-                Ok(live)
-            }
-            Err(e) => {
-                *failed = Some((Instant::now(), e.clone()));
-                Err(e)
-            }
-        }
-    }
-
-    /// Forgets `live` if it is still the slot's connection (the next call opens another).
-    fn forget(&self, live: &Live) {
-        live.mark_closed();
-        let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if conn.as_ref().is_some_and(|c| c.same(live)) {
-            *conn = None;
-        }
-    }
 }
 
 impl AsyncPool {
@@ -428,29 +187,15 @@ impl AsyncPool {
             } => {
                 let conn = match entries.get()? {
                     Some(c) => c,
-                    None => entries.put(
-                        client.get_pending_async_connection_with_config(self.cluster_config(None)),
-                    )?,
+                    None => entries.put(client.get_pending_async_connection_with_config(
+                        connect::cluster_config(&self.settings, None),
+                    ))?,
                 };
                 Ok(Channel::Cluster {
                     conn,
                     primaries: primaries.clone(),
                 })
             }
-        }
-    }
-
-    #[cfg(feature = "cluster")]
-    fn cluster_config(
-        &self,
-        response_timeout: Option<Option<Duration>>,
-    ) -> redis::cluster::ClusterConfig {
-        let config = redis::cluster::ClusterConfig::new()
-            .set_connection_timeout(self.settings.connect_timeout);
-        // No response timeout (wait for ever): a year stands for it.
-        match response_timeout.unwrap_or(self.settings.response_timeout) {
-            Some(t) => config.set_response_timeout(t),
-            None => config.set_response_timeout(Duration::from_secs(365 * 24 * 3600)),
         }
     }
 
@@ -489,7 +234,7 @@ impl AsyncPool {
                             || e.kind()
                                 == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
                     }
-                    Ok(v) => says_read_only(v),
+                    Ok(v) => super::sentinel::says_read_only(v),
                 };
                 if gone && let Channel::Shared { live, slot } = link {
                     slot.forget(live);
@@ -526,58 +271,14 @@ impl AsyncPool {
                 client, primaries, ..
             } => Ok(Channel::Cluster {
                 conn: client
-                    .get_async_connection_with_config(self.cluster_config(Some(response_timeout)))
+                    .get_async_connection_with_config(connect::cluster_config(
+                        &self.settings,
+                        Some(response_timeout),
+                    ))
                     .await?,
                 primaries: primaries.clone(),
             }),
         }
-    }
-
-    /// A new pub/sub connection, with nothing subscribed yet (`transport::pubsub::aio`);
-    /// fails after the connect timeout.
-    pub(crate) async fn open_pubsub(&self) -> Result<redis::aio::PubSub> {
-        match tokio::time::timeout(self.settings.connect_timeout, self.connect_pubsub()).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::from(redis::RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "timed out connecting for a subscription",
-            )))),
-        }
-    }
-
-    async fn connect_pubsub(&self) -> Result<redis::aio::PubSub> {
-        let pubsub = match &self.backend {
-            Backend::Server {
-                primary: Server { target, .. },
-                ..
-            } => target.client().await?.get_async_pubsub().await?,
-            // A cluster broadcasts (non-sharded) pub/sub messages to every node: any one will do.
-            #[cfg(feature = "cluster")]
-            Backend::Cluster { .. } => {
-                let mut last = None;
-                let mut found = None;
-                for info in crate::transport::connect::node_infos(&self.settings) {
-                    match crate::transport::connect::node_client(info, &self.settings)?
-                        .get_async_pubsub()
-                        .await
-                    {
-                        Ok(p) => {
-                            found = Some(p);
-                            break;
-                        }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                match (found, last) {
-                    (Some(p), _) => p,
-                    (None, Some(e)) => return Err(e.into()),
-                    (None, None) => {
-                        return Err(Error::Unsupported("no cluster node is known".into()));
-                    }
-                }
-            }
-        };
-        Ok(pubsub)
     }
 
     /// Runs a command that makes the server wait, on a connection of its own (so that the
@@ -787,15 +488,5 @@ impl AsyncPool {
                 Step::Send(_) | Step::SendPipe(_) => {}
             }
         }
-    }
-}
-
-/// Whether a reply says `READONLY` (the server is a replica now).
-#[cfg(feature = "sentinel")]
-fn says_read_only(v: &Value) -> bool {
-    match v {
-        Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
-        Value::Array(items) => items.iter().any(says_read_only),
-        _ => false,
     }
 }

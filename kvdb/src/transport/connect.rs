@@ -104,6 +104,22 @@ fn node_info(
         .set_redis_settings(redis_info)
 }
 
+/// The async cluster connection's configuration: the connect timeout, and the response
+/// timeout given (`Some`) or the session's.
+#[cfg(all(feature = "cluster", feature = "async"))]
+pub(crate) fn cluster_config(
+    settings: &ConnectionSettings,
+    response_timeout: Option<Option<std::time::Duration>>,
+) -> redis::cluster::ClusterConfig {
+    let config =
+        redis::cluster::ClusterConfig::new().set_connection_timeout(settings.connect_timeout);
+    // No response timeout (wait for ever): a year stands for it.
+    match response_timeout.unwrap_or(settings.response_timeout) {
+        Some(t) => config.set_response_timeout(t),
+        None => config.set_response_timeout(std::time::Duration::from_secs(365 * 24 * 3600)),
+    }
+}
+
 /// The `redis` client for `settings`: with the TLS settings applied for a `rediss://` URL.
 pub(crate) fn client(settings: &ConnectionSettings) -> Result<redis::Client> {
     node_client(connection_info(settings), settings)

@@ -187,3 +187,13 @@ impl AsyncLookup {
         Ok(found)
     }
 }
+
+/// Whether a reply says `READONLY` (the server is a replica now).
+#[cfg(feature = "async")]
+pub(crate) fn says_read_only(v: &redis::Value) -> bool {
+    match v {
+        redis::Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
+        redis::Value::Array(items) => items.iter().any(says_read_only),
+        _ => false,
+    }
+}
