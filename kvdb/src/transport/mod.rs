@@ -19,6 +19,7 @@ mod conn;
 #[cfg_attr(not(any(feature = "cluster", feature = "sentinel")), allow(dead_code))]
 pub(crate) mod connect;
 mod empty;
+mod manager;
 pub(crate) mod observe;
 pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
