@@ -85,48 +85,34 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
                 .into(),
         );
     }
-    let tls = match scheme.as_str() {
-        "redis" | "keydb" | "dragonfly" | "valkey" => false,
-        "rediss" | "keydbs" | "valkeys" => true,
+    // Every scheme gives the address and the db of its path, if any.
+    let (addr, db_path) = match scheme.as_str() {
+        "redis" | "keydb" | "dragonfly" | "valkey" | "rediss" | "keydbs" | "valkeys" => {
+            let tls = matches!(scheme.as_str(), "rediss" | "keydbs" | "valkeys");
+            let (authority, path) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, ""),
+            };
+            let (host, port) = parse_hostport(authority)?;
+            let path = path.trim_end_matches('/');
+            let db_path = if path.is_empty() {
+                None
+            } else {
+                Some(parse_db(path)?)
+            };
+            (Addr::Tcp { host, port, tls }, db_path)
+        }
         "redis+unix" | "unix" => {
-            let path = rest;
-            let (username, password) = parse_userinfo(userinfo)?;
-            if path.is_empty() {
+            if rest.is_empty() {
                 return Err("a unix socket URL needs a path: redis+unix:///run/redis.sock".into());
             }
-            return Ok(ParsedUrl {
-                addr: Addr::Unix(PathBuf::from(percent_decode(path)?)),
-                db: db_query,
-                username,
-                password,
-                protocol,
-                sentinel_username,
-                sentinel_password,
-            });
+            (Addr::Unix(PathBuf::from(percent_decode(rest)?)), None)
         }
         "redis+cluster" | "valkey+cluster" | "redis+sentinel" | "valkey+sentinel"
         | "rediss+cluster" | "valkeys+cluster" | "rediss+sentinel" | "valkeys+sentinel" => {
-            let (username, password) = parse_userinfo(userinfo)?;
             let sentinel = scheme.ends_with("+sentinel");
             let tls = scheme.starts_with("rediss") || scheme.starts_with("valkeys");
-            let (addr, db_path) = parse_multi(rest, sentinel, tls)?;
-            let db = match (db_path, db_query) {
-                (Some(a), Some(b)) if a != b => {
-                    return Err(format!(
-                        "the URL names two databases: /{a} in the path and ?db={b} in the query"
-                    ));
-                }
-                (a, b) => a.or(b),
-            };
-            return Ok(ParsedUrl {
-                addr,
-                db,
-                username,
-                password,
-                protocol,
-                sentinel_username,
-                sentinel_password,
-            });
+            parse_multi(rest, sentinel, tls)?
         }
         other => {
             return Err(format!(
@@ -136,18 +122,7 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
             ));
         }
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i + 1..]),
-        None => (rest, ""),
-    };
     let (username, password) = parse_userinfo(userinfo)?;
-    let (host, port) = parse_hostport(authority)?;
-    let path = path.trim_end_matches('/');
-    let db_path = if path.is_empty() {
-        None
-    } else {
-        Some(parse_db(path)?)
-    };
     let db = match (db_path, db_query) {
         (Some(a), Some(b)) if a != b => {
             return Err(format!(
@@ -157,7 +132,7 @@ pub(crate) fn parse_url(url: &str) -> Result<ParsedUrl, String> {
         (a, b) => a.or(b),
     };
     Ok(ParsedUrl {
-        addr: Addr::Tcp { host, port, tls },
+        addr,
         db,
         username,
         password,
