@@ -42,11 +42,7 @@ fn kill_clients(admin: &mut redis::Connection) {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    kvdb_tests::rt_threads(2)
 }
 
 /// The kinds of call the tests repeat: each reads or writes what `seed` stored.
