@@ -214,7 +214,7 @@ session_methods! {
     /// # Ok::<(), kvdb::Error>(())
     /// ```
     fn update_model[T, F](key: &(impl AsKey<T::Key> + ?Sized), change: F) -> Option<T>
-        where [T: KvModel, F: FnMut(&mut T) + Send]
+        where [T: KvModel, F: FnMut(&mut T)] async [F: Send]
         = [once] converse |core: &Core| Ok::<_, Error>(Update::<T, Infallible, _>::new(*core, key_of::<T>(key)?, infallible(change)))
             .map(|up| map_conversation(up, |outcome| Ok(outcome.unwrap_or_else(|never| match never {}))));
 
@@ -252,7 +252,8 @@ session_methods! {
     /// ```
     fn try_update_model[T, F, E](key: &(impl AsKey<T::Key> + ?Sized), change: F)
         -> std::result::Result<Option<T>, E>
-        where [T: KvModel, F: FnMut(&mut T) -> std::result::Result<(), E> + Send, E: From<Error> + Send]
+        where [T: KvModel, F: FnMut(&mut T) -> std::result::Result<(), E>, E: From<Error>]
+        async [F: Send, E: Send]
         = [once] fallible |core: &Core| Ok::<_, Error>(Update::<T, E, F>::new(*core, key_of::<T>(key)?, change));
 
     /// Iterates over every stored `T`, a page at a time (each page one `SCAN` with the
