@@ -416,5 +416,4 @@ pub(crate) fn decode_any(bytes: &[u8], limit: usize) -> Result<AnyModel> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-#[path = "registry_tests.rs"]
 mod tests;
