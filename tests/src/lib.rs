@@ -234,3 +234,23 @@ macro_rules! dual_test {
         }
     };
 }
+
+/// A plain `redis` connection to a test's own server at `url`, for what a test does behind
+/// kvdb's back (kill clients, change the config).
+pub fn admin(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("the test server accepts connections")
+}
+
+/// Closes every normal client connection but `admin`'s own (`CLIENT KILL TYPE normal`;
+/// `SKIPME yes` is the default): what a server's idle timeout, a restart or a proxy reset
+/// does to a session's connections.
+pub fn kill_clients(admin: &mut redis::Connection) {
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .exec(admin)
+        .expect("CLIENT KILL");
+}

@@ -23,9 +23,7 @@ fn session(server: &TestServer, f: impl FnOnce(SessionOptions) -> SessionOptions
 
 /// A plain connection to `server`, for commands the test itself sends.
 fn admin(server: &TestServer) -> redis::Connection {
-    redis::Client::open(server.url())
-        .and_then(|c| c.get_connection())
-        .expect("the test server accepts connections")
+    kvdb_tests::admin(&server.url())
 }
 
 /// Makes the server hold every client's commands for `ms` milliseconds (a slow server).

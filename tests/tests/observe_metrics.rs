@@ -178,6 +178,28 @@ fn connection_errors_are_counted() {
     assert_eq!(counter(&m, "kvdb.connection.errors", &labels), 1);
     let ping = [("operation", "ping"), ("outcome", "error")];
     assert_eq!(counter(&m, "kvdb.operations", &ping), 1);
+    // Could not connect: sent again once (the default policy), then given up.
+    assert_eq!(counter(&m, "kvdb.retries", &[]), 1);
+}
+
+#[test]
+fn connections_opened_and_found_closed_are_counted() {
+    let server = kvdb::testing::TestServer::start().unwrap();
+    let session =
+        KVDBClient::get_session(kvdb_tests::options_on(&server.url(), "metrics-conns")).unwrap();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let mut admin = kvdb_tests::admin(&server.url());
+    metrics::with_local_recorder(&recorder, || {
+        session.ping().unwrap();
+        kvdb_tests::kill_clients(&mut admin);
+        session.ping().unwrap();
+    });
+    let m = snapshot(&snapshotter);
+    assert_eq!(counter(&m, "kvdb.connections.opened", &[]), 2);
+    assert_eq!(counter(&m, "kvdb.connections.stale", &[]), 1);
+    let ok = [("operation", "ping"), ("outcome", "ok")];
+    assert_eq!(counter(&m, "kvdb.operations", &ok), 2);
 }
 
 #[test]

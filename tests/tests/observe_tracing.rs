@@ -36,11 +36,16 @@ impl Captured {
     }
 }
 
-/// Records every span's fields and keeps the closed ones.
+/// An event: the `kvdb.operation` of its span (if any) and its fields.
+type Event = (Option<String>, BTreeMap<String, String>);
+
+/// Records every span's fields and keeps the closed ones, and every event with the
+/// operation of the span it happened in.
 #[derive(Clone, Default)]
 struct Capture {
     open: Arc<Mutex<BTreeMap<u64, Captured>>>,
     closed: Arc<Mutex<Vec<Captured>>>,
+    events: Arc<Mutex<Vec<Event>>>,
     /// Whether `kvdb::key` at TRACE is enabled.
     keys: bool,
 }
@@ -82,6 +87,17 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
         }
     }
 
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        let op = ctx.event_span(event).and_then(|span| {
+            let open = self.open.lock().unwrap();
+            open.get(&span.id().into_u64())
+                .and_then(|s| s.get("kvdb.operation").map(str::to_owned))
+        });
+        self.events.lock().unwrap().push((op, fields));
+    }
+
     fn on_close(&self, id: Id, _: Context<'_, S>) {
         if let Some(span) = self.open.lock().unwrap().remove(&id.into_u64()) {
             self.closed.lock().unwrap().push(span);
@@ -105,6 +121,18 @@ impl Capture {
         let spans = self.spans(op);
         assert_eq!(spans.len(), 1, "one span for {op}, got {spans:?}");
         spans.into_iter().next().unwrap()
+    }
+
+    /// The events whose message starts with `name` (`kvdb.retry`...), with the operation of
+    /// their span.
+    fn events(&self, name: &str) -> Vec<Event> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, f)| f.get("message").is_some_and(|m| m.starts_with(name)))
+            .cloned()
+            .collect()
     }
 
     /// Fails if the password shows in any span.
@@ -271,5 +299,113 @@ fn a_conversation_is_one_span_counting_its_round_trips() {
     assert_eq!(invoke.field("db.operation.name"), "EVALSHA");
     assert_eq!(invoke.field("kvdb.keys"), "1");
     assert_eq!(invoke.field("kvdb.round_trips"), "2");
+    capture.assert_no_password();
+}
+
+/// An application's error, as a transaction body returns it.
+#[derive(Debug)]
+struct Refused(#[allow(dead_code)] Option<kvdb::Error>);
+
+impl From<kvdb::Error> for Refused {
+    fn from(e: kvdb::Error) -> Self {
+        Refused(Some(e))
+    }
+}
+
+#[test]
+fn a_transaction_is_one_span_and_tells_its_own_failure_from_the_bodys() {
+    let (_server, session) = setup();
+    let capture = capture(false, || {
+        session
+            .transaction(&["t1", "t2"], |tx| {
+                let n: Option<i64> = tx.get("t1")?;
+                tx.set("t2", &n.unwrap_or(0));
+                Ok::<_, kvdb::Error>(())
+            })
+            .unwrap();
+        let refused = session.transaction(&["t1"], |_| Err::<(), _>(Refused(None)));
+        assert!(matches!(refused, Err(Refused(None))));
+    });
+    let spans = capture.spans("transaction");
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert_eq!(spans[0].field("db.operation.name"), "MULTI");
+    assert_eq!(spans[0].field("kvdb.keys"), "2");
+    assert_eq!(spans[0].get("error.type"), None, "{:?}", spans[0]);
+    assert_eq!(spans[1].field("otel.status_code"), "ERROR");
+    assert_eq!(spans[1].field("error.type"), "body");
+    // The reads inside are operations of their own, not spans of the transaction's kind.
+    assert!(
+        capture.spans("get").is_empty(),
+        "transaction reads are not session ops"
+    );
+    capture.assert_no_password();
+}
+
+#[test]
+fn an_async_transaction_is_one_span() {
+    let (_server, session) = setup();
+    let capture = capture(false, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            session
+                .aio()
+                .transaction(&["t"], |tx| {
+                    Box::pin(async move {
+                        tx.set("t", &1);
+                        Ok::<_, kvdb::Error>(())
+                    })
+                })
+                .await
+                .unwrap();
+        });
+    });
+    let tx = capture.one("transaction");
+    assert_eq!(tx.field("db.operation.name"), "MULTI");
+    assert_eq!(tx.field("kvdb.keys"), "1");
+}
+
+#[test]
+fn a_retry_is_an_event_inside_the_operations_span() {
+    let port = kvdb::testing::free_port().unwrap();
+    let session = KVDBClient::get_session(
+        SessionOptions::new(unique("trace-retry")).url(format!("redis://127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let capture = capture(false, || {
+        assert!(session.ping().unwrap_err().is_connection_error());
+    });
+    let ping = capture.one("ping");
+    assert_eq!(ping.field("error.type"), "Connect");
+    let retries = capture.events("kvdb.retry");
+    assert_eq!(
+        retries.len(),
+        1,
+        "one resend (2 attempts by default): {retries:?}"
+    );
+    let (op, fields) = &retries[0];
+    assert_eq!(op.as_deref(), Some("ping"), "inside the ping span");
+    assert_eq!(fields["kvdb.attempt"], "2");
+    assert_eq!(fields["error.type"], "Connect");
+}
+
+#[test]
+fn a_connection_the_server_closed_is_an_event_and_never_an_error() {
+    let (server, session) = setup();
+    session.ping().unwrap();
+    let mut admin = kvdb_tests::admin(&server.url());
+    redis::cmd("AUTH").arg(PW).exec(&mut admin).unwrap();
+    kvdb_tests::kill_clients(&mut admin);
+    let capture = capture(false, || session.ping().unwrap());
+    let stale = capture.events("kvdb.stale");
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0].0.as_deref(), Some("ping"));
+    assert_eq!(capture.events("kvdb.connect").len(), 1, "a new connection");
+    assert!(
+        capture.events("kvdb.retry").is_empty(),
+        "nothing was resent"
+    );
     capture.assert_no_password();
 }

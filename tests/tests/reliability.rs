@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use kvdb::testing::TestServer;
 use kvdb::{AsyncSession, Error, KVDBClient, Retry, Serializer, Session, SessionOptions};
-use kvdb_tests::unique;
+use kvdb_tests::{kill_clients, unique};
 use model_types::{User, user};
 
 fn session_on(url: &str) -> Session {
@@ -26,19 +26,7 @@ fn session_on(url: &str) -> Session {
 }
 
 fn admin(server: &TestServer) -> redis::Connection {
-    redis::Client::open(server.url())
-        .and_then(|c| c.get_connection())
-        .expect("the test server accepts connections")
-}
-
-/// Closes every normal client connection but the admin's own (`SKIPME yes` is the default).
-fn kill_clients(admin: &mut redis::Connection) {
-    redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("normal")
-        .exec(admin)
-        .expect("CLIENT KILL");
+    kvdb_tests::admin(&server.url())
 }
 
 fn rt() -> tokio::runtime::Runtime {

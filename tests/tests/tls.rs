@@ -208,17 +208,10 @@ fn a_tls_connection_closed_by_the_server_is_never_handed_out() {
             .tls_ca_cert(pki.ca.clone())
             .retry(kvdb::Retry::never()),
     );
-    let mut admin = redis::Client::open(server.url())
-        .and_then(|c| c.get_connection())
-        .unwrap();
+    let mut admin = kvdb_tests::admin(&server.url());
     // Retries are off: only the check of idle connections before use makes these succeed.
     for i in 1..=20 {
-        redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("TYPE")
-            .arg("normal")
-            .exec(&mut admin)
-            .unwrap();
+        kvdb_tests::kill_clients(&mut admin);
         let n = s
             .incr("tls:counter")
             .unwrap_or_else(|e| panic!("call {i} after CLIENT KILL: {e}"));

@@ -181,31 +181,37 @@ impl crate::Session {
         F: FnMut(&mut Transaction<'a>) -> std::result::Result<R, E>,
         E: From<Error>,
     {
-        let mut attempt = Attempt::new(keys);
-        let mut tx = Transaction {
-            queue: Pipeline::new(*self.core()),
-            conn: self.pool().sync.reserve()?,
-            watching: false,
-        };
-        loop {
-            if let Some(watch) = &attempt.watch {
-                tx.send(watch)?;
-                tx.watching = true;
-            }
-            let out = match body(&mut tx) {
-                Ok(out) => out,
-                Err(e) => {
-                    let _ = tx.take_queue();
-                    tx.unwatch()?;
-                    return Err(e);
-                }
+        // kvdb's own failures are the outer `Err`, the body's the inner one: the span tells
+        // them apart.
+        let run = || -> Result<std::result::Result<R, E>> {
+            let mut attempt = Attempt::new(keys);
+            let mut tx = Transaction {
+                queue: Pipeline::new(*self.core()),
+                conn: self.pool().sync.reserve()?,
+                watching: false,
             };
-            let exec = tx.commit()?;
-            match attempt.settle(exec)? {
-                None => return Ok(out),
-                Some(pause) => std::thread::sleep(pause),
+            loop {
+                if let Some(watch) = &attempt.watch {
+                    tx.send(watch)?;
+                    tx.watching = true;
+                }
+                let out = match body(&mut tx) {
+                    Ok(out) => out,
+                    Err(e) => {
+                        let _ = tx.take_queue();
+                        tx.unwatch()?;
+                        return Ok(Err(e));
+                    }
+                };
+                let exec = tx.commit()?;
+                match attempt.settle(exec)? {
+                    None => return Ok(Ok(out)),
+                    Some(pause) => std::thread::sleep(pause),
+                }
             }
-        }
+        };
+        let info = self.op_info("transaction");
+        self.pool().sync.scoped(info, keys.len(), run)?
     }
 }
 
@@ -298,23 +304,30 @@ impl crate::AsyncSession {
         F: for<'t> FnMut(&'t mut AsyncTransaction<'a>) -> TxFuture<'t, std::result::Result<R, E>>,
         E: From<Error>,
     {
-        let mut attempt = Attempt::new(keys);
-        let mut tx = AsyncTransaction {
-            queue: Pipeline::new(*self.core()),
-            conn: self.pool().aio.reserve().await?,
+        let run = async {
+            let mut attempt = Attempt::new(keys);
+            let mut tx = AsyncTransaction {
+                queue: Pipeline::new(*self.core()),
+                conn: self.pool().aio.reserve().await?,
+            };
+            loop {
+                if let Some(watch) = &attempt.watch {
+                    tx.send(watch).await?;
+                }
+                // On `Err` the connection, with its WATCH, is simply closed.
+                let out = match body(&mut tx).await {
+                    Ok(out) => out,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let exec = tx.commit().await?;
+                match attempt.settle(exec)? {
+                    None => return Ok(Ok(out)),
+                    Some(pause) => tokio::time::sleep(pause).await,
+                }
+            }
         };
-        loop {
-            if let Some(watch) = &attempt.watch {
-                tx.send(watch).await?;
-            }
-            // On `Err` the connection, with its WATCH, is simply closed.
-            let out = body(&mut tx).await?;
-            let exec = tx.commit().await?;
-            match attempt.settle(exec)? {
-                None => return Ok(out),
-                Some(pause) => tokio::time::sleep(pause).await,
-            }
-        }
+        let info = self.op_info("transaction");
+        self.pool().aio.scoped(info, keys.len(), run).await?
     }
 }
 

@@ -111,7 +111,9 @@ impl AsyncPool {
             #[cfg(feature = "tls")]
             tls: self.tls.clone(),
         };
-        Live::open(&recipe, response_timeout).await
+        let live = Live::open(&recipe, response_timeout).await?;
+        observe::connected(&self.server);
+        Ok(live)
     }
 
     /// Runs `attempt` until it succeeds or the session's [`Retry`](crate::Retry) policy says
@@ -136,7 +138,10 @@ impl AsyncPool {
             };
             let budget = self.settings.response_timeout;
             match policy.next_wait(n, safety, &e, started.elapsed(), budget) {
-                Some(wait) => tokio::time::sleep(wait).await,
+                Some(wait) => {
+                    observe::retry(&self.server, n + 1, wait, &e);
+                    tokio::time::sleep(wait).await
+                }
                 None => return Err(e),
             }
             n += 1;
@@ -171,7 +176,9 @@ impl AsyncPool {
                     None => entries.put(SharedSlot::default())?,
                 };
                 let live = slot
-                    .live(|| self.open(target, self.settings.response_timeout))
+                    .live(&self.server, || {
+                        self.open(target, self.settings.response_timeout)
+                    })
                     .await
                     .map_err(|source| Error::Connect {
                         server: self.server.clone(),
@@ -318,6 +325,17 @@ impl AsyncPool {
             .await?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
+    }
+
+    /// Runs a transaction (driven by the caller on a [`reserve`](Self::reserve)d connection)
+    /// inside one span; the outer `Err` is kvdb's failure, the inner one the body's.
+    pub(crate) async fn scoped<T, E>(
+        &self,
+        info: OpInfo<'_>,
+        keys: usize,
+        run: impl std::future::Future<Output = Result<std::result::Result<T, E>>>,
+    ) -> Result<std::result::Result<T, E>> {
+        observe::aio_scoped(info, &self.server, keys, run).await
     }
 
     /// A connection of its own, kept for several requests (a transaction's WATCH state lives

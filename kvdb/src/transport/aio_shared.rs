@@ -10,6 +10,7 @@ use std::time::Instant;
 use redis::Value;
 
 use super::aio_wire::Live;
+use super::observe;
 use super::{Op, Request, complete};
 use crate::error::{Error, Result};
 
@@ -203,31 +204,32 @@ impl Channel {
 
 impl SharedSlot {
     /// The open connection, if it is not known to be closed.
-    pub(super) fn current(&self) -> Option<Live> {
+    pub(super) fn current(&self, server: &str) -> Option<Live> {
         let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
         match &*conn {
             Some(live) if !live.is_closed() => Some(live.clone()),
             // The server closed it while it was idle: nothing was sent on it yet.
             Some(_) => {
                 *conn = None;
+                observe::stale(&server);
                 None
             }
             None => None,
         }
     }
 
-    /// The open connection, or a new one from `open`.
-    pub(super) async fn live<F, Fut>(&self, open: F) -> redis::RedisResult<Live>
+    /// The open connection, or a new one from `open` (`server` names it in events).
+    pub(super) async fn live<F, Fut>(&self, server: &str, open: F) -> redis::RedisResult<Live>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<Live>>,
     {
-        if let Some(live) = self.current() {
+        if let Some(live) = self.current(server) {
             return Ok(live);
         }
         let asked = Instant::now();
         let mut failed = self.0.opening.lock().await;
-        if let Some(live) = self.current() {
+        if let Some(live) = self.current(server) {
             return Ok(live);
         }
         if let Some((at, e)) = &*failed

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::checkout::Connector;
 use super::conn::Conn;
+use super::observe;
 use crate::error::Result;
 use crate::health::Observed;
 use crate::settings::ConnectionSettings;
@@ -93,6 +94,7 @@ impl Manager {
         })?;
         wire.set_read_timeout(self.settings.response_timeout)?;
         wire.set_write_timeout(self.settings.response_timeout)?;
+        observe::connected(&self.settings);
         Ok(Conn::new(wire))
     }
 
@@ -122,7 +124,12 @@ impl Connector for Manager {
     }
 
     fn is_usable(&self, conn: &mut Conn) -> bool {
-        conn.is_usable()
+        let usable = conn.is_usable();
+        if !usable && !conn.is_broken() {
+            // Not one the pool already knew was broken: the server closed it while idle.
+            observe::stale(&self.settings);
+        }
+        usable
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {

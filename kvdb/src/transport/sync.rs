@@ -142,7 +142,10 @@ impl SyncPool {
             }
             let budget = self.settings.response_timeout;
             match policy.next_wait(n, safety, &e, started.elapsed(), budget) {
-                Some(wait) => std::thread::sleep(wait),
+                Some(wait) => {
+                    observe::retry(&self.server, n + 1, wait, &e);
+                    std::thread::sleep(wait)
+                }
                 None => return Err(e),
             }
             n += 1;
@@ -212,6 +215,17 @@ impl SyncPool {
         })?;
         op.decode(reply)
             .map_err(|e| with_key(e, op.request().key()))
+    }
+
+    /// Runs a transaction (driven by the caller on a [`reserve`](Self::reserve)d connection)
+    /// inside one span; the outer `Err` is kvdb's failure, the inner one the body's.
+    pub(crate) fn scoped<T, E>(
+        &self,
+        info: OpInfo<'_>,
+        keys: usize,
+        run: impl FnOnce() -> Result<std::result::Result<T, E>>,
+    ) -> Result<std::result::Result<T, E>> {
+        observe::sync_scoped(info, &self.server, keys, run)
     }
 
     /// A pooled connection kept for several requests (a transaction's WATCH state lives on

@@ -144,6 +144,74 @@ pub(crate) async fn aio_conversation<C: Conversation, F: Future<Output = Result<
     probe.finish(result)
 }
 
+/// Runs a sync transaction (body runs, `WATCH`, `EXEC` on a reserved connection, driven by
+/// the caller) inside one span: `keys` is the number of watched keys. The outer `Err` is
+/// kvdb's own failure; the inner one the body's, whose type only the caller knows.
+#[inline(always)]
+pub(crate) fn sync_scoped<T, E>(
+    info: OpInfo<'_>,
+    server: &str,
+    keys: usize,
+    run: impl FnOnce() -> Result<std::result::Result<T, E>>,
+) -> Result<std::result::Result<T, E>> {
+    let probe = Probe::start(info, server);
+    probe.scoped(keys);
+    let result = probe.in_scope(run);
+    probe.finish_scoped(result)
+}
+
+/// [`sync_scoped`] for an async transaction.
+#[cfg(feature = "async")]
+#[inline(always)]
+pub(crate) async fn aio_scoped<T, E, F>(
+    info: OpInfo<'_>,
+    server: &str,
+    keys: usize,
+    run: F,
+) -> Result<std::result::Result<T, E>>
+where
+    F: Future<Output = Result<std::result::Result<T, E>>>,
+{
+    let probe = Probe::start(info, server);
+    probe.scoped(keys);
+    let result = probe.instrument(run).await;
+    probe.finish_scoped(result)
+}
+
+/// How a run ended, for the span and the metrics.
+#[cfg_attr(not(any(feature = "tracing", feature = "metrics")), allow(dead_code))]
+enum Outcome<'e> {
+    Ok,
+    /// kvdb's own error.
+    Failed(&'e crate::Error),
+    /// A transaction body's error (of the caller's type).
+    Body,
+}
+
+impl<'a> Probe<'a> {
+    #[inline(always)]
+    fn finish<T>(self, result: Result<T>) -> Result<T> {
+        self.end(match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Failed(e),
+        });
+        result
+    }
+
+    #[inline(always)]
+    fn finish_scoped<T, E>(
+        self,
+        result: Result<std::result::Result<T, E>>,
+    ) -> Result<std::result::Result<T, E>> {
+        self.end(match &result {
+            Ok(Ok(_)) => Outcome::Ok,
+            Ok(Err(_)) => Outcome::Body,
+            Err(e) => Outcome::Failed(e),
+        });
+        result
+    }
+}
+
 /// An op or conversation whose replies are shown to the span (stored format, bytes) before
 /// being decoded.
 pub(crate) struct Watched<T> {
@@ -248,9 +316,9 @@ impl<'a> Probe<'a> {
         f
     }
     #[inline(always)]
-    fn finish<T>(self, result: Result<T>) -> Result<T> {
-        result
-    }
+    fn scoped(&self, _: usize) {}
+    #[inline(always)]
+    fn end(self, _: Outcome<'_>) {}
 }
 
 #[cfg(not(any(feature = "tracing", feature = "metrics")))]
@@ -347,31 +415,50 @@ impl<'a> Probe<'a> {
         f
     }
 
-    /// Records the outcome on the span and in the metrics.
-    fn finish<T>(self, result: Result<T>) -> Result<T> {
+    /// Records what a scoped run (a transaction) is about: `MULTI` on `keys` watched keys.
+    fn scoped(&self, keys: usize) {
         #[cfg(feature = "tracing")]
-        if let Err(e) = &result
-            && !self.span.is_disabled()
         {
+            self.span.record("db.operation.name", "MULTI");
+            self.span.record("kvdb.keys", keys);
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = keys;
+    }
+
+    /// Records the outcome on the span and in the metrics.
+    fn end(self, outcome: Outcome<'_>) {
+        #[cfg(feature = "tracing")]
+        if !matches!(outcome, Outcome::Ok) && !self.span.is_disabled() {
             self.span.record("otel.status_code", "ERROR");
-            self.span.record("error.type", error_type(e).as_str());
-            if key_enabled() {
-                self.span
-                    .record("error.message", tracing::field::display(e));
+            match &outcome {
+                Outcome::Failed(e) => {
+                    self.span.record("error.type", error_type(e).as_str());
+                    if key_enabled() {
+                        self.span
+                            .record("error.message", tracing::field::display(e));
+                    }
+                }
+                _ => {
+                    self.span.record("error.type", "body");
+                }
             }
         }
         #[cfg(feature = "metrics")]
         {
             let op = self.info.name;
             let session = self.info.session;
-            let outcome = if result.is_ok() { "ok" } else { "error" };
+            let label = match outcome {
+                Outcome::Ok => "ok",
+                Outcome::Failed(_) | Outcome::Body => "error",
+            };
             metrics::counter!("kvdb.operations", "operation" => op,
-                "session" => session.clone(), "outcome" => outcome)
+                "session" => session.clone(), "outcome" => label)
             .increment(1);
             metrics::histogram!("kvdb.operation.duration", "operation" => op,
                 "session" => session.clone())
             .record(self.started.elapsed().as_secs_f64());
-            if let Err(e) = &result
+            if let Outcome::Failed(e) = outcome
                 && e.is_connection_error()
             {
                 metrics::counter!("kvdb.connection.errors",
@@ -379,7 +466,6 @@ impl<'a> Probe<'a> {
                 .increment(1);
             }
         }
-        result
     }
 }
 
@@ -424,4 +510,53 @@ pub(crate) fn checkout(server: &str, waited: std::time::Duration) {
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (server, waited);
+}
+
+/// A request that failed at the connection level is sent again: attempt `attempt` (2 for
+/// the first resend) after `wait`. An event inside the operation's span, and the metric
+/// `kvdb.retries`.
+#[inline]
+pub(crate) fn retry(server: &str, attempt: u32, wait: std::time::Duration, error: &crate::Error) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        target: "kvdb",
+        tracing::Level::INFO,
+        kvdb.attempt = attempt,
+        kvdb.retry.wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        error.type = error_type(error).as_str(),
+        "kvdb.retry: sending the request again after a connection failure"
+    );
+    #[cfg(feature = "metrics")]
+    metrics::counter!("kvdb.retries", "server" => server.to_owned()).increment(1);
+    #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+    let _ = (server, attempt, wait, error);
+    #[cfg(all(feature = "metrics", not(feature = "tracing")))]
+    let _ = (attempt, wait, error);
+    #[cfg(all(feature = "tracing", not(feature = "metrics")))]
+    let _ = server;
+}
+
+/// A connection to `server` was opened (an event inside the span of the operation that
+/// needed it, and the metric `kvdb.connections.opened`).
+#[inline]
+pub(crate) fn connected(server: &dyn std::fmt::Display) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(target: "kvdb", tracing::Level::DEBUG, server.address = %server, "kvdb.connect: opened a connection");
+    #[cfg(feature = "metrics")]
+    metrics::counter!("kvdb.connections.opened", "server" => server.to_string()).increment(1);
+    #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+    let _ = server;
+}
+
+/// An idle connection that the server had closed was found before use and dropped (an event,
+/// and the metric `kvdb.connections.stale`).
+#[inline]
+pub(crate) fn stale(server: &dyn std::fmt::Display) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(target: "kvdb", tracing::Level::INFO, server.address = %server,
+        "kvdb.stale: dropped an idle connection the server had closed");
+    #[cfg(feature = "metrics")]
+    metrics::counter!("kvdb.connections.stale", "server" => server.to_string()).increment(1);
+    #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+    let _ = server;
 }
