@@ -345,6 +345,7 @@ impl SessionOptions {
     );
 }
 
+mod fields;
 mod resolve;
 
 pub(crate) use resolve::{Limits, Resolved};

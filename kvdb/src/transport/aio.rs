@@ -25,7 +25,7 @@ use super::aio_wire::Live;
 use super::connect;
 use super::observe::{self, OpInfo};
 use super::sync::check_connection;
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
+use super::{Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
 use crate::health::Observed;
 use crate::retry::Safety;
@@ -34,14 +34,15 @@ use crate::settings::ConnectionSettings;
 /// One attempt of a single round trip, its type erased (`dyn Future + Send`): the futures of
 /// deeply nested callers (the cache driver inside `#[cached]` functions spawned on tokio)
 /// then stay within the compiler's trait-solving depth when it checks that they are `Send`.
-type Attempt<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>;
+pub(super) type Attempt<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>;
 
 /// The async side of a pool.
 pub(crate) struct AsyncPool {
     pub(super) settings: ConnectionSettings,
     pub(super) backend: Backend,
     /// The server, redacted: for errors, spans and metrics.
-    server: String,
+    pub(super) server: String,
     /// The TLS configuration of a `rediss://` session.
     #[cfg(feature = "tls")]
     tls: Option<Arc<rustls::ClientConfig>>,
@@ -91,7 +92,7 @@ impl AsyncPool {
     }
 
     /// Opens a server connection with the session's connect timeout and client name.
-    async fn open(
+    pub(super) async fn open(
         &self,
         target: &Target,
         response_timeout: Option<Duration>,
@@ -120,7 +121,7 @@ impl AsyncPool {
     /// stop: the one retry loop of the async transport. `safety` is what the operation
     /// declares about being sent twice. The call as a whole never outlasts its budget: no new
     /// attempt starts after the response timeout.
-    async fn retrying<T, F, Fut>(&self, safety: Safety, mut attempt: F) -> Result<T>
+    pub(super) async fn retrying<T, F, Fut>(&self, safety: Safety, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -255,96 +256,6 @@ impl AsyncPool {
             }
             _ => {}
         }
-    }
-
-    /// A new connection of its own, for WATCH transactions and blocking commands.
-    async fn dedicated(&self, response_timeout: Option<Duration>) -> Result<Channel> {
-        match &self.backend {
-            Backend::Server {
-                primary: Server { target, .. },
-                ..
-            } => {
-                let conn = self
-                    .open(target, response_timeout)
-                    .await
-                    .map_err(|source| Error::Connect {
-                        server: self.server.clone(),
-                        source,
-                    })?;
-                Ok(Channel::Dedicated(conn))
-            }
-            #[cfg(feature = "cluster")]
-            Backend::Cluster {
-                client, primaries, ..
-            } => Ok(Channel::Cluster {
-                conn: client
-                    .get_async_connection_with_config(connect::cluster_config(
-                        &self.settings,
-                        Some(response_timeout),
-                    ))
-                    .await?,
-                primaries: primaries.clone(),
-            }),
-        }
-    }
-
-    /// Runs a command that makes the server wait, on a connection of its own (so that the
-    /// shared connection is not held up) whose response timeout allows for the wait.
-    pub(crate) async fn blocking<O: Op>(
-        &self,
-        Blocking { op, wait }: Blocking<O>,
-        info: OpInfo<'_>,
-    ) -> Result<O::Output> {
-        let timeout = Blocking { op: (), wait }.response_timeout(self.settings.response_timeout);
-        let safety = info.safety();
-        observe::aio_op(info, &self.server, op, |op| {
-            self.blocking_on(op, timeout, safety)
-        })
-        .await
-    }
-
-    async fn blocking_on<O: Op>(
-        &self,
-        mut op: O,
-        timeout: Option<Duration>,
-        safety: Safety,
-    ) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut op) {
-            return out;
-        }
-        let safety = op.safety().unwrap_or(safety);
-        let request = op.request();
-        let reply = self
-            .retrying(safety, || -> Attempt<'_> {
-                Box::pin(async {
-                    let mut conn = self.dedicated(timeout).await?;
-                    let reply = conn.send(&request).await?;
-                    finish(reply, &request)
-                })
-            })
-            .await?;
-        op.decode(reply)
-            .map_err(|e| with_key(e, op.request().key()))
-    }
-
-    /// Runs a transaction (driven by the caller on a [`reserve`](Self::reserve)d connection)
-    /// inside one span; the outer `Err` is kvdb's failure, the inner one the body's.
-    pub(crate) async fn scoped<T, E>(
-        &self,
-        info: OpInfo<'_>,
-        keys: usize,
-        run: impl std::future::Future<Output = Result<std::result::Result<T, E>>>,
-    ) -> Result<std::result::Result<T, E>> {
-        observe::aio_scoped(info, &self.server, keys, run).await
-    }
-
-    /// A connection of its own, kept for several requests (a transaction's WATCH state lives
-    /// on it); closed when dropped. Like a conversation's, only getting it is retried.
-    pub(crate) async fn reserve(&self) -> Result<Channel> {
-        self.retrying(Safety::Once, || {
-            self.dedicated(self.settings.response_timeout)
-        })
-        .await
     }
 
     /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.

@@ -9,6 +9,8 @@
 #[cfg(feature = "async")]
 pub(crate) mod aio;
 #[cfg(feature = "async")]
+mod aio_dedicated;
+#[cfg(feature = "async")]
 mod aio_shared;
 #[cfg(feature = "async")]
 mod aio_wire;
