@@ -14,9 +14,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Displays as ` at key "users:42"`, or as nothing when no key is known (pure codec calls).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct KeyContext(pub Option<String>);
+pub struct KeyContext(Option<String>);
 
 impl KeyContext {
+    /// The context of `key`, or of no key.
+    pub(crate) fn new(key: Option<String>) -> Self {
+        KeyContext(key)
+    }
+
+    /// The context of `key`.
+    pub(crate) fn of(key: impl Into<String>) -> Self {
+        KeyContext(Some(key.into()))
+    }
+
     /// The key, if known.
     pub fn key(&self) -> Option<&str> {
         self.0.as_deref()
@@ -78,10 +88,6 @@ pub enum Error {
         /// The settings that differ, comma separated.
         differences: String,
     },
-
-    /// No session with this name is registered.
-    #[error("no session named {0:?}")]
-    NoSuchSession(String),
 
     /// Redis returned an error or the connection failed.
     #[error("redis error{key}: {source}")]
@@ -407,6 +413,11 @@ pub enum Error {
     /// The operation is not possible in this configuration.
     #[error("unsupported operation: {0}")]
     Unsupported(String),
+
+    /// kvdb broke one of its own invariants (a state machine asked for a step it cannot
+    /// take): a bug in kvdb, never caused by the caller or the server. Please report it.
+    #[error("internal error in kvdb (a bug, please report it): {0}")]
+    Internal(String),
 }
 
 /// `"a" (slot 15495), "b" (slot 3300)`, the first 8 keys.
@@ -477,7 +488,17 @@ macro_rules! keyed {
             | Error::ValueTooLarge { $key, .. }
             | Error::UnexpectedReply { $key, .. }
             | Error::InvalidTtl { $key, .. } => $body,
-            _ => $none,
+            // Every variant is listed: a new one must say whether it has a key.
+            Error::InvalidOption { .. }
+            | Error::SessionConflict { .. }
+            | Error::Pool { .. }
+            | Error::Connect { .. }
+            | Error::LockTimeout { .. }
+            | Error::DuplicateTag { .. }
+            | Error::NoRuntime
+            | Error::CrossSlot { .. }
+            | Error::Unsupported(_)
+            | Error::Internal(_) => $none,
         }
     };
 }
@@ -592,7 +613,7 @@ mod tests {
             assert_eq!(TypeName(t).to_string(), want, "{t}");
         }
         let e = Error::Decode {
-            key: KeyContext(Some("k".into())),
+            key: KeyContext::of("k"),
             type_name: std::any::type_name::<Vec<String>>(),
             codec: Codec::Json,
             source: "x".into(),

@@ -218,8 +218,8 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             | State::Joining
             | State::Detaching
             | State::Computing { .. }
-            | State::Done => Err(Error::Unsupported(format!(
-                "internal: cache flow got a reply in state {:?}",
+            | State::Done => Err(Error::Internal(format!(
+                "cache flow got a reply in state {:?}",
                 self.state
             ))),
         }
@@ -359,7 +359,7 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
                 _ => {
                     self.state = State::Done;
                     Err(Error::CacheWait {
-                        key: KeyContext(Some(self.key.clone())),
+                        key: KeyContext::of(self.key.clone()),
                         waited: self.opts.wait,
                     })
                 }
@@ -393,8 +393,8 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
 
     fn computed(&mut self, value: T) -> Result<Action<T>> {
         let State::Computing { store, locked } = self.state else {
-            return Err(Error::Unsupported(
-                "internal: a value was computed that the cache flow did not ask for".into(),
+            return Err(Error::Internal(
+                "a value was computed that the cache flow did not ask for".into(),
             ));
         };
         let ttl = match kind(&value) {
