@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Index, Member};
 
 use crate::parse::{Input, Shape};
-use crate::validate::{Plan, Seg, krate};
+use crate::validate::{Plan, Seg, krate, placeholder};
 
 /// The `KvModel` impl and the registration of a checked model.
 pub(crate) fn generate(plan: &Plan<'_>) -> TokenStream {
@@ -88,12 +88,23 @@ pub(crate) fn stub(input: &Input) -> TokenStream {
     let ident = &input.ident;
     let krate = krate(&input.attrs);
     let p = quote!(#krate::__private);
-    let marked: Vec<&syn::Type> = fields
-        .iter()
-        .filter(|f| f.key.is_some())
-        .map(|f| &f.ty)
-        .collect();
-    let key_ty = key_type(&marked);
+    // The key fields as the valid part of the attributes name them: the template's
+    // placeholders in order, else the `#[kv(key)]` fields.
+    let key: Vec<&syn::Type> = match &input.attrs.template {
+        Some(template) => template
+            .value()
+            .split(':')
+            .filter_map(placeholder)
+            .filter_map(|name| fields.iter().find(|f| f.name == name))
+            .map(|f| &f.ty)
+            .collect(),
+        None => fields
+            .iter()
+            .filter(|f| f.key.is_some())
+            .map(|f| &f.ty)
+            .collect(),
+    };
+    let key_ty = key_type(&key);
     let visitor = quote!(&mut dyn ::core::ops::FnMut(&[&dyn #p::KeyPart]));
     quote! {
         #[automatically_derived]

@@ -256,14 +256,21 @@ fn container_attr(
         "migrate_from" => {
             let content;
             syn::parenthesized!(content in meta.input);
-            let from: LitInt = content.parse()?;
-            content.parse::<Token![,]>()?;
-            let func: Path = content.parse()?;
-            let _ = content.parse::<Option<Token![,]>>()?;
-            if !content.is_empty() {
-                return Err(content.error("expected `migrate_from(VERSION, path::to_fn)`"));
+            let parsed = (|| -> syn::Result<(LitInt, Path)> {
+                let from: LitInt = content.parse()?;
+                content.parse::<Token![,]>()?;
+                let func: Path = content.parse()?;
+                let _ = content.parse::<Option<Token![,]>>()?;
+                if !content.is_empty() {
+                    return Err(content.error("expected `migrate_from(VERSION, path::to_fn)`"));
+                }
+                Ok((from, func))
+            })();
+            match parsed {
+                Ok(migration) => attrs.migrations.push(migration),
+                // The parentheses are consumed: report, and go on with the next attribute.
+                Err(e) => errors.push(e),
             }
-            attrs.migrations.push((from, func));
         }
         _ => {
             errors.at(

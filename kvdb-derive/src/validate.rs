@@ -339,7 +339,7 @@ fn from_template<'a>(
 }
 
 /// `name` for a segment `{name}`.
-fn placeholder(seg: &str) -> Option<&str> {
+pub(crate) fn placeholder(seg: &str) -> Option<&str> {
     let name = seg.strip_prefix('{')?.strip_suffix('}')?;
     (!name.is_empty() && !name.contains(['{', '}'])).then_some(name)
 }

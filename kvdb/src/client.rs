@@ -58,13 +58,12 @@ impl KVDBClient {
         let resolved = options.resolve()?;
         let mut reg = registry();
         if let Some(existing) = reg.sessions.get(&options.name) {
-            let diff = existing.resolved().differences(&resolved);
-            if diff.is_empty() {
+            if *existing.resolved() == resolved {
                 return Ok(existing.clone());
             }
             return Err(Error::SessionConflict {
                 name: options.name.clone(),
-                differences: diff.join(", "),
+                differences: existing.resolved().differences(&resolved).join(", "),
             });
         }
         let session = make_session(&mut reg, options, resolved)?;
@@ -198,97 +197,4 @@ fn make_session(
         }
     };
     Ok(Session::new(options, resolved, pool))
-}
-
-impl Resolved {
-    /// The names (and values, passwords redacted) of the settings that differ.
-    pub(crate) fn differences(&self, other: &Resolved) -> Vec<String> {
-        let mut out = Vec::new();
-        let (a, b) = (&self.conn, &other.conn);
-        if a.password != b.password {
-            out.push("password (*** vs ***)".into());
-        }
-        if a.sentinel_password != b.sentinel_password {
-            out.push("sentinel_password (*** vs ***)".into());
-        }
-        let mut check = |name: &str, a: String, b: String| {
-            if a != b {
-                out.push(format!("{name} ({a} vs {b})"));
-            }
-        };
-        check("url", a.to_string(), b.to_string());
-        check(
-            "protocol",
-            format!("{:?}", a.protocol),
-            format!("{:?}", b.protocol),
-        );
-        check(
-            "connect_timeout",
-            format!("{:?}", a.connect_timeout),
-            format!("{:?}", b.connect_timeout),
-        );
-        check(
-            "response_timeout",
-            format!("{:?}", a.response_timeout),
-            format!("{:?}", b.response_timeout),
-        );
-        check(
-            "pool_size",
-            a.pool_size.to_string(),
-            b.pool_size.to_string(),
-        );
-        check(
-            "pool_timeout",
-            format!("{:?}", a.pool_timeout),
-            format!("{:?}", b.pool_timeout),
-        );
-        check(
-            "client_name",
-            format!("{:?}", a.client_name),
-            format!("{:?}", b.client_name),
-        );
-        check(
-            "read_from_replicas",
-            a.read_from_replicas.to_string(),
-            b.read_from_replicas.to_string(),
-        );
-        let (a, b) = (&self.encoder, &other.encoder);
-        check(
-            "serializer",
-            a.serializer.to_string(),
-            b.serializer.to_string(),
-        );
-        check(
-            "serializer_options",
-            format!("{:?}", a.serializer_options),
-            format!("{:?}", b.serializer_options),
-        );
-        check(
-            "compression",
-            a.compression.algorithm.to_string(),
-            b.compression.algorithm.to_string(),
-        );
-        check(
-            "compression_level",
-            a.compression.level.to_string(),
-            b.compression.level.to_string(),
-        );
-        check(
-            "compression_min_size",
-            a.compression.min_size.to_string(),
-            b.compression.min_size.to_string(),
-        );
-        let (a, b) = (&self.limits, &other.limits);
-        check(
-            "max_value_size",
-            a.max_value_size.to_string(),
-            b.max_value_size.to_string(),
-        );
-        check(
-            "max_decompressed_size",
-            a.max_decompressed_size.to_string(),
-            b.max_decompressed_size.to_string(),
-        );
-        out
-    }
 }

@@ -200,10 +200,9 @@ impl Core {
         reply: Value,
         command: &'static str,
     ) -> Result<Option<T>> {
-        match reply {
-            Value::Nil => Ok(None),
-            other => self.decode_value(other, command).map(Some),
-        }
+        stored_bytes(reply, command)?
+            .map(|bytes| self.decode(&bytes))
+            .transpose()
     }
 
     /// Decodes a reply that is a stored value.
@@ -212,14 +211,23 @@ impl Core {
         reply: Value,
         command: &'static str,
     ) -> Result<T> {
-        match reply {
-            Value::BulkString(bytes) => self.decode(&bytes),
-            Value::SimpleString(s) => self.decode(s.as_bytes()),
-            Value::VerbatimString { text, .. } => self.decode(text.as_bytes()),
-            Value::Int(i) => self.decode(i.to_string().as_bytes()),
-            Value::Double(d) => self.decode(d.to_string().as_bytes()),
-            other => Err(unexpected(command, &other)),
-        }
+        self.decode_opt(reply, command)?
+            .ok_or_else(|| unexpected(command, &Value::Nil))
+    }
+}
+
+/// The bytes of a reply that is a stored value (a bulk string; other scalar shapes as their
+/// text), or `None` for nil: the one reading of a stored value's reply, for plain values and
+/// models alike.
+pub(crate) fn stored_bytes(reply: Value, command: &'static str) -> Result<Option<Vec<u8>>> {
+    match reply {
+        Value::Nil => Ok(None),
+        Value::BulkString(bytes) => Ok(Some(bytes)),
+        Value::SimpleString(s) => Ok(Some(s.into_bytes())),
+        Value::VerbatimString { text, .. } => Ok(Some(text.into_bytes())),
+        Value::Int(i) => Ok(Some(i.to_string().into_bytes())),
+        Value::Double(d) => Ok(Some(d.to_string().into_bytes())),
+        other => Err(unexpected(command, &other)),
     }
 }
 

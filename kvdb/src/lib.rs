@@ -166,12 +166,10 @@ pub mod format;
 mod health;
 pub mod map;
 pub mod model;
-mod nodes;
 mod options;
 mod retry;
 mod settings;
 mod slot;
-mod tls;
 mod transport;
 
 pub use error::{Error, Result};

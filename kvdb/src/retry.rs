@@ -270,7 +270,7 @@ pub(crate) fn is_refusal(e: &redis::RedisError) -> bool {
             ErrorKind::InvalidClientConfig
                 | ErrorKind::Server(ServerErrorKind::NoPerm | ServerErrorKind::ResponseError)
         )
-        || crate::tls::is_handshake_failure(e)
+        || crate::transport::connect::is_handshake_failure(e)
 }
 
 #[cfg(test)]

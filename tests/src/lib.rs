@@ -101,6 +101,32 @@ pub fn session(options: SessionOptions) -> (Session, String) {
     (session, prefix)
 }
 
+/// A tokio runtime on the current thread, for a sync test that also drives async calls.
+pub fn rt() -> tokio::runtime::Runtime {
+    rt_on(None)
+}
+
+/// A tokio runtime with `workers` worker threads (a multi-threaded runtime, for tests whose
+/// tasks must run in parallel).
+pub fn rt_threads(workers: usize) -> tokio::runtime::Runtime {
+    rt_on(Some(workers))
+}
+
+fn rt_on(workers: Option<usize>) -> tokio::runtime::Runtime {
+    let mut builder = match workers {
+        None => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    };
+    builder
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built")
+}
+
 /// Defines a module `$name` with two tests running the same body: `sync` against a
 /// [`Session`], `aio` against its [`AsyncSession`](kvdb::AsyncSession) on tokio, each once per
 /// listed serializer (a fresh session and key prefix each time).
@@ -125,8 +151,20 @@ pub fn session(options: SessionOptions) -> (Session, String) {
 /// ```text
 /// kvdb_tests::dual_test!(survives_restart, own_server, [Json], |s, p, server| { ... });
 /// ```
+///
+/// With `with(make)`, the session and key prefix come from `make(name)` (a
+/// `fn(&str) -> (Session, String)`, e.g. a session on a test cluster), once per test:
+///
+/// ```text
+/// kvdb_tests::dual_test!(strings_across_slots, with(session), |s, p| { ... });
+/// ```
 #[macro_export]
 macro_rules! dual_test {
+    ($name:ident, with($make:path), |$s:ident, $p:ident| $body:block) => {
+        $crate::dual_test!(@both $name, [Json],
+            |_serializer| ($make(stringify!($name)), ()),
+            |$s, $p, _server| $body);
+    };
     ($name:ident, [$($ser:ident),+ $(,)?], |$s:ident, $p:ident| $body:block) => {
         $crate::dual_test!(@both $name, [$($ser),+],
             |ser| ($crate::session($crate::options(stringify!($name)).serializer(ser)), ()),

@@ -56,12 +56,7 @@ fn session(opts: SessionOptions) -> Session {
     .unwrap()
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use kvdb_tests::rt;
 
 #[test]
 fn users_authenticate_by_url_and_by_options() {

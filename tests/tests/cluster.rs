@@ -47,44 +47,7 @@ struct Line {
     sku: String,
 }
 
-/// The same body on a `Session` (sync) and its `AsyncSession`; `w!(...)` is the call, awaited
-/// in the async test.
-macro_rules! both {
-    ($name:ident, |$s:ident, $p:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            #[test]
-            fn sync() {
-                #[allow(unused_macros)]
-                macro_rules! w {
-                    ($e:expr) => {
-                        $e
-                    };
-                }
-                let (session, $p) = session(stringify!($name));
-                let $s = &session;
-                $body
-            }
-
-            #[tokio::test]
-            async fn aio() {
-                #[allow(unused_macros)]
-                macro_rules! w {
-                    ($e:expr) => {
-                        $e.await
-                    };
-                }
-                let (session, $p) = session(stringify!($name));
-                let aio = session.aio();
-                let $s = &aio;
-                $body
-            }
-        }
-    };
-}
-
-both!(strings_across_slots, |s, p| {
+kvdb_tests::dual_test!(strings_across_slots, with(session), |s, p| {
     let keys: Vec<String> = (0..40).map(|i| format!("{p}:k{i}")).collect();
     let slots: std::collections::HashSet<u16> = keys.iter().map(key_slot).collect();
     assert!(slots.len() > 30, "the keys spread over slots");
@@ -110,7 +73,7 @@ both!(strings_across_slots, |s, p| {
     assert_eq!(got, [None, Some(3)]);
 });
 
-both!(keys_across_slots, |s, p| {
+kvdb_tests::dual_test!(keys_across_slots, with(session), |s, p| {
     let keys: Vec<String> = (0..10).map(|i| format!("{p}:d{i}")).collect();
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     for k in &keys[..7] {
@@ -139,7 +102,7 @@ both!(keys_across_slots, |s, p| {
     }
 });
 
-both!(hashes_lists_sets_zsets, |s, p| {
+kvdb_tests::dual_test!(hashes_lists_sets_zsets, with(session), |s, p| {
     let h = format!("{p}:h");
     assert!(w!(s.hset(&h, "f", &vec![1, 2])).unwrap());
     assert_eq!(w!(s.hget::<Vec<i32>>(&h, "f")).unwrap(), Some(vec![1, 2]));
@@ -164,7 +127,7 @@ both!(hashes_lists_sets_zsets, |s, p| {
     assert!(matches!(e, Err(Error::CrossSlot { .. })), "{e:?}");
 });
 
-both!(pipelines, |s, p| {
+kvdb_tests::dual_test!(pipelines, with(session), |s, p| {
     // A plain pipeline spans slots: each command goes to its node.
     let mut pipe = s.pipeline().keep_errors();
     let keys: Vec<String> = (0..20).map(|i| format!("{p}:p{i}")).collect();
@@ -199,7 +162,7 @@ both!(pipelines, |s, p| {
     }
 });
 
-both!(scripts_and_locks, |s, p| {
+kvdb_tests::dual_test!(scripts_and_locks, with(session), |s, p| {
     let script =
         Script::new("redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[2])");
     let (a, b) = (format!("{{{p}}}:a"), format!("{{{p}}}:b"));
@@ -219,7 +182,7 @@ both!(scripts_and_locks, |s, p| {
     );
 });
 
-both!(server_commands_and_query, |s, p| {
+kvdb_tests::dual_test!(server_commands_and_query, with(session), |s, p| {
     w!(s.ping()).unwrap();
     w!(s.set(&format!("{p}:one"), &1)).unwrap();
     assert!(w!(s.dbsize()).unwrap() >= 1);
@@ -235,7 +198,7 @@ both!(server_commands_and_query, |s, p| {
     assert_eq!(keys, [format!("{p}:one")]);
 });
 
-both!(models_across_all_slots, |s, p| {
+kvdb_tests::dual_test!(models_across_all_slots, with(session), |s, p| {
     let base = 10_000 + 10_000 * (p.rsplit('-').next().unwrap().parse::<u64>().unwrap() % 1000);
     let items: Vec<Item> = (0..1000)
         .map(|i| Item {
@@ -654,25 +617,29 @@ async fn async_transactions_across_slots_are_refused() {
     assert_eq!(s.get::<i64>(&c).await.unwrap(), Some(1));
 }
 
-both!(empty_calls_answer_without_a_round_trip, |s, p| {
-    // Each would be a syntax error in Redis; a cluster could not even route it.
-    let none: [&str; 0] = [];
-    assert_eq!(
-        w!(s.mget::<String>(&none)).unwrap(),
-        Vec::<Option<String>>::new()
-    );
-    w!(s.mset::<i32>(&[])).unwrap();
-    assert_eq!(w!(s.delete(&none)).unwrap(), 0);
-    assert_eq!(w!(s.hdel(&format!("{p}:h"), &none)).unwrap(), 0);
-    assert_eq!(w!(s.sadd::<i32>(&format!("{p}:s"), &[])).unwrap(), 0);
-    assert_eq!(w!(s.zrem::<i32>(&format!("{p}:z"), &[])).unwrap(), 0);
-    assert_eq!(w!(s.get_models::<Item>(&[] as &[u64])).unwrap(), vec![]);
-    let mut pipe = s.pipeline();
-    let del = pipe.delete(&none);
-    let n = pipe.incr_by(&format!("{p}:n"), 2);
-    let mut r = w!(s.execute(pipe)).unwrap();
-    assert_eq!((r.take(del).unwrap(), r.take(n).unwrap()), (0, 2));
-});
+kvdb_tests::dual_test!(
+    empty_calls_answer_without_a_round_trip,
+    with(session),
+    |s, p| {
+        // Each would be a syntax error in Redis; a cluster could not even route it.
+        let none: [&str; 0] = [];
+        assert_eq!(
+            w!(s.mget::<String>(&none)).unwrap(),
+            Vec::<Option<String>>::new()
+        );
+        w!(s.mset::<i32>(&[])).unwrap();
+        assert_eq!(w!(s.delete(&none)).unwrap(), 0);
+        assert_eq!(w!(s.hdel(&format!("{p}:h"), &none)).unwrap(), 0);
+        assert_eq!(w!(s.sadd::<i32>(&format!("{p}:s"), &[])).unwrap(), 0);
+        assert_eq!(w!(s.zrem::<i32>(&format!("{p}:z"), &[])).unwrap(), 0);
+        assert_eq!(w!(s.get_models::<Item>(&[] as &[u64])).unwrap(), vec![]);
+        let mut pipe = s.pipeline();
+        let del = pipe.delete(&none);
+        let n = pipe.incr_by(&format!("{p}:n"), 2);
+        let mut r = w!(s.execute(pipe)).unwrap();
+        assert_eq!((r.take(del).unwrap(), r.take(n).unwrap()), (0, 2));
+    }
+);
 
 /// Batches go one pipeline per node by a slot table kvdb keeps; after a slot moves to another
 /// node, the old node answers `MOVED` and the command is sent again where it now lives: the

@@ -164,6 +164,42 @@ fn structured_values_need_a_serializer() {
     assert!(!s.exists(&k).unwrap());
 }
 
+/// The blocking methods do not ask for the `Sync` (or `Send`) bounds that only the async
+/// methods' futures need: a `Cell` (not `Sync`) is stored, and a closure holding an `Rc` (not
+/// `Send`) updates a model.
+#[test]
+fn sync_methods_take_values_and_closures_that_are_not_sync() {
+    let (s, p) =
+        kvdb_tests::session(kvdb_tests::options("notsync").serializer(kvdb::Serializer::Json));
+    let k = format!("{p}:cell");
+    s.set(&k, &std::cell::Cell::new(5u32)).unwrap();
+    assert_eq!(s.get::<u32>(&k).unwrap(), Some(5));
+    s.sadd(&format!("{p}:set"), &[std::cell::Cell::new(1u8)])
+        .unwrap();
+    #[derive(Serialize, Deserialize, kvdb::KvModel)]
+    #[kv(prefix = "notsync")]
+    struct Counter {
+        #[kv(key)]
+        name: String,
+        hits: u64,
+    }
+    s.set_model(&Counter {
+        name: p.clone(),
+        hits: 1,
+    })
+    .unwrap();
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = calls.clone();
+    let c = s
+        .update_model::<Counter, _>(p.as_str(), move |c| {
+            seen.set(seen.get() + 1);
+            c.hits += 1;
+        })
+        .unwrap();
+    assert_eq!(c.map(|c| c.hits), Some(2));
+    assert_eq!(calls.get(), 1);
+}
+
 // Values above the sync transport's thresholds are written argument by argument (no packed
 // copy) and read on a connection that is then dropped: both must round-trip exactly, and the
 // pool must go on working.

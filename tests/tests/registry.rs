@@ -107,6 +107,29 @@ fn same_name_different_options_is_an_error_naming_the_differences() {
     KVDBClient::close(o.name());
 }
 
+/// Every setting counts, including those the conflict message used to forget (the format,
+/// the retry policy): a session with one of them changed is not handed out as equal.
+#[test]
+fn every_setting_is_compared_and_named() {
+    let o = options("conflict-all");
+    KVDBClient::get_session(o.clone()).unwrap();
+    for (changed, name) in [
+        (o.clone().format(kvdb::Format::KvdbPy), "format"),
+        (o.clone().retry(kvdb::Retry::never()), "retry"),
+    ] {
+        match KVDBClient::get_session(changed) {
+            Err(Error::SessionConflict { differences, .. }) => {
+                assert!(
+                    differences.starts_with(&format!("{name} (")),
+                    "{differences}"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    KVDBClient::close(o.name());
+}
+
 #[test]
 fn invalid_options_fail_at_get_session_without_connecting() {
     let err =

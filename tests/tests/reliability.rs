@@ -30,11 +30,7 @@ fn admin(server: &TestServer) -> redis::Connection {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    kvdb_tests::rt_threads(2)
 }
 
 /// The kinds of call the tests repeat: each reads or writes what `seed` stored.

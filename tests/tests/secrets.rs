@@ -29,12 +29,7 @@ fn assert_error_hidden(what: &str, e: &Error) {
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use kvdb_tests::rt;
 
 #[test]
 fn options_and_sessions_never_show_the_password() {

@@ -47,12 +47,7 @@ fn session(opts: SessionOptions) -> Session {
     .unwrap()
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use kvdb_tests::rt;
 
 fn round_trip(s: &Session) {
     s.set("k", &vec!["tls".to_owned()]).unwrap();

@@ -35,7 +35,7 @@ fn raw(cmd: redis::Cmd) -> Command<impl crate::transport::Decoder<Value>> {
 }
 
 fn internal() -> Error {
-    Error::Unsupported("internal: the cache flow asked to compute twice".into())
+    Error::Internal("the cache flow asked to compute twice".into())
 }
 
 /// The answer of a finished flow: its value, or the computation's error; the process's flight

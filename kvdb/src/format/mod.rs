@@ -39,6 +39,7 @@ mod header;
 mod kvdb_py;
 mod plain_de;
 mod plain_ser;
+mod python;
 mod serde_codec;
 mod value;
 

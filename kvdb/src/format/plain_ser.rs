@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde::ser::{self, Impossible};
 
 use super::header::looks_like_header;
+use super::python::{KVDB_PY_PREFIX, float_repr};
 use super::{Codec, Compression, Header};
 
 /// The value is not a scalar; it must go through a codec.
@@ -36,10 +37,6 @@ impl ser::Error for NotPlain {
         NotPlain
     }
 }
-
-/// The prefix kvdb-py puts before its serialized values; a raw value starting with it must be
-/// escaped as well, since readers take it for a kvdb-py value.
-pub(crate) const KVDB_PY_PREFIX: &[u8] = b"_kvdbenc_";
 
 /// True if a raw value would be misread as a header and so must be stored behind a raw header.
 pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
@@ -170,8 +167,7 @@ impl<'a> ser::Serializer for PlainWriter<'a> {
             // Python floats are f64: widen through the shortest f32 text, so 0.1f32 is 0.1.
             PlainStyle::Python => {
                 let wide = v.to_string().parse::<f64>().unwrap_or(f64::from(v));
-                self.out
-                    .extend_from_slice(super::kvdb_py::float_repr(wide).as_bytes());
+                self.out.extend_from_slice(float_repr(wide).as_bytes());
             }
         }
         Ok(())
@@ -179,9 +175,7 @@ impl<'a> ser::Serializer for PlainWriter<'a> {
     fn serialize_f64(self, v: f64) -> Result<(), NotPlain> {
         match self.style {
             PlainStyle::Native => write_float(self.out, v, v),
-            PlainStyle::Python => self
-                .out
-                .extend_from_slice(super::kvdb_py::float_repr(v).as_bytes()),
+            PlainStyle::Python => self.out.extend_from_slice(float_repr(v).as_bytes()),
         }
         Ok(())
     }

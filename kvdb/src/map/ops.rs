@@ -32,7 +32,7 @@ pub(crate) fn at_field(e: Error, map: &str, field: &str) -> Error {
 pub(crate) fn key_of<K: DeserializeOwned>(map: &str, field: &[u8]) -> Result<K> {
     let text = String::from_utf8_lossy(field);
     let bad = |source: crate::error::BoxError| Error::Decode {
-        key: KeyContext(Some(format!("{map} field {text:?}"))),
+        key: KeyContext::of(format!("{map} field {text:?}")),
         type_name: std::any::type_name::<K>(),
         codec: crate::Codec::Raw,
         source,
@@ -116,16 +116,8 @@ pub(crate) fn insert_many<K: KeyPart, V: Serialize>(
             .map_err(|e| at_field(e, map, &f))?;
         fields.push(f);
     }
-    let empty = fields.is_empty();
-    if empty {
-        // HSET needs at least one pair: count nothing, in one harmless round trip.
-        cmd = redis::cmd("EXISTS");
-        cmd.arg(map);
-    }
-    let main = Command::new(cmd, move |reply| match empty {
-        true => Ok(0),
-        false => decode::count(reply, "HSET"),
-    });
+    // With no entries, `HSET map` is answered locally (`empty.rs`): no round trip.
+    let main = Command::new(cmd, |reply| decode::count(reply, "HSET"));
     Ok(MapOp::new(main).forget_deadlines(deadlines, &fields))
 }
 
@@ -136,31 +128,20 @@ pub(crate) fn get_many<K: KeyPart, V: DeserializeOwned>(
 ) -> Result<MapOp<impl Decoder<Vec<Option<V>>> + use<K, V>>> {
     let core = *core;
     let fields = keys.iter().map(field).collect::<Result<Vec<_>>>()?;
-    if fields.is_empty() {
-        let mut cmd = redis::cmd("EXISTS");
-        cmd.arg(map);
-        return Ok(MapOp::new(Command::new(
-            cmd,
-            Box::new(|_| Ok(Vec::new())) as Box<dyn FnOnce(Value) -> Result<Vec<Option<V>>> + Send>,
-        )));
-    }
     let mut cmd = redis::cmd("HMGET");
     cmd.arg(map).arg(&fields);
     let map = map.to_owned();
-    Ok(MapOp::new(Command::new(
-        cmd,
-        Box::new(move |reply| {
-            let items = decode::items(reply, "HMGET")?;
-            items
-                .into_iter()
-                .zip(&fields)
-                .map(|(v, f)| {
-                    core.decode_opt(v, "HMGET")
-                        .map_err(|e| at_field(e, &map, f))
-                })
-                .collect()
-        }) as Box<dyn FnOnce(Value) -> Result<Vec<Option<V>>> + Send>,
-    )))
+    // With no keys, `HMGET map` is answered locally (`empty.rs`): no round trip.
+    Ok(MapOp::new(Command::new(cmd, move |reply| {
+        decode::items(reply, "HMGET")?
+            .into_iter()
+            .zip(&fields)
+            .map(|(v, f)| {
+                core.decode_opt(v, "HMGET")
+                    .map_err(|e| at_field(e, &map, f))
+            })
+            .collect()
+    })))
 }
 
 pub(crate) fn remove<K: KeyPart + ?Sized>(
@@ -233,12 +214,7 @@ impl Pages for Scan {
         Command::new(
             cmd,
             Box::new(|reply| {
-                let [cursor, items]: [Value; 2] = decode::items(reply, "HSCAN")?
-                    .try_into()
-                    .map_err(|v: Vec<Value>| unexpected("HSCAN", &Value::Array(v)))?;
-                let cursor = decode::string(cursor, "HSCAN")?
-                    .parse()
-                    .map_err(|_| Error::Unsupported("HSCAN returned a bad cursor".into()))?;
+                let (cursor, items) = decode::cursor_page(reply, "HSCAN")?;
                 let pairs = decode::pairs(items, "HSCAN")?
                     .into_iter()
                     .map(|(f, v)| match f {

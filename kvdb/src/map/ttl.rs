@@ -141,7 +141,7 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Prepared<F> {
             Prepared::Purged(_, decode) => {
                 let decode = decode
                     .take()
-                    .ok_or_else(|| Error::Unsupported("internal: decoded twice".into()))?;
+                    .ok_or_else(|| Error::Internal("decoded twice".into()))?;
                 // [purge, command]: the ignored bookkeeping replies are not in the array.
                 let mut items = match reply {
                     Value::Array(items) if items.len() >= 2 => items,

@@ -138,7 +138,7 @@ where
                 Ok(self.read())
             }
             Value::Int(0) => Err(Error::Conflict {
-                key: KeyContext(Some(format!("{} field {:?}", self.map, self.field))),
+                key: KeyContext::of(format!("{} field {:?}", self.map, self.field)),
                 attempts: ATTEMPTS,
             }),
             other => Err(unexpected("EVAL", &other).at_key(&self.map)),

@@ -426,5 +426,4 @@ impl KeySchema {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-#[path = "key_tests.rs"]
 mod tests;

@@ -105,9 +105,10 @@ use serde::de::DeserializeOwned;
 
 pub use as_key::{AsKey, AsPart};
 pub use key::{KeyPart, KeySchema, PartWriter, Segment, escape_part, glob_escape, unescape_part};
+pub(crate) use registry::decode_any;
 pub use registry::{AnyModel, Registration};
+pub(crate) use stored::decode_model;
 pub use stored::{Migration, Stored};
-pub(crate) use stored::{decode_any, decode_model};
 pub use ttl::{parse_ttl, ttl_seconds};
 
 use crate::error::Result;

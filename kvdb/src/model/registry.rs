@@ -34,7 +34,7 @@ use std::sync::RwLock;
 
 use super::KvModel;
 use super::stored::{Stored, read};
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyContext, Result};
 
 type AnyBox = Box<dyn Any + Send + Sync>;
 
@@ -399,7 +399,21 @@ impl fmt::Debug for AnyModel {
     }
 }
 
+/// Decodes stored bytes as whatever registered model their tag names.
+pub(crate) fn decode_any(bytes: &[u8], limit: usize) -> Result<AnyModel> {
+    let stored = Stored::parse(bytes, limit, "<any registered model>")?;
+    let reg = if stored.is_kvdb_py() {
+        lookup_python(stored.tag())?
+    } else {
+        lookup(stored.tag())?
+    };
+    let reg = reg.ok_or_else(|| Error::UnknownTag {
+        key: KeyContext::default(),
+        tag: stored.tag().to_owned(),
+    })?;
+    reg.decode(&stored)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-#[path = "registry_tests.rs"]
 mod tests;

@@ -4,7 +4,6 @@ use std::borrow::Cow;
 
 use serde::de::DeserializeOwned;
 
-use super::registry::{self, AnyModel};
 use super::{KvModel, is_py_class, py_class};
 use crate::error::{BoxError, Error, KeyContext, Result};
 use crate::format::{PyDoc, StoredKind, decode_payload, split};
@@ -25,7 +24,7 @@ pub struct Stored<'a> {
 
 impl<'a> Stored<'a> {
     /// Splits `bytes`; errors unless they are a tagged kvdb value.
-    fn parse(bytes: &'a [u8], limit: usize, expected: &str) -> Result<Self> {
+    pub(super) fn parse(bytes: &'a [u8], limit: usize, expected: &str) -> Result<Self> {
         let (kind, payload) = split(bytes)?;
         match kind {
             StoredKind::Kvdb(h) => match h.tag {
@@ -183,19 +182,4 @@ pub(crate) fn decode_model<T: KvModel>(bytes: &[u8], limit: usize) -> Result<T> 
         return Err(mismatch(T::TAG, &stored.tag));
     }
     read(&stored)
-}
-
-/// Decodes stored bytes as whatever registered model their tag names.
-pub(crate) fn decode_any(bytes: &[u8], limit: usize) -> Result<AnyModel> {
-    let stored = Stored::parse(bytes, limit, "<any registered model>")?;
-    let reg = if stored.is_kvdb_py() {
-        registry::lookup_python(&stored.tag)?
-    } else {
-        registry::lookup(&stored.tag)?
-    };
-    let reg = reg.ok_or_else(|| Error::UnknownTag {
-        key: KeyContext::default(),
-        tag: stored.tag.clone().into_owned(),
-    })?;
-    reg.decode(&stored)
 }

@@ -63,7 +63,7 @@ impl TtlArg {
 pub(crate) fn ttl_arg(operation: &'static str, key: &str, ttl: Duration) -> Result<TtlArg> {
     let invalid = |reason| Error::InvalidTtl {
         operation,
-        key: KeyContext(Some(key.to_owned())),
+        key: KeyContext::of(key),
         ttl,
         reason,
     };
@@ -108,7 +108,7 @@ pub(crate) fn expire_at_millis(
 ) -> Result<u64> {
     let invalid = |ttl, reason| Error::InvalidTtl {
         operation,
-        key: KeyContext(Some(key.to_owned())),
+        key: KeyContext::of(key),
         ttl,
         reason,
     };

@@ -89,6 +89,19 @@ pub(crate) fn items(reply: Value, command: &'static str) -> Result<Vec<Value>> {
     }
 }
 
+/// A `[cursor, items]` page of a `SCAN`-like command: the next cursor and the items.
+pub(crate) fn cursor_page(reply: Value, command: &'static str) -> Result<(u64, Value)> {
+    match <[Value; 2]>::try_from(items(reply, command)?) {
+        Ok([cursor, items]) => {
+            let next = string(cursor, command)?
+                .parse()
+                .map_err(|_| unexpected(command, &Value::Nil))?;
+            Ok((next, items))
+        }
+        Err(parts) => Err(unexpected(command, &Value::Array(parts))),
+    }
+}
+
 /// An array of names.
 pub(crate) fn strings(reply: Value, command: &'static str) -> Result<Vec<String>> {
     items(reply, command)?

@@ -60,7 +60,7 @@ fn hset_struct<T: Serialize + ?Sized>(
         }
         Err(e) => {
             return Err(Error::Encode {
-                key: KeyContext(Some(key.to_owned())),
+                key: KeyContext::of(key),
                 type_name: std::any::type_name::<T>(),
                 codec: crate::Codec::Json,
                 source: e.into(),
@@ -202,11 +202,11 @@ session_methods! {
     /// let langs: Option<Vec<String>> = session.hget("user:1", "langs")?;
     /// # Ok(()) }
     /// ```
-    fn hset[T](key: &str, field: &str, value: &T) -> bool where [T: Serialize + ?Sized + Sync]
+    fn hset[T](key: &str, field: &str, value: &T) -> bool where [T: Serialize + ?Sized] async [T: Sync]
         = [pipe, idempotent] run |core| hset(core, key, field, value);
 
     /// Sets several fields of the hash at `key` (`HSET`); returns how many are new.
-    fn hset_multiple[T](key: &str, fields: &[(&str, T)]) -> u64 where [T: Serialize + Sync]
+    fn hset_multiple[T](key: &str, fields: &[(&str, T)]) -> u64 where [T: Serialize] async [T: Sync]
         = [pipe, idempotent] run |core| hset_multiple(core, key, fields);
 
     /// Writes each field of a struct (or map) as a field of the hash at `key`, each value
@@ -214,7 +214,7 @@ session_methods! {
     /// them); returns how many fields are new. The struct goes through a JSON value, so byte
     /// strings become sequences of numbers and integers above `u64::MAX` are refused. Read
     /// it back with [`hgetall_struct`](Self::hgetall_struct).
-    fn hset_struct[T](key: &str, value: &T) -> u64 where [T: Serialize + ?Sized + Sync]
+    fn hset_struct[T](key: &str, value: &T) -> u64 where [T: Serialize + ?Sized] async [T: Sync]
         = [pipe, idempotent] run |core| hset_struct(core, key, value);
 
     /// Reads `field` of the hash at `key`; `None` if the field or the key does not exist.

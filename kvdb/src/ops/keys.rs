@@ -130,25 +130,11 @@ impl crate::transport::Pages for Scan {
         Command::new(
             cmd,
             Box::new(|reply| {
-                scan_page(reply, "SCAN")
-                    .map(|(next, keys)| (next, keys.into_iter().map(Ok).collect()))
+                let (next, keys) = decode::cursor_page(reply, "SCAN")?;
+                let keys = decode::strings(keys, "SCAN")?;
+                Ok((next, keys.into_iter().map(Ok).collect()))
             }),
         )
-    }
-}
-
-/// A `[cursor, [items...]]` reply.
-pub(crate) fn scan_page(reply: Value, command: &'static str) -> Result<(u64, Vec<String>)> {
-    let shape = |r: &Value| unexpected(command, r);
-    let items = decode::items(reply, command)?;
-    match <[Value; 2]>::try_from(items) {
-        Ok([cursor, keys]) => {
-            let cursor = decode::string(cursor, command)?
-                .parse::<u64>()
-                .map_err(|_| shape(&Value::Nil))?;
-            Ok((cursor, decode::strings(keys, command)?))
-        }
-        Err(items) => Err(shape(&Value::Array(items))),
     }
 }
 

@@ -107,7 +107,7 @@ fn blpop<T: DeserializeOwned>(
 session_methods! {
     /// Prepends `values` to the list at `key`, one after the other (`LPUSH`: the last one
     /// ends up first); returns the new length.
-    fn lpush[T](key: &str, values: &[T]) -> u64 where [T: Serialize + Sync]
+    fn lpush[T](key: &str, values: &[T]) -> u64 where [T: Serialize] async [T: Sync]
         = [pipe, once] run |core| push(core, "LPUSH", key, values);
 
     /// Appends `values` to the list at `key` (`RPUSH`); returns the new length.
@@ -120,7 +120,7 @@ session_methods! {
     /// assert_eq!(session.lpop::<String>("queue")?.as_deref(), Some("a"));
     /// # Ok(()) }
     /// ```
-    fn rpush[T](key: &str, values: &[T]) -> u64 where [T: Serialize + Sync]
+    fn rpush[T](key: &str, values: &[T]) -> u64 where [T: Serialize] async [T: Sync]
         = [pipe, once] run |core| push(core, "RPUSH", key, values);
 
     /// Removes and returns the first element of the list at `key`; `None` if it is empty.

@@ -136,7 +136,7 @@ impl Conversation for Acquire {
             Ok(other) => return Err(unexpected("SET", &other).at_key(&self.key)),
             Err(source) => {
                 return Err(Error::Redis {
-                    key: KeyContext(Some(self.key.clone())),
+                    key: KeyContext::of(self.key.clone()),
                     source,
                 });
             }
@@ -339,7 +339,7 @@ session_methods! {
     /// ```
     fn lock(name: &str, ttl: Duration) -> LockGuard | AsyncLockGuard
         = [once] attach |_| acquire(name, ttl, Wait::Forever).map(|a| map_conversation(a, |got| {
-            got.ok_or_else(|| Error::Unsupported("internal: a lock without time limit gave up".into()))
+            got.ok_or_else(|| Error::Internal("a lock without time limit gave up".into()))
         }));
 
     /// Takes the lock `name`, retrying for up to `wait`; if it is still held then, fails with

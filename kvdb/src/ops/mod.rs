@@ -14,7 +14,12 @@
 /// /// docs
 /// fn name[generics](arg: Type, ...) -> Output where [bounds] = [markers] kind |core| build_op(core, ...);
 /// fn name[generics](arg: Type, ...) -> SyncOutput | AsyncOutput where [bounds] = attach |core| ...;
+/// fn name[T](value: &T) -> Output where [T: Serialize] async [T: Sync] = [markers] kind |core| ...;
 /// ```
+///
+/// Bounds in `async [..]` (after `where [..]`) are added to the async methods only
+/// (`AsyncSession`, `AsyncTransaction`), whose futures hold the arguments across an `.await`
+/// and must be `Send`: the blocking methods do not ask for them.
 ///
 /// The kind says how the transports run what the closure builds:
 ///
@@ -55,7 +60,7 @@ macro_rules! session_methods {
     ($(
         $(#[$meta:meta])*
         fn $name:ident $([$($gen:tt)*])? ($($arg:ident : $ty:ty),* $(,)?) -> $out:ty $(| $aout:ty)?
-            $(where [$($wc:tt)*])?
+            $(where [$($wc:tt)*] $(async [$($awc:tt)*])?)?
             = $([$($flag:ident),* $(,)?])? $kind:ident $op:expr;
     )*) => {
         /// Each method of this list and its retry safety marker, for the tests that check
@@ -76,7 +81,7 @@ macro_rules! session_methods {
         impl $crate::AsyncSession {
             $(
                 session_methods!(@session async (session_methods!(@safety [$($($flag)*)?])) [$($($flag)*)?] $kind [$(#[$meta])*]
-                    $name [$($($gen)*)?] [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)*)?] $op);
+                    $name [$($($gen)*)?] [$($arg: $ty),*] [$out $(| $aout)?] [$($($wc)* $(, $($awc)*)?)?] $op);
             )*
         }
 
@@ -98,7 +103,7 @@ macro_rules! session_methods {
         impl<'a> $crate::AsyncTransaction<'a> {
             $(
                 session_methods!(@marked tx_async {no no} [$($($flag)*)?]
-                    {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)*)?] $op});
+                    {(session_methods!(@safety [$($($flag)*)?])) $name [$($($gen)*)?] [$($arg: $ty),*] [$out] [$($($wc)* $(, $($awc)*)?)?] $op});
             )*
         }
 

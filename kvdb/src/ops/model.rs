@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use redis::Value;
 
-use super::decode::count as int;
-use super::model_conv::{ModelPages, Once, Update, decode_at, value_bytes};
-use crate::core::{Core, unexpected};
+use super::decode;
+use super::model_conv::{ModelPages, Once, Update, decode_at};
+use crate::core::{Core, stored_bytes, unexpected};
 use crate::error::{Error, Result};
 use crate::model::ttl::ttl_arg;
 use crate::model::{AnyModel, AsKey, KvModel, decode_any, key_of, model_key};
@@ -37,19 +37,14 @@ fn set_cmd<T: KvModel>(core: &Core, model: &T, ttl: Option<Duration>) -> Result<
     Ok(cmd)
 }
 
-fn ok(reply: Value) -> Result<()> {
-    match reply {
-        Value::Okay => Ok(()),
-        other => Err(unexpected("SET", &other)),
-    }
-}
-
 fn set<T: KvModel>(
     core: &Core,
     model: &T,
     ttl: Option<Duration>,
 ) -> Result<Command<impl Decoder<()> + use<T>>> {
-    Ok(Command::new(set_cmd(core, model, ttl)?, ok))
+    Ok(Command::new(set_cmd(core, model, ttl)?, |reply| {
+        decode::ok(reply, "SET")
+    }))
 }
 
 /// `GET key` read as a `T` (the key is formatted by the caller: builders do not depend on
@@ -59,7 +54,7 @@ fn get<T: KvModel>(core: &Core, key: String) -> Result<Command<impl Decoder<Opti
     let mut cmd = redis::cmd("GET");
     cmd.arg(&key);
     Ok(Command::new(cmd, move |reply| {
-        value_bytes(reply, "GET")?
+        stored_bytes(reply, "GET")?
             .map(|bytes| decode_at(&core, &bytes, &key))
             .transpose()
     }))
@@ -68,7 +63,7 @@ fn get<T: KvModel>(core: &Core, key: String) -> Result<Command<impl Decoder<Opti
 fn key_cmd(name: &'static str, key: String) -> Result<Command<impl Decoder<u64> + use<>>> {
     let mut cmd = redis::cmd(name);
     cmd.arg(key);
-    Ok(Command::new(cmd, move |reply| int(reply, name)))
+    Ok(Command::new(cmd, move |reply| decode::count(reply, name)))
 }
 
 /// What `get_models` returns: each model, or `None` where there is none.
@@ -91,7 +86,7 @@ fn get_many<T: KvModel>(
             .iter()
             .zip(values)
             .map(|(key, v)| {
-                value_bytes(v, "MGET")
+                stored_bytes(v, "MGET")
                     .map_err(|e| e.at_key(key))?
                     .map(|bytes| decode_at(&core, &bytes, key))
                     .transpose()
@@ -116,7 +111,7 @@ fn set_many<T: KvModel>(
         Step::SendPipe(pipe)
     };
     Ok(Once::new(first, |reply| match reply {
-        Value::Array(replies) => replies.into_iter().try_for_each(ok),
+        Value::Array(replies) => replies.into_iter().try_for_each(|r| decode::ok(r, "SET")),
         other => Err(unexpected("SET", &other)),
     }))
 }
@@ -126,7 +121,7 @@ fn get_any(core: &Core, key: &str) -> Result<Command<impl Decoder<Option<AnyMode
     let mut cmd = redis::cmd("GET");
     cmd.arg(key);
     Ok(Command::new(cmd, move |reply| {
-        value_bytes(reply, "GET")?
+        stored_bytes(reply, "GET")?
             .map(|bytes| decode_any(&bytes, limit))
             .transpose()
     }))
@@ -219,7 +214,7 @@ session_methods! {
     /// # Ok::<(), kvdb::Error>(())
     /// ```
     fn update_model[T, F](key: &(impl AsKey<T::Key> + ?Sized), change: F) -> Option<T>
-        where [T: KvModel, F: FnMut(&mut T) + Send]
+        where [T: KvModel, F: FnMut(&mut T)] async [F: Send]
         = [once] converse |core: &Core| Ok::<_, Error>(Update::<T, Infallible, _>::new(*core, key_of::<T>(key)?, infallible(change)))
             .map(|up| map_conversation(up, |outcome| Ok(outcome.unwrap_or_else(|never| match never {}))));
 
@@ -257,7 +252,8 @@ session_methods! {
     /// ```
     fn try_update_model[T, F, E](key: &(impl AsKey<T::Key> + ?Sized), change: F)
         -> std::result::Result<Option<T>, E>
-        where [T: KvModel, F: FnMut(&mut T) -> std::result::Result<(), E> + Send, E: From<Error> + Send]
+        where [T: KvModel, F: FnMut(&mut T) -> std::result::Result<(), E>, E: From<Error>]
+        async [F: Send, E: Send]
         = [once] fallible |core: &Core| Ok::<_, Error>(Update::<T, E, F>::new(*core, key_of::<T>(key)?, change));
 
     /// Iterates over every stored `T`, a page at a time (each page one `SCAN` with the

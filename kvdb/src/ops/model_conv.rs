@@ -6,20 +6,11 @@ use std::time::Duration;
 
 use redis::Value;
 
-use crate::core::{Core, unexpected};
-use crate::error::{Error, Result};
+use super::decode;
+use crate::core::{Core, stored_bytes, unexpected};
+use crate::error::{Error, KeyContext, Result};
 use crate::model::{KvModel, decode_model, model_key};
 use crate::transport::{Conversation, PageOf, Pages, Step, finish_keyed};
-
-/// The bytes of a stored value, or `None` for nil.
-pub(super) fn value_bytes(reply: Value, command: &'static str) -> Result<Option<Vec<u8>>> {
-    match reply {
-        Value::Nil => Ok(None),
-        Value::BulkString(b) => Ok(Some(b)),
-        Value::SimpleString(s) => Ok(Some(s.into_bytes())),
-        other => Err(unexpected(command, &other)),
-    }
-}
 
 /// Decodes stored bytes as a `T`, naming `key` in any error.
 pub(super) fn decode_at<T: KvModel>(core: &Core, bytes: &[u8], key: &str) -> Result<T> {
@@ -51,7 +42,7 @@ impl<O, F: FnOnce(Value) -> Result<O>> Conversation for Once<O, F> {
     }
 
     fn step(&mut self, reply: Option<redis::RedisResult<Value>>) -> Result<Step<O>> {
-        let internal = || Error::Unsupported("internal: a one-shot conversation went on".into());
+        let internal = || Error::Internal("a one-shot conversation went on".into());
         match reply {
             None => self.first.take().ok_or_else(internal),
             Some(reply) => {
@@ -85,27 +76,11 @@ impl<T: KvModel> ScanPage<T> {
     }
 
     fn on_scan(&mut self, reply: Value) -> Result<Step<PageOf<T>>> {
-        let bad = |v: &Value| unexpected("SCAN", v);
-        let Value::Array(mut parts) = reply else {
-            return Err(bad(&reply));
-        };
-        let (Some(keys), Some(cursor), true) = (parts.pop(), parts.pop(), parts.is_empty()) else {
-            return Err(bad(&Value::Array(parts)));
-        };
-        let next = match &cursor {
-            Value::BulkString(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()),
-            _ => None,
-        }
-        .ok_or_else(|| bad(&cursor))?;
-        let Value::Array(keys) = keys else {
-            return Err(bad(&keys));
-        };
-        let keys: Vec<String> = keys
+        let (next, keys) = decode::cursor_page(reply, "SCAN")?;
+        // A key that is not UTF-8 cannot have the model's key shape: skipped like the others.
+        let keys: Vec<String> = decode::items(keys, "SCAN")?
             .into_iter()
-            .filter_map(|k| match k {
-                Value::BulkString(b) => String::from_utf8(b).ok(),
-                _ => None,
-            })
+            .filter_map(|k| decode::string(k, "SCAN").ok())
             .filter(|k| T::KEY_SCHEMA.matches(k))
             .collect();
         if keys.is_empty() {
@@ -145,7 +120,7 @@ impl<T: KvModel> Conversation for ScanPage<T> {
         let mut items = Vec::with_capacity(keys.len());
         for (key, value) in keys.iter().zip(values) {
             // A key deleted between SCAN and MGET reads as nil: it is simply gone.
-            match value_bytes(value, "MGET") {
+            match stored_bytes(value, "MGET") {
                 Ok(Some(bytes)) => items.push(decode_at(&self.core, &bytes, key)),
                 Ok(None) => {}
                 Err(e) => items.push(Err(e.at_key(key))),
@@ -193,7 +168,7 @@ pub(super) fn backoff(attempts: u32) -> Duration {
 /// The error after `attempts` lost races on `key`.
 pub(super) fn conflict(key: Option<&str>, attempts: u32) -> Error {
     Error::Conflict {
-        key: crate::error::KeyContext(key.map(str::to_owned)),
+        key: KeyContext::new(key.map(str::to_owned)),
         attempts,
     }
 }
@@ -296,7 +271,7 @@ impl<T: KvModel, E, F: FnMut(&mut T) -> std::result::Result<(), E>> Conversation
                 Ok(Step::Send(cmd))
             }
             (UpdateState::Reading, Some(r)) => {
-                let bytes = match r.and_then(|v| value_bytes(v, "GET").map_err(|e| e.at_key(&key)))
+                let bytes = match r.and_then(|v| stored_bytes(v, "GET").map_err(|e| e.at_key(&key)))
                 {
                     Ok(Some(bytes)) => bytes,
                     Ok(None) => return Ok(self.unwatch(Ok(Ok(None)))),
@@ -321,9 +296,7 @@ impl<T: KvModel, E, F: FnMut(&mut T) -> std::result::Result<(), E>> Conversation
             }
             (UpdateState::Writing(model), Some(r)) => r.map(|_| Step::Done(Ok(Some(model)))),
             (UpdateState::Unwatching(outcome), _) => outcome.map(Step::Done),
-            (_, None) => Err(Error::Unsupported(
-                "internal: update_model expected a reply".into(),
-            )),
+            (_, None) => Err(Error::Internal("update_model expected a reply".into())),
         }
     }
 }

@@ -156,7 +156,7 @@ fn publish<T: Serialize + ?Sized>(
 session_methods! {
     /// Publishes `message` on `channel`, encoded with this session's codec; returns how many
     /// subscribers received it.
-    fn publish[T](channel: &str, message: &T) -> u64 where [T: Serialize + ?Sized + Sync]
+    fn publish[T](channel: &str, message: &T) -> u64 where [T: Serialize + ?Sized] async [T: Sync]
         = [pipe, once] run |core| publish(core, channel, message);
 
     /// Subscribes to `channels` on a connection of its own; returns once the server has

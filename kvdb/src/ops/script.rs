@@ -195,7 +195,7 @@ impl<T: DeserializeOwned> Conversation for ScriptRun<T> {
         let reply = match reply {
             None => match self.evalsha.take() {
                 Some(cmd) => return Ok(Step::Send(cmd)),
-                None => return Err(Error::Unsupported("internal: script restarted".into())),
+                None => return Err(Error::Internal("script restarted".into())),
             },
             Some(r) => r,
         };
@@ -232,7 +232,7 @@ impl<T> ScriptRun<T> {
 
     fn redis_error(&self, source: redis::RedisError) -> Error {
         Error::Redis {
-            key: KeyContext(self.key.clone()),
+            key: KeyContext::new(self.key.clone()),
             source,
         }
     }

@@ -72,18 +72,18 @@ session_methods! {
     /// assert_eq!(session.scard("tags")?, 2);
     /// # Ok(()) }
     /// ```
-    fn sadd[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
+    fn sadd[T](key: &str, members: &[T]) -> u64 where [T: Serialize] async [T: Sync]
         = [pipe, idempotent] run |core| with_members(core, "SADD", key, members);
 
     /// Removes `members` from the set at `key` (`SREM`); returns how many were there.
-    fn srem[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
+    fn srem[T](key: &str, members: &[T]) -> u64 where [T: Serialize] async [T: Sync]
         = [pipe, idempotent] run |core| with_members(core, "SREM", key, members);
 
     /// Every member of the set at `key`, in no particular order (`SMEMBERS`).
     fn smembers[T](key: &str) -> Vec<T> where [T: DeserializeOwned] = [pipe, read] run |core| smembers::<T>(core, key);
 
     /// Whether `member` is in the set at `key` (`SISMEMBER`).
-    fn sismember[T](key: &str, member: &T) -> bool where [T: Serialize + ?Sized + Sync]
+    fn sismember[T](key: &str, member: &T) -> bool where [T: Serialize + ?Sized] async [T: Sync]
         = [pipe, read] run |core| sismember(core, key, member);
 
     /// How many members the set at `key` has (`SCARD`; 0 if it does not exist).

@@ -266,12 +266,12 @@ session_methods! {
 
     /// Stores `value` at `key` (`SET`), encoded with this session's serializer and
     /// compression; scalars are stored in plain Redis form. Clears any expiry.
-    fn set[T](key: &str, value: &T) -> () where [T: Serialize + ?Sized + Sync] = [pipe, idempotent] run |core| set(core, key, value);
+    fn set[T](key: &str, value: &T) -> () where [T: Serialize + ?Sized] async [T: Sync] = [pipe, idempotent] run |core| set(core, key, value);
 
     /// Stores `value` at `key`, expiring after `ttl` (`SET ... EX` for whole seconds, else
     /// `PX` in whole milliseconds; under a millisecond is an
     /// [`Error::InvalidTtl`](crate::Error::InvalidTtl) and nothing is sent).
-    fn set_ex[T](key: &str, value: &T, ttl: Duration) -> () where [T: Serialize + ?Sized + Sync]
+    fn set_ex[T](key: &str, value: &T, ttl: Duration) -> () where [T: Serialize + ?Sized] async [T: Sync]
         = [pipe, idempotent] run |core| set_with(core, key, value, SetOptions::new().px(ttl))
             .map(|op| op.map(|_| ()));
 
@@ -289,13 +289,13 @@ session_methods! {
     /// # Ok(()) }
     /// ```
     fn set_with[T](key: &str, value: &T, options: SetOptions) -> bool
-        where [T: Serialize + ?Sized + Sync] = [pipe, per_call] run |core| set_with(core, key, value, options);
+        where [T: Serialize + ?Sized] async [T: Sync] = [pipe, per_call] run |core| set_with(core, key, value, options);
 
     /// Stores `value` at `key` (with [`SetOptions`]) and returns the value it replaces
     /// (`SET ... GET`); `None` if there was none. With `NX`, a returned value means the key
     /// existed and was left unchanged.
     fn set_get[T](key: &str, value: &T, options: SetOptions) -> Option<T>
-        where [T: Serialize + DeserializeOwned + Sync] = [pipe, once] run |core| set_get(core, key, value, options);
+        where [T: Serialize + DeserializeOwned] async [T: Sync] = [pipe, once] run |core| set_get(core, key, value, options);
 
     /// Reads and deletes the value at `key` (`GETDEL`); `None` if it did not exist.
     fn get_del[T](key: &str) -> Option<T> where [T: DeserializeOwned] = [pipe, once] run |core| get_del::<T>(core, key);
@@ -305,7 +305,7 @@ session_methods! {
     fn mget[T](keys: &[&str]) -> Vec<Option<T>> where [T: DeserializeOwned] = [pipe, read] run |core| mget::<T>(core, keys);
 
     /// Stores several keys at once (`MSET`), atomically.
-    fn mset[T](pairs: &[(&str, T)]) -> () where [T: Serialize + Sync] = [pipe, idempotent] run |core| mset(core, pairs);
+    fn mset[T](pairs: &[(&str, T)]) -> () where [T: Serialize] async [T: Sync] = [pipe, idempotent] run |core| mset(core, pairs);
 
     /// Adds 1 to the integer at `key` (a missing key counts as 0); returns the new value.
     fn incr(key: &str) -> i64 = [pipe, once] run |_| incr_by(key, 1);

@@ -222,7 +222,7 @@ impl crate::Session {
 #[must_use]
 pub struct AsyncTransaction<'a> {
     pub(crate) queue: Pipeline<'a>,
-    conn: crate::transport::aio::Link,
+    conn: crate::transport::aio::Channel,
 }
 
 #[cfg(feature = "async")]

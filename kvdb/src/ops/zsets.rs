@@ -144,19 +144,19 @@ session_methods! {
     /// assert_eq!(session.zscore("scores", "ada")?, Some(12.0));
     /// # Ok(()) }
     /// ```
-    fn zadd[T](key: &str, member: &T, score: f64) -> bool where [T: Serialize + ?Sized + Sync]
+    fn zadd[T](key: &str, member: &T, score: f64) -> bool where [T: Serialize + ?Sized] async [T: Sync]
         = [pipe, idempotent] run |core| zadd_one(core, key, member, score);
 
     /// Adds or updates several `(member, score)` pairs (`ZADD`); returns how many are new.
-    fn zadd_multiple[T](key: &str, items: &[(T, f64)]) -> u64 where [T: Serialize + Sync]
+    fn zadd_multiple[T](key: &str, items: &[(T, f64)]) -> u64 where [T: Serialize] async [T: Sync]
         = [pipe, idempotent] run |core| zadd(core, key, items);
 
     /// Removes `members` from the sorted set at `key` (`ZREM`); returns how many were there.
-    fn zrem[T](key: &str, members: &[T]) -> u64 where [T: Serialize + Sync]
+    fn zrem[T](key: &str, members: &[T]) -> u64 where [T: Serialize] async [T: Sync]
         = [pipe, idempotent] run |core| with_members(core, "ZREM", key, members);
 
     /// The score of `member`; `None` if it is not in the sorted set (`ZSCORE`).
-    fn zscore[T](key: &str, member: &T) -> Option<f64> where [T: Serialize + ?Sized + Sync]
+    fn zscore[T](key: &str, member: &T) -> Option<f64> where [T: Serialize + ?Sized] async [T: Sync]
         = [pipe, read] run |core| zscore(core, key, member);
 
     /// The members ranked `start` to `stop`, both included, lowest score first (`ZRANGE`;
@@ -178,6 +178,6 @@ session_methods! {
 
     /// Adds `by` to the score of `member` (adding it with score `by` if absent, `ZINCRBY`);
     /// returns the new score.
-    fn zincr_by[T](key: &str, member: &T, by: f64) -> f64 where [T: Serialize + ?Sized + Sync]
+    fn zincr_by[T](key: &str, member: &T, by: f64) -> f64 where [T: Serialize + ?Sized] async [T: Sync]
         = [pipe, once] run |core| zincr_by(core, key, member, by);
 }

@@ -8,8 +8,7 @@ use crate::format::{
     Compression, CompressionOptions, DEFAULT_MAX_DECOMPRESSED, Encoder, Format, Serializer,
     SerializerOptions,
 };
-use crate::settings::{self, Addr, ConnectionSettings, Protocol, Secret};
-use crate::tls::TlsSettings;
+use crate::settings::{self, Addr, ConnectionSettings, Pem, Protocol, Secret, TlsSettings};
 
 /// The URL used when neither the options nor the environment name one.
 pub const DEFAULT_URL: &str = "redis://localhost:6379/0";
@@ -346,9 +345,48 @@ impl SessionOptions {
     );
 }
 
+mod fields;
 mod resolve;
 
 pub(crate) use resolve::{Limits, Resolved};
 
 #[cfg(test)]
 mod tests;
+
+/// The TLS options (with the `tls` feature they take effect).
+impl SessionOptions {
+    /// Trusts the CA certificates in `pem` (PEM text, one or more certificates) for a
+    /// `rediss://` server, instead of the system's roots. Needs the `tls` feature.
+    pub fn tls_ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca = Some(Pem::Bytes(pem.into()));
+        self
+    }
+
+    /// [`tls_ca_cert`](Self::tls_ca_cert) from a PEM file, read by `get_session`.
+    pub fn tls_ca_cert_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.ca = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// Shows this client certificate chain (PEM) and proves it with `key_pem` (a PEM private
+    /// key) to a `rediss://` server that asks for one (`tls-auth-clients`). The key never
+    /// appears in `Debug`. Needs the `tls` feature.
+    pub fn tls_client_cert(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client = Some((Pem::Bytes(cert_pem.into()), Pem::Bytes(key_pem.into())));
+        self
+    }
+
+    /// [`tls_client_cert`](Self::tls_client_cert) from PEM files, read by `get_session`.
+    pub fn tls_client_cert_files(
+        mut self,
+        cert_path: impl Into<std::path::PathBuf>,
+        key_path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.client = Some((Pem::File(cert_path.into()), Pem::File(key_path.into())));
+        self
+    }
+}

@@ -243,7 +243,7 @@ impl SessionOptions {
                 "a session is either a cluster or a sentinel session, not both".into(),
             )),
             (Some(nodes), None) => {
-                let nodes = crate::nodes::parse_nodes(nodes.iter().map(String::as_str), 6379)
+                let nodes = settings::parse_nodes(nodes.iter().map(String::as_str), 6379)
                     .map_err(|r| invalid("cluster_nodes", r))?;
                 *addr = Addr::Cluster { nodes, tls };
                 Ok(())
@@ -252,9 +252,9 @@ impl SessionOptions {
                 if master.is_empty() {
                     return Err(invalid("sentinel", "the master name is empty".into()));
                 }
-                let sentinels = crate::nodes::parse_nodes(
+                let sentinels = settings::parse_nodes(
                     sentinels.iter().map(String::as_str),
-                    crate::nodes::SENTINEL_PORT,
+                    settings::SENTINEL_PORT,
                 )
                 .map_err(|r| invalid("sentinel", r))?;
                 *addr = Addr::Sentinel {

@@ -6,7 +6,7 @@ fn io(kind: std::io::ErrorKind) -> redis::RedisError {
 
 fn redis_error(source: redis::RedisError) -> Error {
     Error::Redis {
-        key: crate::error::KeyContext(Some("k".into())),
+        key: crate::error::KeyContext::of("k"),
         source,
     }
 }

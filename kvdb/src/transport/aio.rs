@@ -13,291 +13,39 @@
 //! pool keeps one connection per live runtime and forgets a runtime's connection when the
 //! runtime is gone.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use redis::Value;
 
+pub(crate) use super::aio_shared::Channel;
+use super::aio_shared::{Backend, Entries, Server, SharedSlot, Target};
 use super::aio_wire::Live;
+#[cfg(feature = "cluster")]
+use super::connect;
 use super::observe::{self, OpInfo};
 use super::sync::check_connection;
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
+use super::{Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use crate::error::{Error, Result};
 use crate::health::Observed;
 use crate::retry::Safety;
 use crate::settings::ConnectionSettings;
 
-/// A runtime's shared connection to a server: opened lazily, replaced once it failed.
-#[derive(Clone, Default)]
-pub(crate) struct SharedSlot(Arc<SlotState>);
-
-#[derive(Default)]
-struct SlotState {
-    /// The open connection: taken under a short lock by every request.
-    conn: Mutex<Option<Live>>,
-    /// Held while a connection is being opened, so that one caller opens it and the others
-    /// wait for it; keeps the latest failed attempt, whose error callers that queued behind
-    /// it get instead of each trying (and waiting the connect timeout) in turn.
-    opening: tokio::sync::Mutex<Option<(Instant, redis::RedisError)>>,
-}
-
-/// The shared connection of one runtime.
-struct Entry<C> {
-    runtime: tokio::runtime::Id,
-    alive: Arc<AtomicBool>,
-    conn: C,
-}
-
-/// Sets `alive` to false when dropped, i.e. when its runtime drops the task holding it.
-struct AliveGuard(Arc<AtomicBool>);
-
-impl Drop for AliveGuard {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
-
-/// One shared connection per live runtime.
-struct Entries<C>(Mutex<Vec<Entry<C>>>);
-
-impl<C: Clone> Entries<C> {
-    fn new() -> Self {
-        Entries(Mutex::new(Vec::new()))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry<C>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The current runtime's connection, if it has one.
-    fn get(&self) -> Result<Option<C>> {
-        let id = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::NoRuntime)?
-            .id();
-        let mut entries = self.lock();
-        entries.retain(|e| e.alive.load(Ordering::Acquire));
-        Ok(entries
-            .iter()
-            .find(|e| e.runtime == id)
-            .map(|e| e.conn.clone()))
-    }
-
-    /// Keeps `conn` as the current runtime's connection (unless another task got there
-    /// first: then that one), for as long as the runtime lives.
-    fn put(&self, conn: C) -> Result<C> {
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let id = handle.id();
-        let mut entries = self.lock();
-        if let Some(e) = entries.iter().find(|e| e.runtime == id) {
-            return Ok(e.conn.clone());
-        }
-        let alive = Arc::new(AtomicBool::new(true));
-        let guard = AliveGuard(alive.clone());
-        handle.spawn(async move {
-            let _guard = guard;
-            std::future::pending::<()>().await
-        });
-        entries.push(Entry {
-            runtime: id,
-            alive,
-            conn: conn.clone(),
-        });
-        Ok(conn)
-    }
-
-    /// Forgets the current runtime's connection (the next call makes a new one).
-    #[cfg_attr(not(any(feature = "sentinel", feature = "cluster")), allow(dead_code))]
-    fn forget(&self) {
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            let id = handle.id();
-            self.lock().retain(|e| e.runtime != id);
-        }
-    }
-}
-
-/// Who a server connection goes to: a fixed address, or the primary (or a replica) the
-/// sentinels name.
-// One or two per pool, never moved afterwards: the variants' sizes do not matter.
-#[allow(clippy::large_enum_variant)]
-enum Target {
-    Fixed(redis::Client),
-    #[cfg(feature = "sentinel")]
-    Sentinel(super::sentinel::AsyncLookup),
-}
-
-impl Target {
-    async fn client(&self) -> Result<redis::Client> {
-        match self {
-            Target::Fixed(c) => Ok(c.clone()),
-            #[cfg(feature = "sentinel")]
-            // Boxed as a `dyn Future`: redis's sentinel lookup future is deeply nested, and
-            // inside every op's future (and the user's async code around it) the auto-trait
-            // checks exceed rustc's recursion limit in the user's crate. One allocation per
-            // connect, not per op.
-            Target::Sentinel(lookup) => {
-                let lookup: std::pin::Pin<
-                    Box<dyn Future<Output = redis::RedisResult<redis::Client>> + Send + '_>,
-                > = Box::pin(lookup.client());
-                Ok(lookup.await?)
-            }
-        }
-    }
-}
-
-/// The shared connections to one server (per runtime) and where they go.
-struct Server {
-    target: Target,
-    entries: Entries<SharedSlot>,
-}
-
-/// The connections of an async pool.
-enum Backend {
-    Server {
-        primary: Server,
-        /// Sentinel replica reads: connections to a replica, for read-only operations.
-        replica: Option<Server>,
-    },
-    #[cfg(feature = "cluster")]
-    Cluster {
-        client: redis::cluster::ClusterClient,
-        /// The same cluster, without retries: for batches sent one pipeline per node, which
-        /// fall back to `client`'s connection on any failure (`cluster::aio`).
-        batch_client: Box<redis::cluster::ClusterClient>,
-        /// Per runtime: the connection and the batch connection.
-        entries: Entries<(
-            redis::cluster_async::ClusterConnection,
-            redis::cluster_async::ClusterConnection,
-        )>,
-        primaries: super::cluster::Primaries,
-    },
-}
-
-/// A connection to send requests on: a server's shared or dedicated connection, or a
-/// cluster connection.
-pub(crate) enum Link {
-    Shared {
-        live: Live,
-        slot: SharedSlot,
-    },
-    Dedicated(Live),
-    #[cfg(feature = "cluster")]
-    Cluster {
-        conn: redis::cluster_async::ClusterConnection,
-        /// The batch connection (none on a dedicated link).
-        batch: Option<redis::cluster_async::ClusterConnection>,
-        primaries: super::cluster::Primaries,
-    },
-}
-
-impl Link {
-    /// Runs one round trip on this connection (none if the op is answered locally).
-    pub(crate) async fn run<O: Op>(&mut self, mut op: O) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut op) {
-            return out;
-        }
-        let reply = self.send(&op.request()).await?;
-        complete(reply, op)
-    }
-
-    /// Sends `request`; the outer `Err` is for a request refused before sending.
-    async fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
-        match self {
-            Link::Shared { live, slot } => {
-                let reply = live.send(request).await;
-                if let Err(e) = &reply
-                    && (e.is_io_error() || e.is_connection_dropped() || live.is_closed())
-                    && !e.is_timeout()
-                {
-                    slot.forget(live);
-                }
-                Ok(reply)
-            }
-            Link::Dedicated(c) => Ok(c.send(request).await),
-            #[cfg(feature = "cluster")]
-            Link::Cluster {
-                conn,
-                batch,
-                primaries,
-            } => super::cluster::aio::send(conn, batch.as_ref(), primaries, request).await,
-        }
-    }
-}
-
 /// One attempt of a single round trip, its type erased (`dyn Future + Send`): the futures of
 /// deeply nested callers (the cache driver inside `#[cached]` functions spawned on tokio)
 /// then stay within the compiler's trait-solving depth when it checks that they are `Send`.
-type Attempt<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>;
+pub(super) type Attempt<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>;
 
 /// The async side of a pool.
 pub(crate) struct AsyncPool {
-    settings: ConnectionSettings,
-    backend: Backend,
+    pub(super) settings: ConnectionSettings,
+    pub(super) backend: Backend,
     /// The server, redacted: for errors, spans and metrics.
-    server: String,
+    pub(super) server: String,
     /// The TLS configuration of a `rediss://` session.
     #[cfg(feature = "tls")]
     tls: Option<Arc<rustls::ClientConfig>>,
-}
-
-impl SharedSlot {
-    /// The open connection, if it is not known to be closed.
-    fn current(&self, server: &str) -> Option<Live> {
-        let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
-        match &*conn {
-            Some(live) if !live.is_closed() => Some(live.clone()),
-            // The server closed it while it was idle: nothing was sent on it yet.
-            Some(_) => {
-                *conn = None;
-                observe::stale(&server);
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// The open connection, or a new one from `open` (`server` names it in events).
-    async fn live<F, Fut>(&self, server: &str, open: F) -> redis::RedisResult<Live>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = redis::RedisResult<Live>>,
-    {
-        if let Some(live) = self.current(server) {
-            return Ok(live);
-        }
-        let asked = Instant::now();
-        let mut failed = self.0.opening.lock().await;
-        if let Some(live) = self.current(server) {
-            return Ok(live);
-        }
-        if let Some((at, e)) = &*failed
-            && *at >= asked
-        {
-            return Err(e.clone());
-        }
-        match open().await {
-            Ok(live) => {
-                *failed = None;
-                *self.0.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(live.clone());
-                Ok(live)
-            }
-            Err(e) => {
-                *failed = Some((Instant::now(), e.clone()));
-                Err(e)
-            }
-        }
-    }
-
-    /// Forgets `live` if it is still the slot's connection (the next call opens another).
-    fn forget(&self, live: &Live) {
-        live.mark_closed();
-        let mut conn = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if conn.as_ref().is_some_and(|c| c.same(live)) {
-            *conn = None;
-        }
-    }
 }
 
 impl AsyncPool {
@@ -330,7 +78,7 @@ impl AsyncPool {
             _ => {
                 let _ = observed;
                 Backend::Server {
-                    primary: server(Target::Fixed(crate::tls::client(settings)?)),
+                    primary: server(Target::Fixed(crate::transport::connect::client(settings)?)),
                     replica: None,
                 }
             }
@@ -339,13 +87,13 @@ impl AsyncPool {
             settings: settings.clone(),
             server: settings.to_string(),
             #[cfg(feature = "tls")]
-            tls: crate::tls::rustls_config(settings)?,
+            tls: crate::transport::connect::rustls_config(settings)?,
             backend,
         })
     }
 
     /// Opens a server connection with the session's connect timeout and client name.
-    async fn open(
+    pub(super) async fn open(
         &self,
         target: &Target,
         response_timeout: Option<Duration>,
@@ -374,7 +122,7 @@ impl AsyncPool {
     /// stop: the one retry loop of the async transport. `safety` is what the operation
     /// declares about being sent twice. The call as a whole never outlasts its budget: no new
     /// attempt starts after the response timeout.
-    async fn retrying<T, F, Fut>(&self, safety: Safety, mut attempt: F) -> Result<T>
+    pub(super) async fn retrying<T, F, Fut>(&self, safety: Safety, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -419,11 +167,11 @@ impl AsyncPool {
     /// The shared connection for the current runtime: the open one, or a new one (opened
     /// within the connect timeout; a failure is [`Error::Connect`]). For a read-only operation
     /// of a session with replica reads, the replica's.
-    async fn shared(&self, read_only: bool) -> Result<Link> {
+    async fn shared(&self, read_only: bool) -> Result<Channel> {
         match &self.backend {
             Backend::Server { .. } => {
                 let Some(Server { target, entries }) = self.server(read_only) else {
-                    return Err(Error::Unsupported("internal: no server connection".into()));
+                    return Err(Error::Internal("no server connection".into()));
                 };
                 let slot = match entries.get()? {
                     Some(s) => s,
@@ -438,7 +186,7 @@ impl AsyncPool {
                         server: self.server.clone(),
                         source,
                     })?;
-                Ok(Link::Shared { live, slot })
+                Ok(Channel::Shared { live, slot })
             }
             #[cfg(feature = "cluster")]
             Backend::Cluster {
@@ -450,31 +198,21 @@ impl AsyncPool {
                 let (conn, batch) = match entries.get()? {
                     Some(c) => c,
                     None => entries.put((
-                        client.get_pending_async_connection_with_config(self.cluster_config(None)),
-                        batch_client
-                            .get_pending_async_connection_with_config(self.cluster_config(None)),
+                        client.get_pending_async_connection_with_config(connect::cluster_config(
+                            &self.settings,
+                            None,
+                        )),
+                        batch_client.get_pending_async_connection_with_config(
+                            connect::cluster_config(&self.settings, None),
+                        ),
                     ))?,
                 };
-                Ok(Link::Cluster {
+                Ok(Channel::Cluster {
                     conn,
                     batch: Some(batch),
                     primaries: primaries.clone(),
                 })
             }
-        }
-    }
-
-    #[cfg(feature = "cluster")]
-    fn cluster_config(
-        &self,
-        response_timeout: Option<Option<Duration>>,
-    ) -> redis::cluster::ClusterConfig {
-        let config = redis::cluster::ClusterConfig::new()
-            .set_connection_timeout(self.settings.connect_timeout);
-        // No response timeout (wait for ever): a year stands for it.
-        match response_timeout.unwrap_or(self.settings.response_timeout) {
-            Some(t) => config.set_response_timeout(t),
-            None => config.set_response_timeout(Duration::from_secs(365 * 24 * 3600)),
         }
     }
 
@@ -484,13 +222,13 @@ impl AsyncPool {
     /// cut forgets it too (the `redis` crate's async cluster connection can stay stuck after a
     /// failover: every later request timed out in our failover test), so that the next
     /// request starts a fresh one, with a fresh slot map. (A plain server's connection is
-    /// forgotten by [`Link::send`] when it fails.)
+    /// forgotten by [`Channel::send`] when it fails.)
     // Only sentinel and cluster sessions react; a build with neither has nothing to do.
     #[cfg_attr(
         not(any(feature = "sentinel", feature = "cluster")),
         allow(unused_variables)
     )]
-    fn after_failure(&self, link: &Link, reply: &redis::RedisResult<Value>) {
+    fn after_failure(&self, link: &Channel, reply: &redis::RedisResult<Value>) {
         let lost = |e: &redis::RedisError| {
             e.is_io_error()
                 || e.is_connection_dropped()
@@ -513,9 +251,9 @@ impl AsyncPool {
                             || e.kind()
                                 == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
                     }
-                    Ok(v) => says_read_only(v),
+                    Ok(v) => super::sentinel::says_read_only(v),
                 };
-                if gone && let Link::Shared { live, slot } = link {
+                if gone && let Channel::Shared { live, slot } = link {
                     slot.forget(live);
                 }
             }
@@ -527,141 +265,6 @@ impl AsyncPool {
             }
             _ => {}
         }
-    }
-
-    /// A new connection of its own, for WATCH transactions and blocking commands.
-    async fn dedicated(&self, response_timeout: Option<Duration>) -> Result<Link> {
-        match &self.backend {
-            Backend::Server {
-                primary: Server { target, .. },
-                ..
-            } => {
-                let conn = self
-                    .open(target, response_timeout)
-                    .await
-                    .map_err(|source| Error::Connect {
-                        server: self.server.clone(),
-                        source,
-                    })?;
-                Ok(Link::Dedicated(conn))
-            }
-            #[cfg(feature = "cluster")]
-            Backend::Cluster {
-                client, primaries, ..
-            } => Ok(Link::Cluster {
-                conn: client
-                    .get_async_connection_with_config(self.cluster_config(Some(response_timeout)))
-                    .await?,
-                batch: None,
-                primaries: primaries.clone(),
-            }),
-        }
-    }
-
-    /// A new pub/sub connection, with nothing subscribed yet (`transport::pubsub::aio`);
-    /// fails after the connect timeout.
-    pub(crate) async fn open_pubsub(&self) -> Result<redis::aio::PubSub> {
-        match tokio::time::timeout(self.settings.connect_timeout, self.connect_pubsub()).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::from(redis::RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "timed out connecting for a subscription",
-            )))),
-        }
-    }
-
-    async fn connect_pubsub(&self) -> Result<redis::aio::PubSub> {
-        let pubsub = match &self.backend {
-            Backend::Server {
-                primary: Server { target, .. },
-                ..
-            } => target.client().await?.get_async_pubsub().await?,
-            // A cluster broadcasts (non-sharded) pub/sub messages to every node: any one will do.
-            #[cfg(feature = "cluster")]
-            Backend::Cluster { .. } => {
-                let mut last = None;
-                let mut found = None;
-                for info in self.settings.node_infos() {
-                    match crate::tls::node_client(info, &self.settings)?
-                        .get_async_pubsub()
-                        .await
-                    {
-                        Ok(p) => {
-                            found = Some(p);
-                            break;
-                        }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                match (found, last) {
-                    (Some(p), _) => p,
-                    (None, Some(e)) => return Err(e.into()),
-                    (None, None) => {
-                        return Err(Error::Unsupported("no cluster node is known".into()));
-                    }
-                }
-            }
-        };
-        Ok(pubsub)
-    }
-
-    /// Runs a command that makes the server wait, on a connection of its own (so that the
-    /// shared connection is not held up) whose response timeout allows for the wait.
-    pub(crate) async fn blocking<O: Op>(
-        &self,
-        Blocking { op, wait }: Blocking<O>,
-        info: OpInfo<'_>,
-    ) -> Result<O::Output> {
-        let timeout = Blocking { op: (), wait }.response_timeout(self.settings.response_timeout);
-        let safety = info.safety();
-        observe::aio_op(info, &self.server, op, |op| {
-            self.blocking_on(op, timeout, safety)
-        })
-        .await
-    }
-
-    async fn blocking_on<O: Op>(
-        &self,
-        mut op: O,
-        timeout: Option<Duration>,
-        safety: Safety,
-    ) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut op) {
-            return out;
-        }
-        let safety = op.safety().unwrap_or(safety);
-        let request = op.request();
-        let reply = self
-            .retrying(safety, || -> Attempt<'_> {
-                Box::pin(async {
-                    let mut conn = self.dedicated(timeout).await?;
-                    let reply = conn.send(&request).await?;
-                    finish(reply, &request)
-                })
-            })
-            .await?;
-        op.decode(reply)
-            .map_err(|e| with_key(e, op.request().key()))
-    }
-
-    /// Runs a transaction (driven by the caller on a [`reserve`](Self::reserve)d connection)
-    /// inside one span; the outer `Err` is kvdb's failure, the inner one the body's.
-    pub(crate) async fn scoped<T, E>(
-        &self,
-        info: OpInfo<'_>,
-        keys: usize,
-        run: impl std::future::Future<Output = Result<std::result::Result<T, E>>>,
-    ) -> Result<std::result::Result<T, E>> {
-        observe::aio_scoped(info, &self.server, keys, run).await
-    }
-
-    /// A connection of its own, kept for several requests (a transaction's WATCH state lives
-    /// on it); closed when dropped. Like a conversation's, only getting it is retried.
-    pub(crate) async fn reserve(&self) -> Result<Link> {
-        self.retrying(Safety::Once, || {
-            self.dedicated(self.settings.response_timeout)
-        })
-        .await
     }
 
     /// Reads a paged sequence as a stream; one round trip per page, as the stream is polled.
@@ -696,9 +299,7 @@ impl AsyncPool {
                                     })
                                     .await
                                 }
-                                None => Err(Error::Unsupported(
-                                    "internal: a page without a cursor".into(),
-                                )),
+                                None => Err(Error::Internal("a page without a cursor".into())),
                             }
                         }
                     })
@@ -770,9 +371,8 @@ impl AsyncPool {
         let slot = &Mutex::new(Some(conv));
         self.retrying(whole, move || async move {
             let taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let mut conv = taken.ok_or_else(|| {
-                Error::Unsupported("internal: a conversation ran twice at once".into())
-            })?;
+            let mut conv =
+                taken.ok_or_else(|| Error::Internal("a conversation ran twice at once".into()))?;
             conv.rewind();
             let out = self.converse_on(&mut conv, None).await;
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conv);
@@ -789,7 +389,7 @@ impl AsyncPool {
     {
         let dedicated = conv.needs_dedicated_connection();
         let read_only = conv.read_only();
-        let mut held: Option<Link> = None;
+        let mut held: Option<Channel> = None;
         let mut reply = None;
         loop {
             let step = conv.step(reply.take())?;
@@ -826,15 +426,5 @@ impl AsyncPool {
                 Step::Send(_) | Step::SendPipe(_) => {}
             }
         }
-    }
-}
-
-/// Whether a reply says `READONLY` (the server is a replica now).
-#[cfg(feature = "sentinel")]
-fn says_read_only(v: &Value) -> bool {
-    match v {
-        Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
-        Value::Array(items) => items.iter().any(says_read_only),
-        _ => false,
     }
 }

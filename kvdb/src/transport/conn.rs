@@ -16,10 +16,14 @@
 //! large reply is dropped rather than kept holding that buffer.
 
 use std::io::Write as _;
+use std::time::Duration;
 
 use redis::{Arg, Cmd, ConnectionLike, RedisResult, Value};
 
+use super::checkout::{Connector, Pooled};
 use super::wire::Wire;
+use super::{Op, Request, complete};
+use crate::error::Result;
 
 /// Commands whose arguments add up to more than this are written argument by argument: no
 /// packed copy of a large value.
@@ -31,6 +35,51 @@ const DROP_AFTER_REPLY: usize = 4 * 1024 * 1024;
 
 /// The packing buffer is kept up to this size.
 const KEEP_PACKED: usize = 64 * 1024;
+
+/// A checked-out blocking connection: to one server, or to a cluster.
+pub(crate) trait Link {
+    /// Sends `request`. The outer `Err` is for a request refused before anything is sent
+    /// (e.g. [`Error::CrossSlot`]); the inner result is the server's answer or the
+    /// connection's failure.
+    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>>;
+    /// Sets the socket read timeout(s).
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()>;
+}
+
+impl<M: Connector> Link for Pooled<'_, M>
+where
+    M::Conn: Link,
+{
+    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
+        (**self).send(request)
+    }
+
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
+        (**self).set_read_timeout(t)
+    }
+}
+
+/// Runs one round trip on a connection the caller holds (none if the op is answered locally).
+pub(crate) fn run_on_link<O: Op>(conn: &mut dyn Link, mut op: O) -> Result<O::Output> {
+    if let Some(out) = super::run_locally(&mut op) {
+        return out;
+    }
+    let reply = conn.send(&op.request())?;
+    complete(reply, op)
+}
+
+impl Link for Conn {
+    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
+        Ok(match request {
+            Request::Cmd(cmd) => self.req_command(cmd),
+            Request::Pipe(pipe) => pipe.query::<Value>(self),
+        })
+    }
+
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
+        Conn::set_read_timeout(self, t)
+    }
+}
 
 /// A blocking connection and whether a transport error made it suspect.
 pub(crate) struct Conn {

@@ -9,12 +9,19 @@
 #[cfg(feature = "async")]
 pub(crate) mod aio;
 #[cfg(feature = "async")]
+mod aio_dedicated;
+#[cfg(feature = "async")]
+mod aio_shared;
+#[cfg(feature = "async")]
 mod aio_wire;
 mod checkout;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 mod conn;
+#[cfg_attr(not(any(feature = "cluster", feature = "sentinel")), allow(dead_code))]
+pub(crate) mod connect;
 mod empty;
+mod manager;
 pub(crate) mod observe;
 pub(crate) mod pubsub;
 #[cfg(feature = "sentinel")]
@@ -27,7 +34,7 @@ use std::time::Duration;
 
 use redis::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyContext, Result};
 use crate::retry::Safety;
 
 /// What goes on the wire for one round trip.
@@ -169,7 +176,7 @@ impl<O, F: FnOnce(Value) -> Result<O>> Op for Command<F> {
 }
 
 fn decoded_twice() -> Error {
-    Error::Unsupported("internal: an operation's reply was decoded twice".into())
+    Error::Internal("an operation's reply was decoded twice".into())
 }
 
 /// A pipeline and a decoding function for the array of its replies.
@@ -388,7 +395,7 @@ pub(crate) fn finish(reply: redis::RedisResult<Value>, request: &Request<'_>) ->
         }),
     };
     reply.map_err(|source| Error::Redis {
-        key: crate::error::KeyContext(request.key()),
+        key: KeyContext::new(request.key()),
         source,
     })
 }
@@ -402,7 +409,7 @@ pub(crate) fn finish_keyed(
     reply
         .and_then(Value::extract_error)
         .map_err(|source| Error::Redis {
-            key: crate::error::KeyContext(key()),
+            key: KeyContext::new(key()),
             source,
         })
 }

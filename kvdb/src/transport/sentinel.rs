@@ -14,7 +14,8 @@ use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType}
 
 use crate::error::Result;
 use crate::health::Observed;
-use crate::settings::{Addr, ConnectionSettings, Protocol, node_addr};
+use crate::settings::{Addr, ConnectionSettings};
+use crate::transport::connect::{self, node_addr};
 
 /// Which server of the sentinels' set a client connects to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,18 +35,15 @@ fn client(settings: &ConnectionSettings, role: Role) -> Result<SentinelClient> {
         tls,
     } = &settings.addr
     else {
-        return Err(crate::Error::Unsupported(
-            "internal: a sentinel client for a session that is not a sentinel session".into(),
+        return Err(crate::Error::Internal(
+            "a sentinel client for a session that is not a sentinel session".into(),
         ));
     };
     let server_type = match role {
         Role::Primary => SentinelServerType::Master,
         Role::Replica => SentinelServerType::Replica,
     };
-    let protocol = match settings.protocol {
-        Protocol::Resp2 => redis::ProtocolVersion::RESP2,
-        Protocol::Resp3 => redis::ProtocolVersion::RESP3,
-    };
+    let protocol = connect::protocol(settings.protocol);
     let mut b = SentinelClientBuilder::new(
         sentinels.iter().map(|n| node_addr(n, *tls)),
         master,
@@ -66,6 +64,8 @@ fn client(settings: &ConnectionSettings, role: Role) -> Result<SentinelClient> {
     if let Some(p) = &settings.sentinel_password {
         b = b.set_client_to_sentinel_password(&p.0);
     }
+    // Without the `tls` feature, `get_session` refuses a TLS address.
+    #[cfg(feature = "tls")]
     if *tls {
         b = with_tls(b, settings)?;
     }
@@ -81,17 +81,12 @@ fn with_tls(
     let b = b
         .set_client_to_sentinel_tls_mode(redis::TlsMode::Secure)
         .set_client_to_redis_tls_mode(redis::TlsMode::Secure);
-    Ok(match crate::tls::certificates(&settings.tls)? {
+    Ok(match connect::certificates(&settings.tls)? {
         Some(certs) => b
             .set_client_to_sentinel_certificates(certs.clone())
             .set_client_to_redis_certificates(certs),
         None => b,
     })
-}
-
-#[cfg(not(feature = "tls"))]
-fn with_tls(_: SentinelClientBuilder, _: &ConnectionSettings) -> Result<SentinelClientBuilder> {
-    Err(crate::tls::no_tls())
 }
 
 /// Whether a replica lookup found no replica, so the primary serves the reads instead.
@@ -190,5 +185,15 @@ impl AsyncLookup {
         self.observed
             .reached(role == Role::Replica, found.get_connection_info());
         Ok(found)
+    }
+}
+
+/// Whether a reply says `READONLY` (the server is a replica now).
+#[cfg(feature = "async")]
+pub(crate) fn says_read_only(v: &redis::Value) -> bool {
+    match v {
+        redis::Value::ServerError(e) => e.kind() == Some(redis::ServerErrorKind::ReadOnly),
+        redis::Value::Array(items) => items.iter().any(says_read_only),
+        _ => false,
     }
 }

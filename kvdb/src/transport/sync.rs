@@ -1,191 +1,21 @@
 //! The synchronous transport: a bounded pool of blocking connections ([`checkout`](super::checkout)),
 //! no runtime.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use redis::{ConnectionLike, Value};
+use redis::Value;
 
 use super::checkout::{CheckoutError, ConnPool, Connector, Pooled};
-use super::conn::Conn;
+pub(crate) use super::conn::{Link, run_on_link};
+use super::manager::{Manager, Target};
 use super::observe::{self, OpInfo};
-use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, complete, finish, with_key};
+use super::{Blocking, Conversation, Cursor, Op, Pages, Request, Step, finish, with_key};
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyContext, Result};
 use crate::health::Observed;
 use crate::retry::{Failure, Safety};
 use crate::settings::ConnectionSettings;
-
-/// A checked-out blocking connection: to one server, or to a cluster.
-pub(crate) trait Link {
-    /// Sends `request`. The outer `Err` is for a request refused before anything is sent
-    /// (e.g. [`Error::CrossSlot`]); the inner result is the server's answer or the
-    /// connection's failure.
-    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>>;
-    /// Sets the socket read timeout(s).
-    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()>;
-}
-
-impl<M: Connector> Link for Pooled<'_, M>
-where
-    M::Conn: Link,
-{
-    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
-        (**self).send(request)
-    }
-
-    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
-        (**self).set_read_timeout(t)
-    }
-}
-
-/// Runs one round trip on a connection the caller holds (none if the op is answered locally).
-pub(crate) fn run_on_link<O: Op>(conn: &mut dyn Link, mut op: O) -> Result<O::Output> {
-    if let Some(out) = super::run_locally(&mut op) {
-        return out;
-    }
-    let reply = conn.send(&op.request())?;
-    complete(reply, op)
-}
-
-impl Link for Conn {
-    fn send(&mut self, request: &Request<'_>) -> Result<redis::RedisResult<Value>> {
-        Ok(match request {
-            Request::Cmd(cmd) => self.req_command(cmd),
-            Request::Pipe(pipe) => pipe.query::<Value>(self),
-        })
-    }
-
-    fn set_read_timeout(&mut self, t: Option<Duration>) -> redis::RedisResult<()> {
-        Conn::set_read_timeout(self, t)
-    }
-}
-
-/// Who a server connection goes to: a fixed address, or the primary (or a replica) that
-/// sentinels name at connection time (so that new connections follow a failover).
-// One per pool, never moved afterwards: the variants' sizes (a client with TLS parameters
-// is large) do not matter.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone)]
-pub(crate) enum Target {
-    Fixed(redis::Client),
-    #[cfg(feature = "sentinel")]
-    Sentinel(super::sentinel::SyncLookup),
-}
-
-impl Target {
-    /// The target of a pool's primary connections.
-    pub(crate) fn new(settings: &ConnectionSettings, observed: &Arc<Observed>) -> Result<Self> {
-        match &settings.addr {
-            #[cfg(feature = "sentinel")]
-            crate::settings::Addr::Sentinel { .. } => Ok(Target::Sentinel(
-                super::sentinel::SyncLookup::primary(settings, observed)?,
-            )),
-            _ => {
-                let _ = observed;
-                Ok(Target::Fixed(crate::tls::client(settings)?))
-            }
-        }
-    }
-
-    /// The target of a sentinel session's replica reads: a replica the sentinels name, or
-    /// the primary when they know none. `None` without replica reads.
-    #[cfg_attr(not(feature = "sentinel"), allow(unused_variables))]
-    pub(crate) fn replicas(&self, settings: &ConnectionSettings) -> Result<Option<Self>> {
-        match self {
-            #[cfg(feature = "sentinel")]
-            Target::Sentinel(lookup) if settings.read_from_replicas => {
-                Ok(Some(Target::Sentinel(lookup.replicas(settings)?)))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// The client for the server to connect to now.
-    pub(crate) fn client(&self) -> redis::RedisResult<redis::Client> {
-        match self {
-            Target::Fixed(c) => Ok(c.clone()),
-            #[cfg(feature = "sentinel")]
-            Target::Sentinel(lookup) => lookup.client(),
-        }
-    }
-}
-
-/// Opens blocking connections with the session's timeouts and client name.
-#[derive(Clone)]
-pub(crate) struct Manager {
-    target: Target,
-    settings: ConnectionSettings,
-    /// The TLS configuration of a `rediss://` session.
-    #[cfg(feature = "tls")]
-    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
-}
-
-impl Manager {
-    fn new(target: Target, settings: &ConnectionSettings) -> Result<Self> {
-        Ok(Manager {
-            target,
-            settings: settings.clone(),
-            #[cfg(feature = "tls")]
-            tls: crate::tls::rustls_config(settings)?,
-        })
-    }
-
-    /// A pooled connection: a [`Wire`](super::wire::Wire), whose socket can be checked
-    /// while it is idle.
-    fn connect(&self) -> redis::RedisResult<Conn> {
-        let client = self.target.client()?;
-        let wire = super::wire::Wire::connect(&super::wire::Recipe {
-            info: client.get_connection_info(),
-            connect_timeout: self.settings.connect_timeout,
-            client_name: self.settings.client_name.as_deref(),
-            #[cfg(feature = "tls")]
-            tls: self.tls.clone(),
-        })?;
-        wire.set_read_timeout(self.settings.response_timeout)?;
-        wire.set_write_timeout(self.settings.response_timeout)?;
-        observe::connected(&self.settings);
-        Ok(Conn::new(wire))
-    }
-
-    /// A connection of the `redis` crate, for pub/sub.
-    fn subscriber_connection(&self) -> redis::RedisResult<redis::Connection> {
-        let mut conn = self
-            .target
-            .client()?
-            .get_connection_with_timeout(self.settings.connect_timeout)?;
-        conn.set_read_timeout(self.settings.response_timeout)?;
-        conn.set_write_timeout(self.settings.response_timeout)?;
-        if let Some(name) = &self.settings.client_name {
-            redis::cmd("CLIENT")
-                .arg("SETNAME")
-                .arg(name)
-                .exec(&mut conn)?;
-        }
-        Ok(conn)
-    }
-}
-
-impl Connector for Manager {
-    type Conn = Conn;
-
-    fn connect(&self) -> redis::RedisResult<Conn> {
-        Manager::connect(self)
-    }
-
-    fn is_usable(&self, conn: &mut Conn) -> bool {
-        let usable = conn.is_usable();
-        if !usable && !conn.is_broken() {
-            // Not one the pool already knew was broken: the server closed it while idle.
-            observe::stale(&self.settings);
-        }
-        usable
-    }
-
-    fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.is_broken()
-    }
-}
 
 /// The connections of a sync pool: to one server (possibly found through sentinels), or to
 /// a cluster.
@@ -550,9 +380,7 @@ impl SyncPool {
                 Some(conv) => observe::sync_conversation(info, &self.server, conv, |conv| {
                     self.converse_on(pool, conv, None)
                 }),
-                None => Err(Error::Unsupported(
-                    "internal: a page without a cursor".into(),
-                )),
+                None => Err(Error::Internal("a page without a cursor".into())),
             }
         })
     }
@@ -641,7 +469,7 @@ pub(crate) fn check_connection(
     match r {
         Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => {
             Err(Error::Redis {
-                key: crate::error::KeyContext(key()),
+                key: KeyContext::new(key()),
                 source: e,
             })
         }

@@ -15,10 +15,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub(crate) use msgpack::model_json;
-pub(crate) use pyjson::float_repr;
 
 use super::compress::{self, CompressionOptions};
-use super::plain_ser::{KVDB_PY_PREFIX, PlainStyle, write_plain_styled};
+use super::plain_ser::{PlainStyle, write_plain_styled};
+use super::python::KVDB_PY_PREFIX;
 use super::{Codec, Compression, Serializer};
 use crate::error::{Error, KeyContext, Result};
 
@@ -222,6 +222,3 @@ impl PyDoc {
             .map_err(|e| decode_error(self.codec, std::any::type_name::<T>(), e))
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 
 use crate::error::Result;
-use crate::settings::{ConnectionSettings, Protocol};
+use crate::settings::ConnectionSettings;
+use crate::transport::connect;
 
 /// How long the async cluster connection waits between two tries of a request whose node
 /// cannot be reached (ms): from `MIN` up to `MAX`, growing.
@@ -52,12 +53,9 @@ pub(crate) fn client(settings: &ConnectionSettings, for_async: bool) -> Result<C
 }
 
 fn builder(settings: &ConnectionSettings, for_async: bool) -> Result<ClusterClientBuilder> {
-    let mut b = ClusterClientBuilder::new(settings.node_infos())
+    let mut b = ClusterClientBuilder::new(connect::node_infos(settings))
         .connection_timeout(settings.connect_timeout)
-        .use_protocol(match settings.protocol {
-            Protocol::Resp2 => redis::ProtocolVersion::RESP2,
-            Protocol::Resp3 => redis::ProtocolVersion::RESP3,
-        });
+        .use_protocol(connect::protocol(settings.protocol));
     if let Some(t) = settings.response_timeout {
         b = b.response_timeout(t);
     }
@@ -70,6 +68,8 @@ fn builder(settings: &ConnectionSettings, for_async: bool) -> Result<ClusterClie
     if settings.read_from_replicas {
         b = b.read_routing_strategy(redis::cluster_read_routing::RandomReplicaStrategy);
     }
+    // Without the `tls` feature, `get_session` refuses a TLS address.
+    #[cfg(feature = "tls")]
     if settings.addr.tls() {
         b = with_tls(b, settings)?;
     }
@@ -99,15 +99,10 @@ fn with_tls(
     settings: &ConnectionSettings,
 ) -> Result<ClusterClientBuilder> {
     let b = b.tls(redis::TlsMode::Secure);
-    Ok(match crate::tls::certificates(&settings.tls)? {
+    Ok(match connect::certificates(&settings.tls)? {
         Some(certs) => b.certs(certs),
         None => b,
     })
-}
-
-#[cfg(not(feature = "tls"))]
-fn with_tls(_: ClusterClientBuilder, _: &ConnectionSettings) -> Result<ClusterClientBuilder> {
-    Err(crate::tls::no_tls())
 }
 
 /// The cluster's primaries (sorted), as last read from `CLUSTER SLOTS`: what a `SCAN`

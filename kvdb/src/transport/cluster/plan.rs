@@ -425,5 +425,4 @@ pub(crate) fn info_reply(reply: Value) -> Value {
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::settings::ConnectionSettings;
 use crate::transport::Request;
 use crate::transport::checkout::Connector;
-use crate::transport::sync::Link;
+use crate::transport::conn::Link;
 
 /// Opens cluster connections (each to every node it needs, lazily after the first).
 #[derive(Clone)]
@@ -48,8 +48,8 @@ impl ClusterManager {
     /// a cluster broadcasts to every node).
     pub(crate) fn node_connection(&self) -> Result<redis::Connection> {
         let mut last = None;
-        for info in self.settings.node_infos() {
-            match crate::tls::node_client(info, &self.settings)?
+        for info in crate::transport::connect::node_infos(&self.settings) {
+            match crate::transport::connect::node_client(info, &self.settings)?
                 .get_connection_with_timeout(self.settings.connect_timeout)
             {
                 Ok(conn) => return Ok(conn),

@@ -18,6 +18,8 @@ use redis::aio::{PubSubSink, PubSubStream};
 use super::{Action, Backoff, Change, Kind, Out, Sent, Subscriptions, not_connected};
 use crate::error::{Error, Result};
 use crate::pool::Pool;
+use crate::transport::aio::AsyncPool;
+use crate::transport::aio_shared::{Backend, Server};
 
 /// A step in progress and what it ends with.
 type Work = Pin<Box<dyn Future<Output = Done> + Send>>;
@@ -264,4 +266,54 @@ pub(crate) fn closed() -> Error {
         std::io::ErrorKind::UnexpectedEof,
         "the server closed the subscription's connection",
     )))
+}
+
+/// Opening the connection a subscription runs on.
+impl AsyncPool {
+    /// A new pub/sub connection, with nothing subscribed yet (`transport::pubsub::aio`);
+    /// fails after the connect timeout.
+    pub(crate) async fn open_pubsub(&self) -> Result<redis::aio::PubSub> {
+        match tokio::time::timeout(self.settings.connect_timeout, self.connect_pubsub()).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::from(redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "timed out connecting for a subscription",
+            )))),
+        }
+    }
+
+    async fn connect_pubsub(&self) -> Result<redis::aio::PubSub> {
+        let pubsub = match &self.backend {
+            Backend::Server {
+                primary: Server { target, .. },
+                ..
+            } => target.client().await?.get_async_pubsub().await?,
+            // A cluster broadcasts (non-sharded) pub/sub messages to every node: any one will do.
+            #[cfg(feature = "cluster")]
+            Backend::Cluster { .. } => {
+                let mut last = None;
+                let mut found = None;
+                for info in crate::transport::connect::node_infos(&self.settings) {
+                    match crate::transport::connect::node_client(info, &self.settings)?
+                        .get_async_pubsub()
+                        .await
+                    {
+                        Ok(p) => {
+                            found = Some(p);
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                match (found, last) {
+                    (Some(p), _) => p,
+                    (None, Some(e)) => return Err(e.into()),
+                    (None, None) => {
+                        return Err(Error::Unsupported("no cluster node is known".into()));
+                    }
+                }
+            }
+        };
+        Ok(pubsub)
+    }
 }

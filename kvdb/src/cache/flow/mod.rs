@@ -218,8 +218,8 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
             | State::Joining
             | State::Detaching
             | State::Computing { .. }
-            | State::Done => Err(Error::Unsupported(format!(
-                "internal: cache flow got a reply in state {:?}",
+            | State::Done => Err(Error::Internal(format!(
+                "cache flow got a reply in state {:?}",
                 self.state
             ))),
         }
@@ -359,7 +359,7 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
                 _ => {
                     self.state = State::Done;
                     Err(Error::CacheWait {
-                        key: KeyContext(Some(self.key.clone())),
+                        key: KeyContext::of(self.key.clone()),
                         waited: self.opts.wait,
                     })
                 }
@@ -393,8 +393,8 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
 
     fn computed(&mut self, value: T) -> Result<Action<T>> {
         let State::Computing { store, locked } = self.state else {
-            return Err(Error::Unsupported(
-                "internal: a value was computed that the cache flow did not ask for".into(),
+            return Err(Error::Internal(
+                "a value was computed that the cache flow did not ask for".into(),
             ));
         };
         let ttl = match kind(&value) {
@@ -537,111 +537,4 @@ fn millis(d: Duration) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn core() -> Core {
-        let resolved = crate::SessionOptions::new("t")
-            .resolve_with_env(&|_| None)
-            .unwrap();
-        Core {
-            encoder: resolved.encoder,
-            limits: resolved.limits,
-        }
-    }
-
-    /// Drives a flow with `replies` (in order) and collects each command sent with its safety.
-    fn commands(
-        mode: CallMode,
-        opts: CacheOptions,
-        replies: Vec<Input<String>>,
-    ) -> Vec<(String, Safety)> {
-        let mut flow = Flow::<String>::new(core(), "k".into(), opts, mode);
-        let mut sent = Vec::new();
-        let inputs = std::iter::once(Input::Start).chain(replies);
-        for input in inputs {
-            match flow.next(input).unwrap() {
-                Action::Send(c, safety) => {
-                    let name = match c.args_iter().next() {
-                        Some(redis::Arg::Simple(b)) => String::from_utf8_lossy(b).into_owned(),
-                        _ => String::new(),
-                    };
-                    sent.push((name, safety));
-                }
-                Action::Wait(..) => panic!("no other holder of the lock in these flows"),
-                Action::Detach(_) => panic!("no background refresh in these flows"),
-                Action::Return(_) => break,
-                Action::Join | Action::Compute => {}
-            }
-        }
-        sent
-    }
-
-    fn ok(v: Value) -> Input<String> {
-        Input::Reply(Ok(v))
-    }
-
-    #[test]
-    fn every_command_of_the_cache_declares_its_retry_safety() {
-        let encoded = {
-            let mut c = redis::cmd("SET");
-            core()
-                .encode_arg(&mut c, &"cached".to_string(), None)
-                .unwrap();
-            match c.args_iter().nth(1) {
-                Some(redis::Arg::Simple(b)) => b.to_vec(),
-                _ => panic!("no encoded value"),
-            }
-        };
-        let mut all = Vec::new();
-        // A miss: GET, the lock, GET again, SET, the release.
-        all.extend(commands(
-            CallMode::Normal,
-            CacheOptions::new(),
-            vec![
-                ok(Value::Nil),
-                Input::Joined { leader: true },
-                ok(Value::Nil),
-                ok(Value::Nil),
-                Input::Computed("v".into()),
-                ok(Value::Okay),
-                ok(Value::Int(1)),
-            ],
-        ));
-        // A hit near its expiry with refresh-ahead: GET, PTTL.
-        all.extend(commands(
-            CallMode::Normal,
-            CacheOptions::new().refresh_ahead(std::time::Duration::from_secs(60)),
-            vec![ok(Value::BulkString(encoded)), ok(Value::Int(-1))],
-        ));
-        // Invalidation: DEL, then GET.
-        all.extend(commands(
-            CallMode::Invalidate,
-            CacheOptions::new(),
-            vec![ok(Value::Int(1)), ok(Value::Nil)],
-        ));
-        let expected = [
-            ("GET", Safety::Read),
-            ("PTTL", Safety::Read),
-            ("DEL", Safety::Idempotent),
-            ("SET", Safety::Idempotent),
-            ("EVAL", Safety::Once),
-        ];
-        for (name, safety) in &all {
-            let want = expected.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
-            assert_eq!(want, Some(*safety), "{name} is sent as {safety:?}");
-        }
-        for (name, _) in expected {
-            assert!(
-                all.iter().any(|(n, _)| n == name),
-                "{name} never sent: {all:?}"
-            );
-        }
-        // Both scripts (the lock and the release) were sent.
-        assert_eq!(
-            all.iter().filter(|(n, _)| n == "EVAL").count(),
-            2,
-            "{all:?}"
-        );
-    }
-}
+mod tests;

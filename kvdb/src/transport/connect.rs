@@ -1,121 +1,140 @@
-//! TLS (`rediss://`) settings: a custom CA and a client certificate, and building the `redis`
-//! client from them. With the `tls` feature, rustls with the ring provider (which builds with
-//! a C compiler alone; aws-lc-rs would also need CMake).
+//! Connection building: from the pure [`ConnectionSettings`] to the `redis` crate's types
+//! (connection infos, clients, TLS certificates, rustls configurations). The one place that
+//! maps settings to `redis`: the sync and async transports, the cluster and the sentinel
+//! clients all build theirs here.
 
-use std::fmt;
-use std::path::PathBuf;
+use crate::error::Result;
+use crate::settings::{Addr, ConnectionSettings, Node, Protocol};
+#[cfg(feature = "tls")]
+use crate::{
+    error::Error,
+    settings::{Pem, TlsSettings},
+};
 
-use crate::error::{Error, Result};
-use crate::options::SessionOptions;
-use crate::settings::ConnectionSettings;
-
-/// A PEM document: given as bytes, or a file read when the session is created.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Pem {
-    Bytes(Vec<u8>),
-    File(PathBuf),
+/// The `redis` crate's name for a protocol version.
+pub(crate) fn protocol(p: Protocol) -> redis::ProtocolVersion {
+    match p {
+        Protocol::Resp2 => redis::ProtocolVersion::RESP2,
+        Protocol::Resp3 => redis::ProtocolVersion::RESP3,
+    }
 }
 
-impl Pem {
-    /// The document's bytes (reads the file); `option` names the option in errors.
-    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    fn load(&self, option: &'static str) -> Result<Vec<u8>> {
-        match self {
-            Pem::Bytes(b) => Ok(b.clone()),
-            Pem::File(path) => std::fs::read(path).map_err(|e| Error::InvalidOption {
-                option,
-                reason: format!("cannot read {}: {e}", path.display()),
-            }),
+/// The database, protocol and credentials for a data node (not a sentinel).
+pub(crate) fn redis_info(settings: &ConnectionSettings) -> redis::RedisConnectionInfo {
+    let mut redis_info = redis::RedisConnectionInfo::default()
+        .set_db(settings.db)
+        .set_protocol(protocol(settings.protocol));
+    if let Some(u) = &settings.username {
+        redis_info = redis_info.set_username(u);
+    }
+    if let Some(p) = &settings.password {
+        redis_info = redis_info.set_password(&p.0);
+    }
+    redis_info
+}
+
+/// The `redis` crate's connection info.
+pub(crate) fn connection_info(settings: &ConnectionSettings) -> redis::ConnectionInfo {
+    let addr = match &settings.addr {
+        Addr::Tcp {
+            host,
+            port,
+            tls: false,
+        } => redis::ConnectionAddr::Tcp(host.clone(), *port),
+        Addr::Tcp {
+            host,
+            port,
+            tls: true,
+        } => redis::ConnectionAddr::TcpTls {
+            host: host.clone(),
+            port: *port,
+            insecure: false,
+            tls_params: None,
+        },
+        Addr::Unix(p) => redis::ConnectionAddr::Unix(p.clone()),
+        // Multi-node modes: the first node, for the rare caller that wants one address
+        // (the cluster and sentinel transports use `nodes` instead).
+        Addr::Cluster { nodes, tls }
+        | Addr::Sentinel {
+            sentinels: nodes,
+            tls,
+            ..
+        } => match nodes.first() {
+            Some(n) => node_addr(n, *tls),
+            None => redis::ConnectionAddr::Tcp("localhost".into(), 6379),
+        },
+    };
+    node_info(addr, redis_info(settings))
+}
+
+/// The connection info of each cluster seed node (with the data nodes' credentials).
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) fn node_infos(settings: &ConnectionSettings) -> Vec<redis::ConnectionInfo> {
+    match &settings.addr {
+        Addr::Cluster { nodes, tls } => nodes
+            .iter()
+            .map(|n| node_info(node_addr(n, *tls), redis_info(settings)))
+            .collect(),
+        _ => vec![connection_info(settings)],
+    }
+}
+
+/// A node's address, with TLS (verified; the certificates come with the client) or without.
+pub(crate) fn node_addr(n: &Node, tls: bool) -> redis::ConnectionAddr {
+    if tls {
+        redis::ConnectionAddr::TcpTls {
+            host: n.host.clone(),
+            port: n.port,
+            insecure: false,
+            tls_params: None,
         }
+    } else {
+        redis::ConnectionAddr::Tcp(n.host.clone(), n.port)
     }
 }
 
-impl fmt::Debug for Pem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Pem::Bytes(b) => write!(f, "<{} bytes of PEM>", b.len()),
-            Pem::File(p) => write!(f, "{}", p.display()),
-        }
-    }
+fn node_info(
+    addr: redis::ConnectionAddr,
+    redis_info: redis::RedisConnectionInfo,
+) -> redis::ConnectionInfo {
+    use redis::IntoConnectionInfo;
+    #[allow(clippy::expect_used)]
+    addr.into_connection_info()
+        .expect("a ConnectionAddr always converts")
+        .set_redis_settings(redis_info)
 }
 
-/// What a TLS session trusts and shows, beyond the URL's `rediss://`.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub(crate) struct TlsSettings {
-    /// The CA certificates (PEM) the server's certificate must chain to, instead of the
-    /// system's roots.
-    pub(crate) ca: Option<Pem>,
-    /// A client certificate chain and its private key (PEM), for servers that ask for one.
-    pub(crate) client: Option<(Pem, Pem)>,
-}
-
-impl TlsSettings {
-    pub(crate) fn is_set(&self) -> bool {
-        self.ca.is_some() || self.client.is_some()
-    }
-}
-
-/// Never shows a private key, nor the bytes of a certificate.
-impl fmt::Debug for TlsSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsSettings")
-            .field("ca", &self.ca)
-            .field("client_cert", &self.client.as_ref().map(|(c, _)| c))
-            .field("client_key", &self.client.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
-/// The TLS options of [`SessionOptions`] (with the `tls` feature they take effect).
-impl SessionOptions {
-    /// Trusts the CA certificates in `pem` (PEM text, one or more certificates) for a
-    /// `rediss://` server, instead of the system's roots. Needs the `tls` feature.
-    pub fn tls_ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.tls.ca = Some(Pem::Bytes(pem.into()));
-        self
-    }
-
-    /// [`tls_ca_cert`](Self::tls_ca_cert) from a PEM file, read by `get_session`.
-    pub fn tls_ca_cert_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.tls.ca = Some(Pem::File(path.into()));
-        self
-    }
-
-    /// Shows this client certificate chain (PEM) and proves it with `key_pem` (a PEM private
-    /// key) to a `rediss://` server that asks for one (`tls-auth-clients`). The key never
-    /// appears in `Debug`. Needs the `tls` feature.
-    pub fn tls_client_cert(
-        mut self,
-        cert_pem: impl Into<Vec<u8>>,
-        key_pem: impl Into<Vec<u8>>,
-    ) -> Self {
-        self.tls.client = Some((Pem::Bytes(cert_pem.into()), Pem::Bytes(key_pem.into())));
-        self
-    }
-
-    /// [`tls_client_cert`](Self::tls_client_cert) from PEM files, read by `get_session`.
-    pub fn tls_client_cert_files(
-        mut self,
-        cert_path: impl Into<std::path::PathBuf>,
-        key_path: impl Into<std::path::PathBuf>,
-    ) -> Self {
-        self.tls.client = Some((Pem::File(cert_path.into()), Pem::File(key_path.into())));
-        self
+/// The async cluster connection's configuration: the connect timeout, and the response
+/// timeout given (`Some`) or the session's.
+#[cfg(all(feature = "cluster", feature = "async"))]
+pub(crate) fn cluster_config(
+    settings: &ConnectionSettings,
+    response_timeout: Option<Option<std::time::Duration>>,
+) -> redis::cluster::ClusterConfig {
+    let config =
+        redis::cluster::ClusterConfig::new().set_connection_timeout(settings.connect_timeout);
+    // No response timeout (wait for ever): a year stands for it.
+    match response_timeout.unwrap_or(settings.response_timeout) {
+        Some(t) => config.set_response_timeout(t),
+        None => config.set_response_timeout(std::time::Duration::from_secs(365 * 24 * 3600)),
     }
 }
 
 /// The `redis` client for `settings`: with the TLS settings applied for a `rediss://` URL.
 pub(crate) fn client(settings: &ConnectionSettings) -> Result<redis::Client> {
-    node_client(settings.connection_info(), settings)
+    node_client(connection_info(settings), settings)
 }
 
 /// A `redis` client for one node of `settings` (a server, a cluster node), with its TLS
 /// settings if `info` is a TLS address.
+#[cfg_attr(not(feature = "tls"), allow(unused_variables))]
 pub(crate) fn node_client(
     info: redis::ConnectionInfo,
     settings: &ConnectionSettings,
 ) -> Result<redis::Client> {
     match info.addr() {
+        // Without the `tls` feature a TLS address never gets here: `get_session` refuses it.
+        #[cfg(feature = "tls")]
         redis::ConnectionAddr::TcpTls { .. } => tls_client(info, &settings.tls),
         _ => Ok(redis::Client::open(info)?),
     }
@@ -146,13 +165,16 @@ pub(crate) fn certificates(tls: &TlsSettings) -> Result<Option<redis::TlsCertifi
         return Ok(None);
     }
     let root_cert = match &tls.ca {
-        Some(pem) => Some(check_certificates(pem.load("tls_ca_cert")?, "tls_ca_cert")?),
+        Some(pem) => Some(check_certificates(
+            load(pem, "tls_ca_cert")?,
+            "tls_ca_cert",
+        )?),
         None => None,
     };
     let client_tls = match &tls.client {
         Some((cert, key)) => Some(redis::ClientTlsConfig {
-            client_cert: check_certificates(cert.load("tls_client_cert")?, "tls_client_cert")?,
-            client_key: key.load("tls_client_cert")?,
+            client_cert: check_certificates(load(cert, "tls_client_cert")?, "tls_client_cert")?,
+            client_key: load(key, "tls_client_cert")?,
         }),
         None => None,
     };
@@ -183,7 +205,7 @@ pub(crate) fn rustls_config(
     let mut roots = rustls::RootCertStore::empty();
     match &settings.tls.ca {
         Some(pem) => {
-            for cert in chain(pem.load("tls_ca_cert")?, "tls_ca_cert")? {
+            for cert in chain(load(pem, "tls_ca_cert")?, "tls_ca_cert")? {
                 roots
                     .add(cert)
                     .map_err(|e| invalid("tls_ca_cert", e.to_string()))?;
@@ -199,11 +221,11 @@ pub(crate) fn rustls_config(
     let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
     let config = match &settings.tls.client {
         Some((cert, key)) => {
-            let key = PrivateKeyDer::from_pem_slice(&key.load("tls_client_cert")?)
+            let key = PrivateKeyDer::from_pem_slice(&load(key, "tls_client_cert")?)
                 .map_err(|e| invalid("tls_client_cert", format!("cannot read the key: {e}")))?;
             builder
                 .with_client_auth_cert(
-                    chain(cert.load("tls_client_cert")?, "tls_client_cert")?,
+                    chain(load(cert, "tls_client_cert")?, "tls_client_cert")?,
                     key,
                 )
                 .map_err(|e| invalid("tls_client_cert", e.to_string()))?
@@ -225,19 +247,6 @@ fn check_certificates(pem: Vec<u8>, option: &'static str) -> Result<Vec<u8>> {
             option,
             reason: "no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into(),
         })
-    }
-}
-
-#[cfg(not(feature = "tls"))]
-fn tls_client(_: redis::ConnectionInfo, _: &TlsSettings) -> Result<redis::Client> {
-    Err(no_tls())
-}
-
-#[cfg(not(feature = "tls"))]
-pub(crate) fn no_tls() -> Error {
-    Error::InvalidOption {
-        option: "url",
-        reason: "TLS (rediss://) needs kvdb's `tls` cargo feature".into(),
     }
 }
 
@@ -279,4 +288,16 @@ fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
 #[cfg(not(feature = "tls"))]
 fn is_tls_error(_: &(dyn std::error::Error + 'static)) -> bool {
     false
+}
+
+#[cfg(feature = "tls")]
+/// A PEM document's bytes (reads the file); `option` names the option in errors.
+fn load(pem: &Pem, option: &'static str) -> Result<Vec<u8>> {
+    match pem {
+        Pem::Bytes(b) => Ok(b.clone()),
+        Pem::File(path) => std::fs::read(path).map_err(|e| Error::InvalidOption {
+            option,
+            reason: format!("cannot read {}: {e}", path.display()),
+        }),
+    }
 }
