@@ -148,15 +148,64 @@ impl Capture {
     }
 }
 
-/// Runs `f` with a fresh [`Capture`] as the thread's subscriber (`keys`: with `kvdb::key`
-/// enabled at TRACE); returns what it captured.
+thread_local! {
+    /// The capture of the test running on this thread, if it is capturing.
+    static CURRENT: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The one global subscriber's layer: hands everything to the calling thread's [`Capture`].
+///
+/// A subscriber per test (`with_default`) raced with the callsite registry: tests run in
+/// parallel threads, and a span's callsite first hit while no test's subscriber was alive, or
+/// while one was being registered, could keep an interest of "never" and a later test saw no
+/// span at all (1 run in 40). One global subscriber, asked every time, cannot race.
+struct Router;
+
+fn with_current<T>(f: impl FnOnce(&Capture) -> T) -> Option<T> {
+    CURRENT.with(|c| c.borrow().as_ref().map(f))
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Router {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        with_current(|c| Layer::<S>::enabled(c, metadata, ctx)).unwrap_or(false)
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        with_current(|c| c.on_new_span(attrs, id, ctx));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        with_current(|c| c.on_record(id, values, ctx));
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        with_current(|c| c.on_event(event, ctx));
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        with_current(|c| c.on_close(id, ctx));
+    }
+}
+
+/// Runs `f` with a fresh [`Capture`] for this thread (`keys`: with `kvdb::key` enabled at
+/// TRACE); returns what it captured.
 fn capture(keys: bool, f: impl FnOnce()) -> Capture {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Router))
+            .expect("no other global subscriber in this test binary");
+    });
     let capture = Capture {
         keys,
         ..Capture::default()
     };
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, f);
+    CURRENT.with(|c| *c.borrow_mut() = Some(capture.clone()));
+    f();
+    CURRENT.with(|c| *c.borrow_mut() = None);
     capture
 }
 
