@@ -182,19 +182,7 @@ async fn socket(recipe: &Recipe<'_>) -> RedisResult<Box<dyn Io>> {
         ConnectionAddr::Tcp(host, port) => Ok(Box::new(tcp(host, *port).await?)),
         #[cfg(feature = "tls")]
         ConnectionAddr::TcpTls { host, port, .. } => {
-            let config = recipe.tls.clone().ok_or_else(|| {
-                redis::RedisError::from((
-                    redis::ErrorKind::InvalidClientConfig,
-                    "no TLS configuration for a rediss:// address",
-                ))
-            })?;
-            let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| {
-                redis::RedisError::from((
-                    redis::ErrorKind::InvalidClientConfig,
-                    "invalid TLS server name",
-                    e.to_string(),
-                ))
-            })?;
+            let (config, name) = recipe.tls_target(host)?;
             let sock = tcp(host, *port).await?;
             let tls = tokio_rustls::TlsConnector::from(config)
                 .connect(name, sock)

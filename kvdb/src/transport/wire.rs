@@ -162,6 +162,34 @@ pub(crate) struct Recipe<'a> {
     pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
+impl Recipe<'_> {
+    /// The TLS configuration and server name for a `rediss://` address on `host`: the same
+    /// for the blocking and the async connection.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_target(
+        &self,
+        host: &str,
+    ) -> RedisResult<(
+        std::sync::Arc<rustls::ClientConfig>,
+        rustls::pki_types::ServerName<'static>,
+    )> {
+        let config = self.tls.clone().ok_or_else(|| {
+            redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "no TLS configuration for a rediss:// address",
+            ))
+        })?;
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| {
+            redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "invalid TLS server name",
+                e.to_string(),
+            ))
+        })?;
+        Ok((config, name))
+    }
+}
+
 impl Wire {
     /// Connects, authenticates, selects the database and names the connection, all within
     /// the connect timeout.
@@ -172,19 +200,7 @@ impl Wire {
             ConnectionAddr::Tcp(host, port) => Stream::Tcp(tcp(host, *port, timeout)?),
             #[cfg(feature = "tls")]
             ConnectionAddr::TcpTls { host, port, .. } => {
-                let config = recipe.tls.clone().ok_or_else(|| {
-                    redis::RedisError::from((
-                        redis::ErrorKind::InvalidClientConfig,
-                        "no TLS configuration for a rediss:// address",
-                    ))
-                })?;
-                let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| {
-                    redis::RedisError::from((
-                        redis::ErrorKind::InvalidClientConfig,
-                        "invalid TLS server name",
-                        e.to_string(),
-                    ))
-                })?;
+                let (config, name) = recipe.tls_target(host)?;
                 let conn = rustls::ClientConnection::new(config, name).map_err(tls_error)?;
                 let sock = tcp(host, *port, timeout)?;
                 let left = timeout
