@@ -1,6 +1,9 @@
 //! Async workloads: SET+GET pairs from 1 or 64 concurrent tokio tasks, on a multi-thread or a
-//! current-thread runtime. (a) and (b) share nothing but one multiplexed connection each;
-//! (c) is kvdb's `AsyncSession` (one multiplexed connection per pool and runtime).
+//! current-thread runtime. Against [`Baseline::Raw`], (a) is raw redis-rs on pre-encoded bytes
+//! and (b) the hand-written serde_json layer, each on a `MultiplexedConnection` of its own;
+//! against [`Baseline::ConnectionManager`], (a) is that layer on a `MultiplexedConnection` and
+//! (b) the same layer on the `redis` crate's reconnecting `ConnectionManager`. (c) is kvdb's
+//! `AsyncSession` (one multiplexed connection per pool and runtime).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -25,9 +28,19 @@ struct Shared {
     keys: Vec<String>,
 }
 
+/// What kvdb is compared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Baseline {
+    /// (a) raw bytes and (b) the serde_json layer, both on `MultiplexedConnection`s.
+    Raw,
+    /// (a) the serde_json layer on a `MultiplexedConnection`, (b) on a `ConnectionManager`.
+    ConnectionManager,
+}
+
 enum Client {
     Raw(redis::aio::MultiplexedConnection),
     Layer(redis::aio::MultiplexedConnection),
+    Manager(redis::aio::ConnectionManager),
     Kvdb(AsyncSession),
 }
 
@@ -48,8 +61,8 @@ async fn task_raw(
     }
 }
 
-async fn task_layer(
-    mut con: redis::aio::MultiplexedConnection,
+async fn task_layer<C: redis::aio::ConnectionLike + Send + Sync>(
+    mut con: C,
     shared: Arc<Shared>,
     start: usize,
     pairs: u64,
@@ -81,6 +94,7 @@ async fn round(client: &Client, shared: &Arc<Shared>, tasks: usize, pairs: u64) 
             match client {
                 Client::Raw(con) => tokio::spawn(task_raw(con.clone(), shared, start, per)),
                 Client::Layer(con) => tokio::spawn(task_layer(con.clone(), shared, start, per)),
+                Client::Manager(con) => tokio::spawn(task_layer(con.clone(), shared, start, per)),
                 Client::Kvdb(s) => tokio::spawn(task_kvdb(s.clone(), shared, start, per)),
             }
         })
@@ -97,6 +111,7 @@ async fn round(client: &Client, shared: &Arc<Shared>, tasks: usize, pairs: u64) 
 /// `pairs` SET+GET pairs per client per round, spread over `tasks` tasks.
 pub(crate) fn set_get(
     url: &str,
+    baseline: Baseline,
     flavor: Flavor,
     tasks: usize,
     pairs: u64,
@@ -119,21 +134,28 @@ pub(crate) fn set_get(
     let url = url.to_owned();
     rt.block_on(async move {
         let client = redis::Client::open(url).expect("client");
-        let clients = [
-            Client::Raw(
-                client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .expect("con"),
-            ),
-            Client::Layer(
-                client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .expect("con"),
-            ),
-            Client::Kvdb(session),
-        ];
+        let multiplexed = || async {
+            client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("con")
+        };
+        let clients = match baseline {
+            Baseline::Raw => [
+                Client::Raw(multiplexed().await),
+                Client::Layer(multiplexed().await),
+                Client::Kvdb(session),
+            ],
+            Baseline::ConnectionManager => [
+                Client::Layer(multiplexed().await),
+                Client::Manager(
+                    redis::aio::ConnectionManager::new(client.clone())
+                        .await
+                        .expect("manager"),
+                ),
+                Client::Kvdb(session),
+            ],
+        };
         for c in &clients {
             round(c, &shared, tasks, pairs).await;
         }

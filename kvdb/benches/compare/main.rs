@@ -182,7 +182,7 @@ fn main() {
         for (tasks, pairs) in [(1usize, async_pairs_1), (64, async_pairs_64)] {
             let url = url.clone();
             let target = if tasks == 64 {
-                vec![Target::VsB(0.90)]
+                vec![Target::VsB(0.97)]
             } else {
                 vec![Target::None]
             };
@@ -195,9 +195,25 @@ fn main() {
                 "pair",
                 sync_clients,
                 target,
-                Box::new(move || aio::set_get(&url, flavor, tasks, pairs, async_rounds)),
+                Box::new(move || {
+                    aio::set_get(&url, aio::Baseline::Raw, flavor, tasks, pairs, async_rounds)
+                }),
             ));
         }
+        // The same 64 tasks against the hand-written layer on the `redis` crate's two async
+        // connections: (a) MultiplexedConnection, (b) ConnectionManager.
+        let url = url.clone();
+        jobs.push((
+            "async",
+            format!("set+get JSON, 64 tasks, {fname}, vs ConnectionManager"),
+            "pair",
+            ["serde_json multiplexed", "serde_json manager", "kvdb"],
+            vec![Target::VsB(0.97)],
+            Box::new(move || {
+                let b = aio::Baseline::ConnectionManager;
+                aio::set_get(&url, b, flavor, 64, async_pairs_64, async_rounds)
+            }),
+        ));
     }
     let jobs: Vec<Job<'_>> = jobs
         .into_iter()
