@@ -1,7 +1,8 @@
 //! Connections that fail in the ways real deployments make them fail: killed by the server,
 //! closed for idleness, cut by a restart, refused. Each test starts its own redis-server (the
-//! faults here would disturb other tests) and checks sync and async sessions alike. See
-//! `docs/reliability.md` for the table these tests back.
+//! faults here would disturb other tests) and checks sync and async sessions alike; replies
+//! lost after their command ran are `lost_replies.rs`. See `docs/reliability.md` for the
+//! table these tests back.
 
 mod model_types;
 
