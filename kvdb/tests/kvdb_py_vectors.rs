@@ -9,33 +9,9 @@ use kvdb::{Compression, Format, Serializer, py};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Address {
-    street: String,
-    city: String,
-    zip: String,
-}
-
-/// `models.User` (pydantic). Datetimes inside pydantic models are plain ISO strings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct User {
-    id: i64,
-    name: String,
-    email: String,
-    tags: Vec<String>,
-    created: String,
-    score: f64,
-    active: bool,
-    address: Option<Address>,
-}
-
-/// `models.Point` (dataclass).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Point {
-    x: i64,
-    y: f64,
-    label: String,
-}
+#[path = "fixtures/kvdb-py/kvdb_py.rs"]
+mod kvdb_py;
+use kvdb_py::{Point, User, Vector, hex, unhex, vectors};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Nested {
@@ -47,40 +23,6 @@ struct Nested {
 /// The vectors' float (not meant as pi).
 #[allow(clippy::approx_constant)]
 const PY_FLOAT: f64 = 3.14159;
-
-#[derive(Debug, Deserialize)]
-struct Vector {
-    kind: String,
-    case: String,
-    serializer: Option<String>,
-    compression: Option<String>,
-    compression_level: Option<i32>,
-    python_type: Option<String>,
-    expected: Value,
-    write_ok: bool,
-    bytes_hex: Option<String>,
-    decompressed_hex: Option<String>,
-    payload_hex: Option<String>,
-}
-
-fn vectors() -> Vec<Vector> {
-    let text = include_str!("fixtures/kvdb-py/vectors.jsonl");
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("a vector line is JSON"))
-        .collect()
-}
-
-fn unhex(h: &str) -> Vec<u8> {
-    (0..h.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn compression(name: Option<&str>) -> Compression {
     match name {
@@ -344,87 +286,6 @@ fn decompress(alg: Compression, frame: &[u8]) -> Vec<u8> {
     decode::<Vec<u8>>(&bytes).unwrap_or_else(|e| panic!("{alg}: {e}"))
 }
 
-#[test]
-fn refused_python_types_give_clear_errors() {
-    let pickle = br#"_kvdbenc_{"__type__": "pickle", "value": "80049500"}"#;
-    let err = decode::<Value>(pickle).unwrap_err().to_string();
-    assert!(err.contains("pickle") && err.contains("refuses"), "{err}");
-    let unknown = br#"_kvdbenc_{"__type__": "decimal", "value": "1.10"}"#;
-    assert!(
-        decode::<Value>(unknown)
-            .unwrap_err()
-            .to_string()
-            .contains("decimal")
-    );
-    // kvdb-py 0.0.2 wrote None as `_kvdbenc_null`.
-    assert_eq!(decode::<Option<i32>>(b"_kvdbenc_null").unwrap(), None);
-    // A native reader reads the plain `null` as the string it is; a kvdb-py reader as None.
-    assert_eq!(
-        decode::<Option<String>>(b"null").unwrap().as_deref(),
-        Some("null")
-    );
-    assert_eq!(
-        decode_as::<Option<String>>(Format::KvdbPy, b"null").unwrap(),
-        None
-    );
-    // Where kvdb-py would hand back a str because decoding failed, we fail with a typed error.
-    let err = decode::<User>(br#"_kvdbenc_{"id": "#).unwrap_err();
-    assert!(matches!(err, kvdb::Error::Decode { .. }), "{err:?}");
-}
-
-/// kvdb-py's datetimes and UUIDs read into chrono, time and uuid types as well as `String`.
-#[test]
-fn python_datetimes_and_uuids_read_into_rust_types() {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-
-    #[derive(Debug, Deserialize)]
-    struct UserTimes {
-        created: DateTime<Utc>,
-    }
-    let by_case = |case: &str| {
-        let v = vectors()
-            .into_iter()
-            .find(|v| {
-                v.case == case && v.compression.is_none() && v.serializer.as_deref() == Some("json")
-            })
-            .unwrap_or_else(|| panic!("vector {case}"));
-        unhex(v.bytes_hex.as_deref().unwrap())
-    };
-    let user: UserTimes = decode(&by_case("pydantic_user")).unwrap();
-    assert_eq!(
-        user.created.to_rfc3339(),
-        "2024-01-02T03:04:05.123456+00:00"
-    );
-    let t: DateTime<Utc> = decode(&by_case("datetime_utc")).unwrap();
-    assert_eq!(t.to_rfc3339(), "2024-01-02T03:04:05+00:00");
-    let naive: NaiveDateTime = decode(&by_case("datetime_naive")).unwrap();
-    assert_eq!(naive.to_string(), "2024-01-02 03:04:05.123456");
-    let date: NaiveDate = decode(&by_case("date")).unwrap();
-    assert_eq!(date.to_string(), "2024-01-02");
-    // time's own serde format is not ISO 8601; its rfc3339 module reads Python's text.
-    #[derive(Deserialize)]
-    struct Rfc3339(#[serde(with = "time::serde::rfc3339")] time::OffsetDateTime);
-    let odt: Rfc3339 = decode(&by_case("datetime_utc")).unwrap();
-    assert_eq!(odt.0.unix_timestamp(), 1_704_164_645);
-    let id: uuid::Uuid = decode(&by_case("uuid")).unwrap();
-    assert_eq!(id.to_string(), "12345678-1234-5678-1234-567812345678");
-    // And back: a chrono value in the datetime envelope. chrono's serde writes UTC as `Z`
-    // (which Python's fromisoformat reads too); its to_rfc3339 gives isoformat's exact bytes.
-    let mut enc = Encoder::new(Serializer::Json);
-    enc.format = Format::KvdbPy;
-    let z = enc.encode(&py::Datetime(t)).unwrap();
-    assert!(
-        String::from_utf8(z)
-            .unwrap()
-            .ends_with(r#""value": "2024-01-02T03:04:05Z"}"#)
-    );
-    assert_eq!(
-        enc.encode(&py::Datetime(t.to_rfc3339())).unwrap(),
-        by_case("datetime_utc")
-    );
-    assert_eq!(enc.encode(&py::Uuid(id)).unwrap(), by_case("uuid"));
-}
-
 /// `kvdb::format::describe` (what `kvdb get` and `kvdb decode` print) reads every vector into
 /// its expected JSON, naming its origin and, for models, its Python class.
 #[test]
@@ -476,87 +337,4 @@ fn every_vector_reads_as_a_json_value() {
         n += 1;
     }
     assert_eq!(n, 133);
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, kvdb::KvModel)]
-#[kv(key = "vec:users:{id}", python = "models.User")]
-struct PyUser {
-    id: i64,
-    name: String,
-}
-
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct Team {
-    lead: py::Model<PyUser>,
-    #[serde(with = "kvdb::py::model")]
-    second: PyUser,
-    blob: py::Bytes<Vec<u8>>,
-    size: u32,
-}
-
-/// Models and bytes nested in a dict, as kvdb-py writes them (MessagePack: extension type 2
-/// and `bin` inside a map; JSON: envelopes), read as a struct and as a Value, and written.
-#[test]
-fn nested_models_and_bytes_read_and_write_in_both_serializers() {
-    // What kvdb-py 0.0.2 writes for {"lead": User(id=1, name="Ann"), "blob": b"\x00\xff"} with
-    // msgpack (bytes produced by msgpack.packb(..., use_bin_type=True, default=hook)).
-    let model = br#"{"id": 1, "name": "Ann", "__class__": "models.User"}"#;
-    let mut python = b"_kvdbenc_\x82\xa4lead\xc7".to_vec();
-    python.push(model.len() as u8);
-    python.push(2);
-    python.extend_from_slice(model);
-    python.extend_from_slice(b"\xa4blob\xc4\x02\x00\xff");
-    let value: Value = decode(&python).unwrap();
-    assert_eq!(
-        value,
-        serde_json::json!({"lead": {"id": 1, "name": "Ann"}, "blob": [0, 255]})
-    );
-    #[derive(Debug, PartialEq, Deserialize)]
-    struct Held {
-        lead: PyUser,
-        blob: Vec<u8>,
-    }
-    let held: Held = decode(&python).unwrap();
-    assert_eq!(held.lead.name, "Ann");
-    assert_eq!(held.blob, [0, 255]);
-
-    let ann = PyUser {
-        id: 1,
-        name: "Ann".into(),
-    };
-    let team = Team {
-        lead: py::Model(ann.clone()),
-        second: PyUser {
-            id: 2,
-            name: "Bo".into(),
-        },
-        blob: py::Bytes(vec![0, 255]),
-        size: 2,
-    };
-    for serializer in [Serializer::Json, Serializer::MsgPack] {
-        let mut enc = Encoder::new(serializer);
-        enc.format = Format::KvdbPy;
-        let bytes = enc.encode(&team).unwrap();
-        if serializer == Serializer::MsgPack {
-            // The lead is extension type 2 holding its JSON with __class__ last, as above.
-            assert!(
-                bytes.windows(model.len()).any(|w| w == model),
-                "{}",
-                String::from_utf8_lossy(&bytes)
-            );
-        } else {
-            assert!(
-                String::from_utf8_lossy(&bytes).contains(
-                    r#""lead": {"__type__": "pydantic", "__class__": "models.User", "value": {"id": 1, "name": "Ann"}}"#
-                ),
-                "{}",
-                String::from_utf8_lossy(&bytes)
-            );
-        }
-        let back: Team = decode(&bytes).unwrap();
-        assert_eq!(back, team, "{serializer:?}");
-        let v: Value = decode(&bytes).unwrap();
-        assert_eq!(v["second"], serde_json::json!({"id": 2, "name": "Bo"}));
-        assert_eq!(v["blob"], serde_json::json!([0, 255]));
-    }
 }

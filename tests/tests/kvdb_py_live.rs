@@ -11,50 +11,14 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use kvdb::{Compression, Format, KvModel, Serializer, py};
+use kvdb::{Compression, Format, Serializer, py};
 use kvdb_tests::{options, server, unique};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct Address {
-    street: String,
-    city: String,
-    zip: String,
-}
-
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct User {
-    id: i64,
-    name: String,
-    email: String,
-    tags: Vec<String>,
-    created: String,
-    score: f64,
-    active: bool,
-    address: Option<Address>,
-}
-
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct Point {
-    x: i64,
-    y: f64,
-    label: String,
-}
-
-/// `models.User` as a kvdb model: what `get_any` rebuilds from `__class__`.
-#[derive(Debug, PartialEq, Serialize, Deserialize, KvModel)]
-#[kv(tag = "live.User", key = "liveusers:{id}", python = "models.User")]
-struct LiveUser {
-    id: i64,
-    name: String,
-    email: String,
-    tags: Vec<String>,
-    created: String,
-    score: f64,
-    active: bool,
-    address: Option<Address>,
-}
+#[path = "../../kvdb/tests/fixtures/kvdb-py/kvdb_py.rs"]
+mod kvdb_py;
+use kvdb_py::{Point, User};
 
 #[derive(Debug, PartialEq, Deserialize)]
 struct Blob {
@@ -71,21 +35,8 @@ struct Team {
 /// The same, written from Rust: the lead is written as a nested `models.User`.
 #[derive(Serialize)]
 struct RustTeam {
-    lead: py::Model<LiveUser>,
+    lead: py::Model<User>,
     size: u32,
-}
-
-fn live_user(id: i64) -> LiveUser {
-    LiveUser {
-        id,
-        name: "Zoë".into(),
-        email: "zoe@example.com".into(),
-        tags: vec!["a".into()],
-        created: "2024-01-02T03:04:05Z".into(),
-        score: 1.5,
-        active: true,
-        address: None,
-    }
 }
 
 fn fixtures() -> PathBuf {
@@ -165,10 +116,10 @@ fn rust_reads_what_kvdb_py_wrote() {
         let ctx = format!("{ser}+{comp}");
         // The exact Rust type, found from the stored `__class__`.
         let any = s.get_any(&format!("{p}:user")).unwrap().expect("a model");
-        assert_eq!(any.tag(), "live.User", "{ctx}");
+        assert_eq!(any.tag(), "kvdb_py.User", "{ctx}");
         let live = any
-            .downcast::<LiveUser>()
-            .unwrap_or_else(|m| panic!("not a LiveUser: {m:?}"));
+            .downcast::<User>()
+            .unwrap_or_else(|m| panic!("not a User: {m:?}"));
         assert_eq!(
             (live.id, live.email.as_str()),
             (42, "zoe@example.com"),
@@ -306,7 +257,7 @@ fn kvdb_py_reads_what_rust_wrote() {
         s.set(
             &format!("{p}:team"),
             &RustTeam {
-                lead: py::Model(live_user(7)),
+                lead: py::Model(User::zoe(7)),
                 size: 2,
             },
         )
@@ -341,8 +292,8 @@ fn kvdb_py_reads_what_rust_wrote() {
                 .serializer(serializer),
         )
         .unwrap();
-        s.set_model(&live_user(id)).unwrap();
-        let key = format!("liveusers:{id}");
+        s.set_model(&User::zoe(id)).unwrap();
+        let key = format!("pyusers:{id}");
         let line = run_python_args(&py, &["get", server().url(), ser, "None", &key]);
         let r: Value = serde_json::from_str(line.trim()).unwrap();
         assert_eq!(r["type"], "models.User", "{ser}: {r}");

@@ -1,34 +1,18 @@
 //! Models shared with Python: `#[kv(python = "...")]` decides the class kvdb-py sessions write
 //! and which stored classes a model reads; `get_any` finds the Rust type from `__class__`.
 
-use kvdb::{AnyModel, Format, KVDBClient, KvModel, Serializer};
+use kvdb::{AnyModel, Format, KVDBClient, Serializer};
 use kvdb_tests::{options, unique};
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KvModel)]
-#[kv(
-    tag = "it.PyUser",
-    key = "pyusers:{id}",
-    python = "models.User",
-    python = "__main__.User"
-)]
-struct PyUser {
-    id: i64,
-    name: String,
-    score: f64,
-}
+#[path = "../../kvdb/tests/fixtures/kvdb-py/kvdb_py.rs"]
+mod kvdb_py;
+use kvdb_py::{Point, User};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KvModel)]
-#[kv(
-    tag = "it.PyPoint",
-    key = "pypoints:{label}",
-    python = "models.Point",
-    python_kind = "dataclass"
-)]
-struct PyPoint {
-    x: i64,
-    y: f64,
-    label: String,
+/// The fields of `User::zoe(id)` as kvdb-py writes them (JSON as Python's `json.dumps`).
+fn zoe_fields(id: i64) -> String {
+    format!(
+        r#""id": {id}, "name": "Zo\u00eb", "email": "zoe@example.com", "tags": ["a"], "created": "2024-01-02T03:04:05Z", "score": 1e-07, "active": true, "address": null"#
+    )
 }
 
 fn raw() -> redis::Connection {
@@ -51,21 +35,18 @@ fn kvdb_py_sessions_write_the_python_class() {
     )
     .unwrap();
     let id = i64::from(std::process::id() as u16) * 1000 + 1;
-    let user = PyUser {
-        id,
-        name: "Zoë".into(),
-        score: 1e-7,
-    };
+    let user = User::zoe(id);
     s.set_model(&user).unwrap();
     assert_eq!(
         raw_get(&format!("pyusers:{id}")),
         format!(
-            r#"_kvdbenc_{{"__type__": "pydantic", "__class__": "models.User", "value": {{"id": {id}, "name": "Zo\u00eb", "score": 1e-07}}}}"#
+            r#"_kvdbenc_{{"__type__": "pydantic", "__class__": "models.User", "value": {{{}}}}}"#,
+            zoe_fields(id)
         )
     );
-    assert_eq!(s.get_model::<PyUser>(&id).unwrap(), Some(user.clone()));
+    assert_eq!(s.get_model::<User>(&id).unwrap(), Some(user.clone()));
     let label = unique("origin");
-    let point = PyPoint {
+    let point = Point {
         x: 1,
         y: 2.5,
         label: label.clone(),
@@ -80,10 +61,10 @@ fn kvdb_py_sessions_write_the_python_class() {
     // Any session reads them, whatever its format.
     let native =
         KVDBClient::get_session(options("py-models-native").serializer(Serializer::Cbor)).unwrap();
-    assert_eq!(native.get_model::<PyPoint>(&label).unwrap(), Some(point));
+    assert_eq!(native.get_model::<Point>(&label).unwrap(), Some(point));
     let any: AnyModel = native.get_any(&format!("pyusers:{id}")).unwrap().unwrap();
-    assert_eq!(any.tag(), "it.PyUser");
-    assert_eq!(any.downcast::<PyUser>().ok(), Some(user));
+    assert_eq!(any.tag(), "kvdb_py.User");
+    assert_eq!(any.downcast::<User>().ok(), Some(user));
 }
 
 #[test]
@@ -94,18 +75,16 @@ fn every_declared_class_is_read_and_others_are_a_type_mismatch() {
     let key = format!("pyusers:{id}");
     // What a Python service defined in a script writes: class `__main__.User`.
     let main_user = format!(
-        r#"_kvdbenc_{{"__type__": "pydantic", "__class__": "__main__.User", "value": {{"id": {id}, "name": "A", "score": 2.0}}}}"#
+        r#"_kvdbenc_{{"__type__": "pydantic", "__class__": "__main__.User", "value": {{{}}}}}"#,
+        zoe_fields(id)
     );
     redis::cmd("SET")
         .arg(&key)
         .arg(&main_user)
         .exec(&mut conn)
         .unwrap();
-    assert_eq!(
-        s.get_model::<PyUser>(&id).unwrap().map(|u| u.name),
-        Some("A".to_string())
-    );
-    assert!(s.get_any(&key).unwrap().unwrap().is::<PyUser>());
+    assert_eq!(s.get_model::<User>(&id).unwrap(), Some(User::zoe(id)));
+    assert!(s.get_any(&key).unwrap().unwrap().is::<User>());
     // A Point stored where a User is expected.
     let point = r#"_kvdbenc_{"__type__": "dataclass", "__class__": "models.Point", "value": {"x": 1, "y": 2.5, "label": "o"}}"#;
     redis::cmd("SET")
@@ -113,7 +92,7 @@ fn every_declared_class_is_read_and_others_are_a_type_mismatch() {
         .arg(point)
         .exec(&mut conn)
         .unwrap();
-    match s.get_model::<PyUser>(&id).unwrap_err() {
+    match s.get_model::<User>(&id).unwrap_err() {
         kvdb::Error::TypeMismatch {
             key: k,
             expected,
@@ -126,7 +105,7 @@ fn every_declared_class_is_read_and_others_are_a_type_mismatch() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(s.get_any(&key).unwrap().unwrap().is::<PyPoint>());
+    assert!(s.get_any(&key).unwrap().unwrap().is::<Point>());
     // An unknown class is named; a plain dict has no class.
     let other = r#"_kvdbenc_{"__type__": "pydantic", "__class__": "billing.Invoice", "value": {}}"#;
     redis::cmd("SET")
@@ -144,7 +123,7 @@ fn every_declared_class_is_read_and_others_are_a_type_mismatch() {
         .arg(r#"_kvdbenc_{"id": 1}"#)
         .exec(&mut conn)
         .unwrap();
-    match s.get_model::<PyUser>(&id).unwrap_err() {
+    match s.get_model::<User>(&id).unwrap_err() {
         kvdb::Error::Untagged { stored, .. } => assert!(stored.contains("kvdb-py"), "{stored}"),
         other => panic!("{other:?}"),
     }
@@ -159,20 +138,16 @@ fn msgpack_models_use_extension_type_2() {
     )
     .unwrap();
     let id = i64::from(std::process::id() as u16) * 1000 + 3;
-    let user = PyUser {
-        id,
-        name: "B".into(),
-        score: 0.5,
-    };
+    let user = User::zoe(id);
     s.set_model(&user).unwrap();
     let bytes: Vec<u8> = redis::cmd("GET")
         .arg(format!("pyusers:{id}"))
         .query(&mut raw())
         .unwrap();
-    let json = format!(r#"{{"id": {id}, "name": "B", "score": 0.5, "__class__": "models.User"}}"#);
+    let json = format!(r#"{{{}, "__class__": "models.User"}}"#, zoe_fields(id));
     let mut want = b"_kvdbenc_".to_vec();
     want.extend_from_slice(&[0xc7, json.len() as u8, 2]);
     want.extend_from_slice(json.as_bytes());
     assert_eq!(bytes, want);
-    assert_eq!(s.get_model::<PyUser>(&id).unwrap(), Some(user));
+    assert_eq!(s.get_model::<User>(&id).unwrap(), Some(user));
 }

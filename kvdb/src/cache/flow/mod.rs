@@ -14,15 +14,16 @@
 //!   ▼                  wait / lock TTL, and leaves the element for the other waiters), GET again
 //! ```
 
+mod finish;
+
 use std::time::{Duration, Instant};
 
 use redis::Value;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::keys::{jittered, lock_key, new_token, random_u64, ttl_millis, wake_key};
+use super::keys::{lock_key, new_token, wake_key};
 use super::options::{CacheOptions, CallMode, WaitTimeout};
-use super::probe::{Kind, kind};
 use super::{Outcome, observe};
 use crate::core::{Core, unexpected};
 use crate::error::{Error, KeyContext, Result};
@@ -32,10 +33,6 @@ use crate::retry::Safety;
 const LOCK: &str = "local cur = redis.call('GET', KEYS[1]) \
     if cur then return cur end \
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return false";
-
-/// Releases the lock if it is still ours and wakes the waiters of this computation.
-const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end \
-    redis.call('RPUSH', KEYS[2], '1') redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1";
 
 /// What the driver must do next.
 pub(crate) enum Action<T> {
@@ -391,101 +388,6 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
         Action::Compute
     }
 
-    fn computed(&mut self, value: T) -> Result<Action<T>> {
-        let State::Computing { store, locked } = self.state else {
-            return Err(Error::Internal(
-                "a value was computed that the cache flow did not ask for".into(),
-            ));
-        };
-        let ttl = match kind(&value) {
-            _ if !store => None,
-            Kind::Value => Some(self.opts.ttl),
-            Kind::Empty => self.opts.negative_ttl,
-            Kind::Failure => self.opts.error_ttl,
-        };
-        let Some(ttl) = ttl else {
-            // A refresh whose value is not to be stored (an `Err`, or `None` without a
-            // negative TTL) failed: the old value stays.
-            self.computed = Some(value).filter(|_| !self.background);
-            return Ok(if locked {
-                self.release()
-            } else {
-                self.finish()
-            });
-        };
-        let ms = jittered(ttl_millis(ttl, "ttl")?, self.opts.jitter, random_u64());
-        let mut c = cmd("SET");
-        c.arg(&self.key);
-        let encoded = self.core.encode_arg(&mut c, &value, None);
-        self.computed = Some(value);
-        if let Err(e) = encoded {
-            // The value cannot be stored: release the lock (the waiters will compute), then
-            // fail with the encoding error.
-            self.failure = Some(e.at_key(&self.key));
-            return if locked {
-                Ok(self.release())
-            } else {
-                self.finish_or_fail()
-            };
-        }
-        c.arg("PX").arg(ms);
-        self.state = State::Storing { locked };
-        // SET ... PX without a condition: twice stores the same value.
-        Ok(Action::Send(c, Safety::Idempotent))
-    }
-
-    fn compute_failed(&mut self) -> Action<T> {
-        match self.state {
-            State::Computing { locked: true, .. } => self.release(),
-            _ => self.finish(),
-        }
-    }
-
-    fn release(&mut self) -> Action<T> {
-        self.state = State::Releasing;
-        let mut c = cmd("EVAL");
-        c.arg(RELEASE)
-            .arg(2)
-            .arg(lock_key(&self.key))
-            .arg(wake_key(&self.key, &self.token))
-            .arg(&self.token)
-            .arg(millis(self.opts.lock_ttl));
-        // Compare-and-delete and a wake-up push: twice would push twice.
-        Action::Send(c, Safety::Once)
-    }
-
-    fn finish_or_fail(&mut self) -> Result<Action<T>> {
-        match self.failure.take() {
-            // A refresh that could not be stored failed, whatever it computed.
-            Some(_) if self.background => Ok(self.done(None, Outcome::RefreshFailed)),
-            // Failing open, a value that could not be stored is still the answer.
-            Some(_) if self.opts.fail_open => {
-                observe(&self.key, Outcome::Error);
-                Ok(self.finish())
-            }
-            Some(e) => {
-                self.state = State::Done;
-                Err(e)
-            }
-            None => Ok(self.finish()),
-        }
-    }
-
-    fn finish(&mut self) -> Action<T> {
-        match self.computed.take() {
-            Some(v) => self.done(Some(v), Outcome::Computed),
-            None => {
-                let cached = self.cached.take();
-                let outcome = if cached.is_some() {
-                    Outcome::Hit
-                } else {
-                    Outcome::ComputeFailed
-                };
-                self.done(cached, outcome)
-            }
-        }
-    }
-
     fn done(&mut self, value: Option<T>, outcome: Outcome) -> Action<T> {
         self.state = State::Done;
         let outcome = match (self.opts.enabled, self.mode, self.background) {
@@ -496,26 +398,6 @@ impl<T: Serialize + DeserializeOwned> Flow<T> {
         };
         observe(&self.key, outcome);
         Action::Return(value)
-    }
-
-    fn redis_failed(&mut self, e: Error) -> Result<Action<T>> {
-        if self.background {
-            // Stored, only the release failed (the lock expires): the refresh is done.
-            // Otherwise it failed, and the old value stays.
-            let stored = self.state == State::Releasing && self.computed.is_some();
-            self.computed = self.computed.take().filter(|_| stored);
-            return Ok(self.finish());
-        }
-        if !self.opts.fail_open {
-            self.state = State::Done;
-            return Err(e);
-        }
-        observe(&self.key, Outcome::Error);
-        match self.state {
-            // Nothing computed yet: compute without the cache.
-            State::Storing { .. } | State::Releasing => Ok(self.finish()),
-            _ => Ok(self.compute(false, false)),
-        }
     }
 }
 
