@@ -9,7 +9,8 @@
 //!
 //! Options: `--quick`, `--only SUBSTRING` (workloads whose name contains it), `--out DIR`
 //! (where `results.md` and `compare.svg` go; default `docs/perf` for a full run, a temporary
-//! directory for `--quick`), `--no-memory`. It starts its own `redis-server` on a free
+//! directory for `--quick`), `--no-memory`, `--client a|b|c` (run only that client, for a
+//! profiler or `strace -c`: the report's ratios are then meaningless). It starts its own `redis-server` on a free
 //! loopback port, or uses `KVDB_BENCH_URL` (a server it may write `bench:*` keys to).
 //! See `docs/performance.md`.
 
@@ -64,6 +65,12 @@ fn args() -> Args {
             "--only" => a.only = it.next(),
             "--out" => out = it.next().map(PathBuf::from),
             "--memory-case" => a.memory_case = it.next().and_then(|v| v.parse().ok()),
+            "--client" => {
+                let only = it
+                    .next()
+                    .and_then(|c| ["a", "b", "c"].iter().position(|x| *x == c));
+                let _ = stats::ONLY_CLIENT.set(only);
+            }
             // `cargo bench` passes `--bench`; ignore it and anything else.
             _ => {}
         }

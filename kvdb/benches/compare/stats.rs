@@ -87,9 +87,17 @@ impl Rounds {
     }
 }
 
-/// Order of the clients in round `r`: rotated so that none always runs first.
-pub(crate) fn order(r: usize) -> [usize; 3] {
-    [[0, 1, 2], [1, 2, 0], [2, 0, 1]][r % 3]
+/// The one client to run (`--client a|b|c`, for a profiler or `strace -c`), if any.
+pub(crate) static ONLY_CLIENT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
+/// Order of the clients in round `r`: rotated so that none always runs first. With
+/// `--client`, only that one.
+pub(crate) fn order(r: usize) -> Vec<usize> {
+    let all = [[0, 1, 2], [1, 2, 0], [2, 0, 1]][r % 3];
+    match ONLY_CLIENT.get().copied().flatten() {
+        Some(only) => vec![only],
+        None => all.to_vec(),
+    }
 }
 
 impl Rounds {

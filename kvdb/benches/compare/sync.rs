@@ -14,8 +14,8 @@ use crate::stats::{Rounds, Sample, measure, order};
 /// Runs the three clients' round functions `rounds` times, alternating, after one warm-up
 /// round each. Each call of a round function performs `units` units of work.
 pub(crate) fn alternate(rounds: usize, units: u64, f: &mut [&mut dyn FnMut(); 3]) -> Rounds {
-    for g in f.iter_mut() {
-        g();
+    for i in order(0) {
+        f[i]();
     }
     let mut out = Rounds::default();
     for r in 0..rounds {
