@@ -177,15 +177,20 @@ impl AsyncPool {
                     Some(s) => s,
                     None => entries.put(SharedSlot::default())?,
                 };
-                let live = slot
-                    .live(&self.server, || {
+                let live = match slot.current(&self.server) {
+                    Some(live) => live,
+                    // Opening is boxed: its state (socket, TLS handshake, `HELLO`) would
+                    // otherwise be laid out in every request's future, which is then
+                    // allocated per request (`Attempt`) at several times the size.
+                    None => Box::pin(slot.live(&self.server, || {
                         self.open(target, self.settings.response_timeout)
-                    })
+                    }))
                     .await
                     .map_err(|source| Error::Connect {
                         server: self.server.clone(),
                         source,
-                    })?;
+                    })?,
+                };
                 Ok(Channel::Shared { live, slot })
             }
             #[cfg(feature = "cluster")]

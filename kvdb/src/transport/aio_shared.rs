@@ -208,7 +208,18 @@ impl Channel {
                 conn,
                 batch,
                 primaries,
-            } => super::cluster::aio::send(conn, batch.as_ref(), primaries, request).await,
+            } => {
+                // Boxed: a cluster request's state (redirections, batches by node) is ~1.7 KB,
+                // which would otherwise be laid out in the future of every request, cluster
+                // or not, of a build with the `cluster` feature.
+                Box::pin(super::cluster::aio::send(
+                    conn,
+                    batch.as_ref(),
+                    primaries,
+                    request,
+                ))
+                .await
+            }
         }
     }
 }
