@@ -249,8 +249,9 @@ impl<K: KeyPart + DeserializeOwned, V: Serialize + DeserializeOwned> KvMap<K, V>
     }
 
     /// Reads the entry `key`, computes its new value with `f` (`None` removes it) and writes
-    /// it only if the entry has not changed meanwhile (compare-and-set, retried on conflict,
-    /// then [`Error::Conflict`](crate::Error::Conflict)); returns the value written.
+    /// it only if the entry has not changed meanwhile (compare-and-set; on a conflict, read
+    /// again after a short random pause, up to 1,000 times, then
+    /// [`Error::Conflict`](crate::Error::Conflict)); returns the value written.
     pub fn update<F>(&self, key: &K, f: F) -> Result<Option<V>>
     where
         F: FnMut(Option<V>) -> Option<V>,

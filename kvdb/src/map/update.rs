@@ -1,5 +1,6 @@
 //! `KvMap::update`: read a field, compute its new value, and write it only if the field still
-//! holds what was read (compare-and-set in Lua, on the stored bytes); retried on conflict.
+//! holds what was read (compare-and-set in Lua, on the stored bytes); retried on conflict
+//! after a short random pause, as `update_model` and transactions are.
 //! A conversation, so the sync and async maps run the same steps.
 
 use redis::Value;
@@ -11,6 +12,7 @@ use super::ttl::TtlMode;
 use crate::core::{Core, unexpected};
 use crate::error::{Error, KeyContext, Result};
 use crate::model::KeyPart;
+use crate::ops::{MAX_ATTEMPTS, backoff};
 use crate::transport::{Conversation, Step, finish_keyed};
 
 /// Writes `ARGV[4]` (or deletes the field when `ARGV[3]` is `del`) if the field still holds
@@ -20,9 +22,6 @@ const CAS: &str = "local cur = redis.call('HGET', KEYS[1], ARGV[5]) \
     if ARGV[3] == 'set' then redis.call('HSET', KEYS[1], ARGV[5], ARGV[4]) \
     else redis.call('HDEL', KEYS[1], ARGV[5]) end \
     if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[5]) end return 1";
-
-/// How many times a conflicting update is tried.
-const ATTEMPTS: u32 = 32;
 
 pub(crate) struct Update<V, F> {
     core: Core,
@@ -133,13 +132,16 @@ where
         }
         match reply {
             Value::Int(1) => Ok(Step::Done(self.new.take().flatten())),
-            Value::Int(0) if self.attempts + 1 < ATTEMPTS => {
+            // Lost the race: pause (growing, random: contending writers spread out instead
+            // of colliding again at once), then read again (`step(None)` after the pause).
+            Value::Int(0) if self.attempts + 1 < MAX_ATTEMPTS => {
                 self.attempts += 1;
-                Ok(self.read())
+                self.read = None;
+                Ok(Step::Sleep(backoff(self.attempts)))
             }
             Value::Int(0) => Err(Error::Conflict {
                 key: KeyContext::of(format!("{} field {:?}", self.map, self.field)),
-                attempts: ATTEMPTS,
+                attempts: MAX_ATTEMPTS,
             }),
             other => Err(unexpected("EVAL", &other).at_key(&self.map)),
         }

@@ -368,6 +368,7 @@ pub(crate) mod lists;
 mod lock;
 pub(crate) mod model;
 mod model_conv;
+pub(crate) use model_conv::{MAX_ATTEMPTS, backoff};
 pub(crate) mod pubsub;
 mod raw;
 mod reply_de;

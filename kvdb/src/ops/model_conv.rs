@@ -154,13 +154,13 @@ impl<T: KvModel> Pages for ModelPages<T> {
     }
 }
 
-/// How many times `update_model` and transactions try before giving up with
+/// How many times `update_model`, transactions and `KvMap::update` try before giving up with
 /// [`Error::Conflict`].
-pub(super) const MAX_ATTEMPTS: u32 = 1000;
+pub(crate) const MAX_ATTEMPTS: u32 = 1000;
 
 /// A short random pause after a lost race, growing with the attempts (up to 32 ms), so that
 /// contending writers spread out.
-pub(super) fn backoff(attempts: u32) -> Duration {
+pub(crate) fn backoff(attempts: u32) -> Duration {
     let cap_ms = 1u64 << attempts.min(5);
     Duration::from_micros(RandomState::new().hash_one(attempts) % (cap_ms * 1000))
 }
