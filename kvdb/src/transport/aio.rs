@@ -34,8 +34,7 @@ use crate::settings::ConnectionSettings;
 /// One attempt of a single round trip, its type erased (`dyn Future + Send`): the futures of
 /// deeply nested callers (the cache driver inside `#[cached]` functions spawned on tokio)
 /// then stay within the compiler's trait-solving depth when it checks that they are `Send`.
-pub(super) type Attempt<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>;
+type Attempt<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send + 'a>>;
 
 /// The async side of a pool.
 pub(crate) struct AsyncPool {
@@ -263,10 +262,12 @@ impl AsyncPool {
                 }
             }
             #[cfg(feature = "cluster")]
-            Backend::Cluster { entries, .. } => {
-                if matches!(reply, Err(e) if lost(e)) {
-                    entries.forget();
-                }
+            // Only the shared connection (a dedicated one has no batch connection).
+            Backend::Cluster { entries, .. }
+                if matches!(link, Channel::Cluster { batch: Some(_), .. })
+                    && matches!(reply, Err(e) if lost(e)) =>
+            {
+                entries.forget();
             }
             _ => {}
         }
@@ -323,17 +324,34 @@ impl AsyncPool {
         observe::aio_op(info, &self.server, op, |op| self.run_shared(op, safety)).await
     }
 
-    async fn run_shared<O: Op>(&self, mut op: O, safety: Safety) -> Result<O::Output> {
+    async fn run_shared<O: Op>(&self, op: O, safety: Safety) -> Result<O::Output> {
+        let read_only = op.read_only();
+        self.request_on(op, safety, || self.shared(read_only)).await
+    }
+
+    /// Runs one round trip on the connection `open` gives (shared, or dedicated for a
+    /// blocking command), each attempt on a fresh call of `open`, retried as the session's
+    /// policy and the op's safety allow: the one body of every single request.
+    pub(super) async fn request_on<O, F, Fut>(
+        &self,
+        mut op: O,
+        safety: Safety,
+        open: F,
+    ) -> Result<O::Output>
+    where
+        O: Op,
+        F: Fn() -> Fut + Sync,
+        Fut: std::future::Future<Output = Result<Channel>> + Send,
+    {
         if let Some(out) = super::run_locally(&mut op) {
             return out;
         }
         let safety = op.safety().unwrap_or(safety);
-        let read_only = op.read_only();
         let request = op.request();
         let reply = self
             .retrying(safety, || -> Attempt<'_> {
                 Box::pin(async {
-                    let mut conn = self.shared(read_only).await?;
+                    let mut conn = open().await?;
                     let reply = conn.send(&request).await?;
                     self.after_failure(&conn, &reply);
                     finish(reply, &request)

@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use super::aio::{AsyncPool, Attempt};
+use super::aio::AsyncPool;
 use super::aio_shared::{Backend, Channel, Server};
 #[cfg(feature = "cluster")]
 use super::connect;
 use super::observe::{self, OpInfo};
-use super::{Blocking, Op, finish, with_key};
+use super::{Blocking, Op};
 use crate::error::{Error, Result};
 use crate::retry::Safety;
 
@@ -58,33 +58,9 @@ impl AsyncPool {
         let timeout = Blocking { op: (), wait }.response_timeout(self.settings.response_timeout);
         let safety = info.safety();
         observe::aio_op(info, &self.server, op, |op| {
-            self.blocking_on(op, timeout, safety)
+            self.request_on(op, safety, || self.dedicated(timeout))
         })
         .await
-    }
-
-    async fn blocking_on<O: Op>(
-        &self,
-        mut op: O,
-        timeout: Option<Duration>,
-        safety: Safety,
-    ) -> Result<O::Output> {
-        if let Some(out) = super::run_locally(&mut op) {
-            return out;
-        }
-        let safety = op.safety().unwrap_or(safety);
-        let request = op.request();
-        let reply = self
-            .retrying(safety, || -> Attempt<'_> {
-                Box::pin(async {
-                    let mut conn = self.dedicated(timeout).await?;
-                    let reply = conn.send(&request).await?;
-                    finish(reply, &request)
-                })
-            })
-            .await?;
-        op.decode(reply)
-            .map_err(|e| with_key(e, op.request().key()))
     }
 
     /// Runs a transaction (driven by the caller on a [`reserve`](Self::reserve)d connection)

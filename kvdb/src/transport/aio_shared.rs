@@ -93,7 +93,7 @@ impl<C: Clone> Entries<C> {
     }
 
     /// Forgets the current runtime's connection (the next call makes a new one).
-    #[cfg_attr(not(any(feature = "sentinel", feature = "cluster")), allow(dead_code))]
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(super) fn forget(&self) {
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let id = handle.id();
